@@ -1,0 +1,5 @@
+import { EditorShell } from '@/components/shell/EditorShell';
+
+export default function Home() {
+  return <EditorShell />;
+}
