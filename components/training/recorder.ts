@@ -1,0 +1,232 @@
+/**
+ * Records a browser training run through the runs API (app/api/runs/…):
+ * creates the run, streams metric points in batches, uploads checkpoints, and finishes the run.
+ *
+ * Losing no metric point: every point goes into a pending queue that is mirrored to
+ * localStorage; a batch leaves the queue only after the server acknowledged it. Failed
+ * requests are retried with exponential backoff. Ingest is idempotent on (run, key, step),
+ * so re-sending a batch whose answer was lost cannot duplicate points.
+ */
+import type { ModelSpec } from '@/engine/spec';
+import type { MetricPoint, EvalPoint, TrainConfig } from '@/engine/worker/protocol';
+
+export interface WirePoint {
+  key: string;
+  step: number;
+  value: number;
+  time?: number;
+}
+
+export interface CreateRunInput {
+  name: string;
+  task: string;
+  preset: string | null;
+  designSnapshot: { spec: ModelSpec; graph?: unknown };
+  config: TrainConfig;
+  seed: number;
+  adapter: Record<string, unknown> | null;
+}
+
+type Fetch = typeof fetch;
+
+/** Expand a metric event into the scalar series the database stores. */
+export function metricToPoints(p: MetricPoint): WirePoint[] {
+  const out: WirePoint[] = [
+    { key: 'train/loss', step: p.step, value: p.loss, time: p.time },
+    { key: 'train/lr', step: p.step, value: p.lr, time: p.time },
+    { key: 'train/tokens_per_sec', step: p.step, value: p.tokensPerSec, time: p.time },
+  ];
+  if (p.accuracy !== undefined) out.push({ key: 'train/accuracy', step: p.step, value: p.accuracy, time: p.time });
+  if (p.gradNorm !== undefined) out.push({ key: 'train/grad_norm', step: p.step, value: p.gradNorm, time: p.time });
+  return out.filter((q) => Number.isFinite(q.value));
+}
+
+export function evalToPoints(p: EvalPoint): WirePoint[] {
+  const out: WirePoint[] = [{ key: 'eval/loss', step: p.step, value: p.loss, time: p.time }];
+  if (p.accuracy !== undefined) out.push({ key: 'eval/accuracy', step: p.step, value: p.accuracy, time: p.time });
+  return out.filter((q) => Number.isFinite(q.value));
+}
+
+async function check(res: Response, what: string) {
+  if (res.ok) return res;
+  let detail = '';
+  try {
+    detail = (await res.text()).slice(0, 300);
+  } catch {
+    // body unreadable
+  }
+  const err = new Error(`${what} failed: HTTP ${res.status}${detail ? ` — ${detail}` : ''}`) as Error & { status: number };
+  err.status = res.status;
+  throw err;
+}
+
+/** 4xx other than 408/429 will not get better by retrying. */
+function retryable(e: unknown) {
+  const s = (e as { status?: number }).status;
+  return s === undefined || s === 408 || s === 429 || s >= 500;
+}
+
+export const API = {
+  runs: '/api/runs',
+  run: (id: string) => `/api/runs/${encodeURIComponent(id)}`,
+  metrics: (id: string) => `/api/runs/${encodeURIComponent(id)}/metrics`,
+  checkpoints: (id: string) => `/api/runs/${encodeURIComponent(id)}/checkpoints`,
+  checkpoint: (id: string, step: number | 'latest') => `/api/runs/${encodeURIComponent(id)}/checkpoints/${step}`,
+};
+
+export class RunRecorder {
+  readonly runId: string;
+  private pending: WirePoint[] = [];
+  private flushing: Promise<void> | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private failures = 0;
+  /** Points acknowledged by the server, for the UI ("n points saved"). */
+  acked = 0;
+  lastError: string | null = null;
+  onChange: () => void = () => {};
+
+  constructor(runId: string, private readonly fetchImpl: Fetch = fetch.bind(globalThis), private readonly maxBatch = 500, private readonly storage: Storage | null = typeof localStorage === 'undefined' ? null : localStorage) {
+    this.runId = runId;
+    const saved = this.storage?.getItem(this.storageKey());
+    if (saved) {
+      try {
+        this.pending = JSON.parse(saved) as WirePoint[];
+      } catch {
+        this.pending = [];
+      }
+    }
+  }
+
+  static async create(input: CreateRunInput, fetchImpl: Fetch = fetch.bind(globalThis)): Promise<RunRecorder> {
+    const res = await check(
+      await fetchImpl(API.runs, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) }),
+      'creating the run',
+    );
+    const body = (await res.json()) as { id?: string; run?: { id: string } };
+    const id = body.id ?? body.run?.id;
+    if (!id) throw new Error('creating the run: the server answered without a run id');
+    return new RunRecorder(id, fetchImpl);
+  }
+
+  private storageKey() {
+    return `miras.pending.${this.runId}`;
+  }
+
+  private persist() {
+    try {
+      if (this.pending.length) this.storage?.setItem(this.storageKey(), JSON.stringify(this.pending));
+      else this.storage?.removeItem(this.storageKey());
+    } catch {
+      // storage full or unavailable: the in-memory queue still holds the points
+    }
+  }
+
+  get pendingCount() {
+    return this.pending.length;
+  }
+
+  add(points: WirePoint[]) {
+    this.pending.push(...points);
+    this.persist();
+    this.schedule(250);
+  }
+
+  private schedule(ms: number) {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, ms);
+  }
+
+  /** Send everything pending; resolves when the queue is empty or a request failed (a retry is then scheduled). */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    this.flushing = (async () => {
+      try {
+        while (this.pending.length) {
+          const batch = this.pending.slice(0, this.maxBatch);
+          await check(
+            await this.fetchImpl(API.metrics(this.runId), {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ points: batch }),
+            }),
+            'sending metrics',
+          );
+          this.pending.splice(0, batch.length);
+          this.acked += batch.length;
+          this.failures = 0;
+          this.lastError = null;
+          this.persist();
+          this.onChange();
+        }
+      } catch (e) {
+        this.failures++;
+        this.lastError = (e as Error).message;
+        this.onChange();
+        if (retryable(e)) this.schedule(Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6)));
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  /** Flush until the queue is empty or `timeoutMs` passes. */
+  async drain(timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending.length && Date.now() < deadline) {
+      await this.flush();
+      if (this.pending.length) await new Promise((r) => setTimeout(r, Math.min(2000, 250 * 2 ** this.failures)));
+    }
+    return this.pending.length === 0;
+  }
+
+  async setStatus(status: 'running' | 'completed' | 'failed' | 'stopped', extra: { summary?: Record<string, number>; error?: string } = {}) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await check(
+          await this.fetchImpl(API.run(this.runId), {
+            method: 'PATCH',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ status, ...extra }),
+          }),
+          `marking the run ${status}`,
+        );
+        return;
+      } catch (e) {
+        if (!retryable(e) || attempt >= 4) throw e;
+        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      }
+    }
+  }
+
+  async uploadCheckpoint(step: number, bytes: ArrayBuffer) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await check(
+          await this.fetchImpl(API.checkpoint(this.runId, step), {
+            method: 'PUT',
+            headers: { 'content-type': 'application/octet-stream' },
+            body: bytes,
+          }),
+          `uploading the checkpoint at step ${step}`,
+        );
+        return;
+      } catch (e) {
+        if (!retryable(e) || attempt >= 3) throw e;
+        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** The newest checkpoint of the run, or null when it has none. */
+  async latestCheckpoint(): Promise<{ step: number; bytes: ArrayBuffer } | null> {
+    const res = await this.fetchImpl(API.checkpoint(this.runId, 'latest'));
+    if (res.status === 404) return null;
+    await check(res, 'downloading the latest checkpoint');
+    const step = Number(res.headers.get('x-checkpoint-step'));
+    return { step: Number.isFinite(step) ? step : 0, bytes: await res.arrayBuffer() };
+  }
+}
