@@ -2,7 +2,7 @@
  * The typed message protocol between the training panel (main thread) and the training
  * worker. Plain structured-clone data only; checkpoints travel as transferable ArrayBuffers.
  *
- *   main → worker: start | pause | resume | stop | checkpoint | try
+ *   main → worker: start | pause | resume | stop | try
  *   worker → main: ready | status | metric | eval | sample | memory | checkpoint | tried | error | done
  */
 import { z } from 'zod';
@@ -46,8 +46,6 @@ export type MainToWorker =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
-  /** Ask for a checkpoint now (answered with a `checkpoint` message). */
-  | { type: 'checkpoint' }
   /** Try the model: greedy completion of a prompt (text), or recall accuracy on a fresh eval batch (synthetic tasks). */
   | { type: 'try'; prompt?: string; maxNewTokens?: number; id: number };
 
@@ -91,21 +89,3 @@ export type WorkerToMain =
   /** `kind` lets the UI tell numeric blow-ups and device loss (resumable) from other failures. */
   | { type: 'error'; kind: 'nan' | 'device-lost' | 'no-webgpu' | 'invalid' | 'internal'; message: string; step: number }
   | { type: 'done'; step: number; reason: 'completed' | 'stopped' };
-
-export const DEFAULT_CONFIG: TrainConfig = {
-  task: 'mqar',
-  taskSettings: {},
-  steps: 300,
-  batch: 16,
-  seqLen: 64,
-  lr: 3e-3,
-  schedule: 'cosine',
-  warmupSteps: 10,
-  weightDecay: 0.1,
-  gradClip: 1,
-  seed: 0,
-  evalEvery: 50,
-  evalBatches: 2,
-  checkpointEvery: 50,
-  backend: 'webgpu',
-};
