@@ -73,7 +73,7 @@ export async function runLoop(opts: {
     if (!isFiniteNumber(e.loss)) return e;
     hooks.emit({ type: 'eval', point: { ...e, time: hooks.now() } });
     const probe = task.batch(1, cfg.seqLen, 'eval', 0).inputs;
-    const memory: MemoryView | null = await trainer.memoryTrace(probe).catch(() => null);
+    const memory: Omit<MemoryView, 'step'> | null = await trainer.memoryTrace(probe).catch(() => null);
     if (memory) hooks.emit({ type: 'memory', view: { ...memory, step } });
     if (cfg.task === 'text' && task.encode) {
       const promptIds = task.batch(1, Math.min(SAMPLE_PROMPT_CHARS, cfg.seqLen), 'eval', step).inputs;
