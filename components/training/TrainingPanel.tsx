@@ -13,6 +13,7 @@ import { LineChart } from './LineChart';
 import { MemoryHeatmaps } from './MemoryHeatmap';
 import { TaskSettingsForm } from './TaskSettingsForm';
 import { useTrainingSession } from './session';
+import './training.css';
 
 export interface TrainingPanelProps {
   /** The design lowered to a ModelSpec; null while the design is invalid. */

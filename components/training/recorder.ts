@@ -21,10 +21,17 @@ export interface CreateRunInput {
   name: string;
   task: string;
   preset: string | null;
-  designSnapshot: { spec: ModelSpec; graph?: unknown };
+  design: { spec: ModelSpec; graph?: unknown };
   config: TrainConfig;
   seed: number;
   adapter: Record<string, unknown> | null;
+}
+
+/** The configuration as stored with the run: an uploaded text is summarised, not copied into the database. */
+export function configForRecord(config: TrainConfig): Record<string, unknown> {
+  const text = config.taskSettings.text;
+  if (typeof text !== 'string') return config;
+  return { ...config, taskSettings: { ...config.taskSettings, text: `(uploaded text, ${Array.from(text).length} characters)` } };
 }
 
 type Fetch = typeof fetch;
@@ -70,7 +77,7 @@ export const API = {
   runs: '/api/runs',
   run: (id: string) => `/api/runs/${encodeURIComponent(id)}`,
   metrics: (id: string) => `/api/runs/${encodeURIComponent(id)}/metrics`,
-  checkpoints: (id: string) => `/api/runs/${encodeURIComponent(id)}/checkpoints`,
+  checkpoints: (id: string, step: number) => `/api/runs/${encodeURIComponent(id)}/checkpoints?step=${step}`,
   checkpoint: (id: string, step: number | 'latest') => `/api/runs/${encodeURIComponent(id)}/checkpoints/${step}`,
 };
 
@@ -98,12 +105,22 @@ export class RunRecorder {
   }
 
   static async create(input: CreateRunInput, fetchImpl: Fetch = fetch.bind(globalThis)): Promise<RunRecorder> {
+    const body = {
+      name: input.name,
+      task: input.task,
+      ...(input.preset ? { preset: input.preset } : {}),
+      design: input.design,
+      config: configForRecord(input.config),
+      seed: input.seed,
+      status: 'running',
+      ...(input.adapter ? { adapter: input.adapter } : {}),
+    };
     const res = await check(
-      await fetchImpl(API.runs, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) }),
+      await fetchImpl(API.runs, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
       'creating the run',
     );
-    const body = (await res.json()) as { id?: string; run?: { id: string } };
-    const id = body.id ?? body.run?.id;
+    const created = (await res.json()) as { id?: string; run?: { id: string } };
+    const id = created.id ?? created.run?.id;
     if (!id) throw new Error('creating the run: the server answered without a run id');
     return new RunRecorder(id, fetchImpl);
   }
@@ -184,13 +201,14 @@ export class RunRecorder {
   }
 
   async setStatus(status: 'running' | 'completed' | 'failed' | 'stopped', extra: { summary?: Record<string, number>; error?: string } = {}) {
+    const summary = extra.summary && Object.fromEntries(Object.entries(extra.summary).filter(([, v]) => Number.isFinite(v)));
     for (let attempt = 0; ; attempt++) {
       try {
         await check(
           await this.fetchImpl(API.run(this.runId), {
             method: 'PATCH',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ status, ...extra }),
+            body: JSON.stringify({ status, ...(summary && Object.keys(summary).length ? { summary } : {}), ...(extra.error ? { error: extra.error.slice(0, 10_000) } : {}) }),
           }),
           `marking the run ${status}`,
         );

@@ -136,7 +136,6 @@ export function useTrainingSession() {
       switch (m.type) {
         case 'ready':
           patch({ adapter: m.adapter, parameterCount: m.parameterCount, state: 'running', step: m.startStep });
-          if (recorder.current && m.startStep === 0) void recorder.current.setStatus('running').catch(() => {});
           break;
         case 'status':
           patch({ state: m.state, step: m.step });
@@ -263,7 +262,7 @@ export function useTrainingSession() {
           name: meta.name,
           task: config.task,
           preset: meta.preset,
-          designSnapshot: { spec, ...(meta.design ? { graph: meta.design } : {}) },
+          design: { spec, ...(meta.design ? { graph: meta.design } : {}) },
           config,
           seed: config.seed,
           adapter,
