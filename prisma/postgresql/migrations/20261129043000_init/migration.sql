@@ -29,8 +29,8 @@ CREATE TABLE "DesignVersion" (
     "id" TEXT NOT NULL,
     "designId" TEXT NOT NULL,
     "version" INTEGER NOT NULL,
-    "spec" JSONB NOT NULL,
     "graph" JSONB,
+    "spec" JSONB,
     "config" JSONB,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 

@@ -24,8 +24,8 @@ CREATE TABLE "DesignVersion" (
     "id" TEXT NOT NULL PRIMARY KEY,
     "designId" TEXT NOT NULL,
     "version" INTEGER NOT NULL,
-    "spec" JSONB NOT NULL,
     "graph" JSONB,
+    "spec" JSONB,
     "config" JSONB,
     "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT "DesignVersion_designId_fkey" FOREIGN KEY ("designId") REFERENCES "Design" ("id") ON DELETE CASCADE ON UPDATE CASCADE

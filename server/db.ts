@@ -1,0 +1,66 @@
+/**
+ * The database client. One Prisma client per process, created on first use:
+ *   1. DATABASE_URL picks SQLite (default file ./data/miras.db) or PostgreSQL (server/database-url.ts);
+ *   2. the checked-in migrations are applied (server/migrate.ts), so a fresh install creates its database
+ *      on first start with no download and no separate step;
+ *   3. the generated client for that provider is connected through its driver adapter.
+ * Both generated clients come from the same models (prisma/models.prisma), so they share one type.
+ */
+import { PrismaClient as SqliteClient, Prisma } from '../generated/prisma-sqlite';
+import { databaseTarget, type DatabaseTarget } from './database-url';
+import { applyMigrations } from './migrate';
+
+export type Db = SqliteClient;
+export { Prisma };
+
+export interface Database {
+  db: Db;
+  target: DatabaseTarget;
+  close(): Promise<void>;
+}
+
+/** Connect to a database (migrating it first unless told not to). Tests use this directly. */
+export async function openDatabase(url?: string, opts: { migrate?: boolean } = {}): Promise<Database> {
+  const target = databaseTarget(url);
+  if (opts.migrate !== false) await applyMigrations(target);
+  let db: Db;
+  if (target.provider === 'sqlite') {
+    const { PrismaBetterSQLite3 } = await import('@prisma/adapter-better-sqlite3');
+    // timeout = SQLite busy timeout: concurrent writers wait instead of failing with SQLITE_BUSY.
+    db = new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: target.path, timeout: 15_000 }) });
+    // WAL (set by the migrator, persistent) + synchronous=NORMAL: a committed write survives a killed server.
+    await db.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
+    await db.$queryRawUnsafe('PRAGMA foreign_keys = ON');
+  } else {
+    const [{ PrismaPg }, { PrismaClient: PgClient }] = await Promise.all([
+      import('@prisma/adapter-pg'),
+      import('../generated/prisma-postgresql'),
+    ]);
+    const max = Number(process.env.MIRAS_PG_POOL ?? 10);
+    db = new PgClient({ adapter: new PrismaPg({ connectionString: target.url, max }) }) as unknown as Db;
+  }
+  await db.$connect();
+  return { db, target, close: () => db.$disconnect() };
+}
+
+const globalForDb = globalThis as unknown as { __mirasDb?: Promise<Database> };
+
+/** The process-wide database (survives Next's dev-mode module reloads). */
+export function getDatabase(): Promise<Database> {
+  if (!globalForDb.__mirasDb) {
+    globalForDb.__mirasDb = openDatabase().catch((err) => {
+      globalForDb.__mirasDb = undefined;
+      throw err;
+    });
+  }
+  return globalForDb.__mirasDb;
+}
+
+export async function getDb(): Promise<Db> {
+  return (await getDatabase()).db;
+}
+
+/** Point the process-wide database at an already opened one (tests of route handlers). */
+export function useDatabase(database: Database | undefined): void {
+  globalForDb.__mirasDb = database ? Promise.resolve(database) : undefined;
+}
