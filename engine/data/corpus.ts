@@ -1,5 +1,5 @@
 /**
- * Bundled character-level corpus (about 14 KB of English). Provenance and licence: docs/tasks.md,
+ * Bundled character-level corpus (about 20 KB of English). Provenance and licence: docs/tasks.md,
  * section "Bundled corpus". In short: works whose copyright expired long ago (Shakespeare's
  * sonnets, 1609; Lincoln's Gettysburg Address, 1863; the preamble of the US Constitution, 1787),
  * transcribed here, and fables retold in new words for this project, dedicated to the public domain (CC0).
@@ -125,6 +125,57 @@ My mistress, when she walks, treads on the ground:
 And yet, by heaven, I think my love as rare
 As any she belied with false compare.
 
+LX
+
+Like as the waves make towards the pebbled shore,
+So do our minutes hasten to their end;
+Each changing place with that which goes before,
+In sequent toil all forwards do contend.
+Nativity, once in the main of light,
+Crawls to maturity, wherewith being crown'd,
+Crooked eclipses 'gainst his glory fight,
+And Time that gave doth now his gift confound.
+Time doth transfix the flourish set on youth
+And delves the parallels in beauty's brow,
+Feeds on the rarities of nature's truth,
+And nothing stands but for his scythe to mow:
+And yet to times in hope my verse shall stand,
+Praising thy worth, despite his cruel hand.
+
+LXV
+
+Since brass, nor stone, nor earth, nor boundless sea,
+But sad mortality o'er-sways their power,
+How with this rage shall beauty hold a plea,
+Whose action is no stronger than a flower?
+O, how shall summer's honey breath hold out
+Against the wreckful siege of battering days,
+When rocks impregnable are not so stout,
+Nor gates of steel so strong, but Time decays?
+O fearful meditation! where, alack,
+Shall Time's best jewel from Time's chest lie hid?
+Or what strong hand can hold his swift foot back?
+Or who his spoil of beauty can forbid?
+O, none, unless this miracle have might,
+That in black ink my love may still shine bright.
+
+CIV
+
+To me, fair friend, you never can be old,
+For as you were when first your eye I eyed,
+Such seems your beauty still. Three winters cold
+Have from the forests shook three summers' pride,
+Three beauteous springs to yellow autumn turn'd
+In process of the seasons have I seen,
+Three April perfumes in three hot Junes burn'd,
+Since first I saw you fresh, which yet are green.
+Ah! yet doth beauty, like a dial-hand,
+Steal from his figure and no pace perceived;
+So your sweet hue, which methinks still doth stand,
+Hath motion and mine eye may be deceived:
+For fear of which, hear this, thou age unbred;
+Ere you were born was beauty's summer dead.
+
 ADDRESS DELIVERED AT THE DEDICATION OF THE CEMETERY AT GETTYSBURG, BY ABRAHAM LINCOLN (1863)
 
 Four score and seven years ago our fathers brought forth on this continent, a new nation, conceived in Liberty, and dedicated to the proposition that all men are created equal.
@@ -174,6 +225,30 @@ A country mouse invited her cousin from the town to visit, and set before her th
 THE WIND AND THE REED
 
 An oak that grew beside a river was torn up by a storm and carried downstream, and it came to rest among some reeds on the bank. "How is it," the oak asked, "that you, so thin and weak, are still standing, when I, so great and strong, have been pulled up by the roots?" "You fought the wind," said the reeds, "and it broke you. We bow before it, and let it pass over us, and when it is gone we stand up again." Better to bend than to break.
+
+THE LIGHTHOUSE KEEPER'S LOG, WRITTEN FOR THIS PROJECT
+
+Monday. Wind from the west, steady. Lit the lamp at six. Two fishing boats came in before dark and one went out after, which is unusual for the season. Trimmed the wick at ten and again at two. Rain after midnight.
+
+Tuesday. Wind backing to the south. The rain stopped at dawn and the sea was grey and flat. Cleaned the lens, which takes the whole morning if it is done properly, and it is always done properly. A gull has built a nest on the gallery rail. I have decided to let her keep it. Lit the lamp at six.
+
+Wednesday. Fog. Sounded the horn every two minutes from four in the afternoon until the fog lifted a little before midnight. A steamer passed to the north, very close, and answered with her own horn. Afterwards the quiet was so complete that I could hear the gull's chicks.
+
+Thursday. Clear and cold. The supply boat came with oil, flour, coffee, two letters and a newspaper that was nine days old. I read the newspaper twice. Nothing in it seemed to matter very much from here, which is either the best or the worst thing about this place. Lit the lamp at six.
+
+Friday. Wind rising from the north-east all day. By evening the waves were breaking over the lower rocks and the spray reached the windows of the lamp room. The tower shakes a little in a gale. It has stood for ninety years and I expect it will stand tonight. Trimmed the wick at ten, at midnight, at two and at four. No ships. I think they had the sense to stay in harbour.
+
+Saturday. The storm blew itself out before dawn. Walked around the island at low tide. Found a ship's plank, a glass float, a boot and a great deal of seaweed. The gull and her chicks are safe. Repainted the gallery rail, except for the part where the nest is.
+
+Sunday. Calm. Wrote letters. Lit the lamp at six, as always. A lighthouse is not a clever machine. It does one thing, the same way, every night, and it matters only because it never fails to do it.
+
+ON COUNTING, WRITTEN FOR THIS PROJECT
+
+Count the stones on a path: one, two, three, four. Now count only the white ones, and say at the end whether you counted an odd or an even number. You do not need to remember every stone to do this. You need to remember only one thing, odd or even, and to flip it every time you pass a white stone. This is the smallest possible memory, a single bit, and yet a machine that cannot flip a bit cleanly will lose count on a long path, however much else it remembers.
+
+Now count in fives: zero, one, two, three, four, and back to zero. Add three, take away one, multiply by two. At every step you hold a single number smaller than five, and at every step you change it by a rule. The rule is the same on the thousandth stone as on the first. A good memory for this task is not a large memory. It is an exact one.
+
+Recall is different. Suppose a friend reads you a list of names and numbers: Ada, seven; Basil, three; Clara, nine. Later she asks, what was Basil's number? Now you must remember everything, because you do not know which name she will ask about. The more pairs she reads, the more you must hold, and a memory of fixed size will sooner or later overflow. The trick is to store each pair so that the name finds the number again, and to write new pairs over old ones without smudging the rest.
 
 A NOTE ON LEARNING, WRITTEN FOR THIS PROJECT
 
