@@ -190,7 +190,7 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
       <div className="train-progress">
         <progress aria-label="Training progress" max={view.totalSteps || config.steps} value={view.step} data-testid="train-progress" />
         <span aria-live="polite">{progressText}</span>
-        <span className="muted" data-testid="train-status" data-state={view.state}>
+        <span className="muted" data-testid="train-status" data-state={view.state} data-run-id={view.runId ?? ""} data-step={view.step} data-checkpoint={view.lastCheckpointStep ?? ""}>
           {view.state}
           {view.runId ? ` · run ${view.runId.slice(0, 8)} · ${view.savedPoints} points saved${view.pendingPoints ? `, ${view.pendingPoints} waiting` : ''}` : ''}
           {view.lastCheckpointStep !== null ? ` · checkpoint at step ${view.lastCheckpointStep}` : ''}
