@@ -1,0 +1,85 @@
+/**
+ * Retention-gate math for codegen. Every supported gate is W_t = post(λ ⊙ W_{t−1} − c·U_t):
+ *   - λ: a multiplicative decay on the key rows, from nothing, a per-head constant, a per-token log gate g
+ *     [B,T,H] or a per-key-channel log gate g [B,T,H,dk] (λ = exp g, fla convention);
+ *   - c: 1, or λ itself for the coupled ℓ2 proximal form W_t = λ(W_{t−1} − U_t);
+ *   - post: an elementwise map (identity, or the elastic-net soft threshold S_γ) with its derivative.
+ * Post maps are WGSL-syntax expressions in z (see expr.ts) shared by the kernel and the float64 mirror.
+ * Equations: Miras (arXiv 2504.13173) §4.2 (Eq. 22-23 elastic net); RetNet γ_h = 1 − 2^{−5−h}.
+ */
+import type { Params } from '../../spec';
+import { lit } from './expr';
+
+export type DecayKind = 'none' | 'constant' | 'scalar' | 'channel';
+
+export interface PostMath {
+  formula: string;
+  /** z ↦ W */
+  map: string;
+  /** dW/dz */
+  deriv: string;
+}
+
+export interface RetentionMath {
+  kind: string;
+  formula: string;
+  decay: DecayKind;
+  /** Per-head constant λ_h (decay 'constant'). */
+  gammas?: number[];
+  /** λ also scales the step (coupled ℓ2 proximal form). */
+  coupled: boolean;
+  post: PostMath | null;
+}
+
+const num = (p: Params, k: string, d: number): number => (typeof p[k] === 'number' ? (p[k] as number) : d);
+
+export function retentionMath(kind: string, params: Params, heads: number): RetentionMath {
+  switch (kind) {
+    case 'none':
+      return { kind, formula: 'W_t = W_{t−1} − U_t', decay: 'none', coupled: false, post: null };
+    case 'constant': {
+      const fixed = params.schedule === 'fixed';
+      const base = num(params, 'base', 5);
+      const gamma = num(params, 'gamma', 0.9);
+      const gammas = Array.from({ length: heads }, (_, h) => (fixed ? gamma : 1 - Math.pow(2, -base - h)));
+      return { kind, formula: `W_t = γ_h W_{t−1} − U_t, γ = [${gammas.map((g) => g.toPrecision(6)).join(', ')}]`, decay: 'constant', gammas, coupled: false, post: null };
+    }
+    case 'scalar':
+      return { kind, formula: 'W_t = exp(g_t) W_{t−1} − U_t', decay: 'scalar', coupled: false, post: null };
+    case 'channel':
+      return { kind, formula: 'S_t = Diag(exp(g_t)) S_{t−1} − U_t (key channels)', decay: 'channel', coupled: false, post: null };
+    case 'l2': {
+      const coupled = params.coupled === true;
+      return {
+        kind,
+        formula: coupled ? 'W_t = λ_t (W_{t−1} − U_t), λ = exp(g_t)' : 'W_t = λ_t W_{t−1} − U_t, λ = exp(g_t)',
+        decay: 'scalar',
+        coupled,
+        post: null,
+      };
+    }
+    case 'elastic': {
+      const G = num(params, 'threshold', 0.001);
+      const smooth = params.surrogate === 'smooth';
+      const decay: DecayKind = params.decay === false ? 'none' : 'scalar';
+      const g = lit(G);
+      if (smooth && G <= 0) throw new Error('elastic-net retention: the smooth surrogate needs threshold > 0');
+      const post: PostMath = smooth
+        ? {
+            formula: `S_γ(z) ≈ |z|·atan(z/γ)/(π/2), γ = ${G}`,
+            map: `abs(z) * atan(z / ${g}) * ${lit(2 / Math.PI)}`,
+            deriv: `${lit(2 / Math.PI)} * (sign(z) * atan(z / ${g}) + abs(z) * ${g} / (${g} * ${g} + z * z))`,
+          }
+        : {
+            formula: `S_γ(z) = sign(z)·max(0, |z| − γ), γ = ${G}`,
+            map: `sign(z) * max(abs(z) - ${g}, 0.0)`,
+            deriv: `select(0.0, 1.0, abs(z) > ${g})`,
+          };
+      return { kind, formula: `W_t = S_γ(λ_t W_{t−1} − U_t) (Eq. 22-23)`, decay, coupled: false, post };
+    }
+    default:
+      throw new Error(
+        `the fused recurrent kernel has no math for retention gate "${kind}" yet (none, constant, scalar, channel, l2, elastic)`,
+      );
+  }
+}

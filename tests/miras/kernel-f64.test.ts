@@ -1,0 +1,67 @@
+/**
+ * The float64 mirror of the fused recurrent kernel (engine/miras/recurrent/f64.ts): its hand-written
+ * backward against central finite differences of its own forward, for every bias, retention and learner
+ * the kernel generates, on both memories. This pins the VJPs the WGSL backward is generated from.
+ */
+import { describe, expect, it } from 'vitest';
+import { resolveCombo } from '@/engine/miras/math/combo';
+import { f64Backward, f64Forward } from '@/engine/miras/recurrent/f64';
+import { gauss, mixer, randomInputs, rng } from './kernel-helpers';
+
+const CASES: [string, Parameters<typeof mixer>][] = [
+  ['linear attention', ['matrix', ['dot'], ['none'], ['gd']]],
+  ['mamba2 (dot + beta + scalar)', ['matrix', ['dot'], ['scalar', { parametrization: 'mamba2' }], ['gd']]],
+  ['gla (channel)', ['matrix', ['dot'], ['channel'], ['gd']]],
+  ['retnet (constant)', ['matrix', ['dot'], ['constant'], ['gd']]],
+  ['deltanet', ['matrix', ['l2'], ['none'], ['gd']]],
+  ['gdn', ['matrix', ['l2'], ['scalar'], ['gd']]],
+  ['deltaproduct', ['matrix', ['l2'], ['scalar'], ['multistep', { steps: 2 }]]],
+  ['longhorn matrix', ['matrix', ['l2'], ['none'], ['implicit']]],
+  ['longhorn vector', ['vector', ['l2'], ['channel'], ['implicit']]],
+  ['titans momentum', ['matrix', ['l2'], ['l2'], ['momentum']]],
+  ['chunk gd', ['matrix', ['l2'], ['scalar'], ['chunk', { chunkSize: 3 }]]],
+  ['lp', ['matrix', ['lp', { p: 3 }], ['scalar'], ['gd']]],
+  ['l1', ['vector', ['l1', { sharpness: 3 }], ['none'], ['gd']]],
+  ['huber coordinate data', ['matrix', ['huber', { variant: 'coordinate', delta: 'data' }], ['scalar'], ['gd']]],
+  ['huber norm data', ['matrix', ['huber', { variant: 'norm', delta: 'data' }], ['scalar'], ['gd']]],
+  ['huber norm vector', ['vector', ['huber', { variant: 'norm', delta: 'data' }], ['none'], ['gd']]],
+  ['huber switch', ['matrix', ['huber', { variant: 'switch', delta: 'fixed', deltaValue: 0.7 }], ['l2', { coupled: true }], ['gd']]],
+  ['robust', ['matrix', ['robust', { shift: 0.3 }], ['channel'], ['gd']]],
+  ['elastic smooth', ['matrix', ['l2'], ['elastic', { surrogate: 'smooth', threshold: 0.05 }], ['gd']]],
+  ['elastic exact', ['vector', ['l2'], ['elastic', { threshold: 0.01 }], ['momentum']]],
+];
+
+describe('float64 mirror: backward = finite differences of forward', () => {
+  for (const [name, args] of CASES) {
+    it(name, () => {
+      const m = mixer(args[0], args[1], args[2], args[3], 2, 3, 4);
+      for (const gradAt of ['prev', 'retained'] as const) {
+        const c = resolveCombo(m, { gradAt });
+        const s = { batch: 1, time: 5, heads: 2, dk: 3, dv: 4 };
+        const x = randomInputs(c, s, 7);
+        const r = rng(99);
+        const y = f64Forward(c, s, x);
+        const wo = Float64Array.from(y.o, () => gauss(r));
+        const wf = Float64Array.from(y.finalState, () => gauss(r));
+        const loss = (xx: Record<string, Float64Array>) => {
+          const z = f64Forward(c, s, xx);
+          let l = 0;
+          z.o.forEach((v, i) => (l += v * wo[i]));
+          z.finalState.forEach((v, i) => (l += v * wf[i]));
+          return l;
+        };
+        const g = f64Backward(c, s, x, { o: wo, finalState: wf });
+        for (const name of Object.keys(x)) {
+          const dir = Float64Array.from(x[name], () => gauss(r));
+          const h = 1e-6;
+          const plus = { ...x, [name]: x[name].map((v, i) => v + h * dir[i]) };
+          const minus = { ...x, [name]: x[name].map((v, i) => v - h * dir[i]) };
+          const fd = (loss(plus) - loss(minus)) / (2 * h);
+          let an = 0;
+          g[name].forEach((v, i) => (an += v * dir[i]));
+          expect(Math.abs(fd - an), `${name} d${name} (${gradAt}): fd ${fd} vs ${an}`).toBeLessThan(1e-5 * (1 + Math.abs(fd)));
+        }
+      }
+    });
+  }
+});

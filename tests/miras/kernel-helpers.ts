@@ -1,0 +1,71 @@
+/** Shared fixtures of the fused-recurrent-kernel tests: seeded mixers, inputs and error metrics. */
+import type { MirasMixer } from '@/engine/spec';
+import { comboInputs, type Combo, type ScanDims } from '@/engine/miras/math/combo';
+
+export function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function gauss(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+}
+
+export function mixer(memory: string, bias: [string, object?], retention: [string, object?], learner: [string, object?], heads = 2, dk = 16, dv = 16): MirasMixer {
+  return {
+    type: 'miras',
+    heads,
+    headDimK: dk,
+    headDimV: dv,
+    memory: { kind: memory, params: {} },
+    bias: { kind: bias[0], params: (bias[1] ?? {}) as Record<string, number> },
+    retention: { kind: retention[0], params: (retention[1] ?? {}) as Record<string, number> },
+    learner: { kind: learner[0], params: (learner[1] ?? {}) as Record<string, number> },
+    block: {},
+  };
+}
+
+/** Inputs in the ranges the blocks produce: L2-normalised k rows, β ∈ (0,1), log decays near 0, δ ∈ (0.3, 1.3). */
+export function randomInputs(c: Combo, s: ScanDims, seed: number): Record<string, Float64Array> {
+  const r = rng(seed);
+  const out: Record<string, Float64Array> = {};
+  for (const d of comboInputs(c, s)) {
+    const n = d.shape.reduce((a, b) => a * b, 1);
+    const x = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      if (d.name === 'beta') x[i] = 0.1 + 0.8 * r();
+      else if (d.name === 'g') x[i] = Math.log(0.75 + 0.24 * r());
+      else if (d.name === 'delta') x[i] = 0.3 + r();
+      else if (d.name === 'eta') x[i] = 0.5 + 0.45 * r();
+      else x[i] = gauss(r);
+    }
+    if (d.name === 'k') {
+      const D = d.shape[3];
+      for (let row = 0; row < n / D; row++) {
+        let nn = 0;
+        for (let i = 0; i < D; i++) nn += x[row * D + i] ** 2;
+        nn = Math.sqrt(nn);
+        for (let i = 0; i < D; i++) x[row * D + i] /= nn;
+      }
+    }
+    out[d.name] = x;
+  }
+  return out;
+}
+
+/** max |a − b| / (max |b| + tiny): error relative to the tensor's scale. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / (den + 1e-30);
+}
