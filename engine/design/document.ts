@@ -102,8 +102,9 @@ export function parseDesign(input: string | unknown, migrations: Migration[] = M
     );
   }
   const version = obj.version;
-  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
-    throw new DesignFileError(`This design has an unknown schema version ${JSON.stringify(version) ?? '(missing)'}; versions are integers from 1 to ${DESIGN_VERSION}.`);
+  const oldest = Math.min(DESIGN_VERSION, ...migrations.map((m) => m.from));
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < oldest) {
+    throw new DesignFileError(`This design has an unknown schema version ${JSON.stringify(version) ?? '(missing)'}; this app reads versions ${oldest} to ${DESIGN_VERSION}.`);
   }
   if (version > DESIGN_VERSION) {
     throw new DesignFileError(
