@@ -15,6 +15,8 @@ export { Prisma };
 
 export interface Database {
   db: Db;
+  /** The Prisma namespace of this client's own runtime: raw SQL fragments (sql, join) must come from it. */
+  sql: Pick<typeof Prisma, 'sql' | 'join' | 'raw' | 'empty'>;
   target: DatabaseTarget;
   close(): Promise<void>;
 }
@@ -24,6 +26,7 @@ export async function openDatabase(url?: string, opts: { migrate?: boolean } = {
   const target = databaseTarget(url);
   if (opts.migrate !== false) await applyMigrations(target);
   let db: Db;
+  let sql: Database['sql'] = Prisma;
   if (target.provider === 'sqlite') {
     const { PrismaBetterSQLite3 } = await import('@prisma/adapter-better-sqlite3');
     // timeout = SQLite busy timeout: concurrent writers wait instead of failing with SQLITE_BUSY.
@@ -32,15 +35,16 @@ export async function openDatabase(url?: string, opts: { migrate?: boolean } = {
     await db.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
     await db.$queryRawUnsafe('PRAGMA foreign_keys = ON');
   } else {
-    const [{ PrismaPg }, { PrismaClient: PgClient }] = await Promise.all([
+    const [{ PrismaPg }, { PrismaClient: PgClient, Prisma: PgPrisma }] = await Promise.all([
       import('@prisma/adapter-pg'),
       import('../generated/prisma-postgresql'),
     ]);
+    sql = PgPrisma as unknown as Database['sql'];
     const max = Number(process.env.MIRAS_PG_POOL ?? 10);
     db = new PgClient({ adapter: new PrismaPg({ connectionString: target.url, max }) }) as unknown as Db;
   }
   await db.$connect();
-  return { db, target, close: () => db.$disconnect() };
+  return { db, sql, target, close: () => db.$disconnect() };
 }
 
 const globalForDb = globalThis as unknown as { __mirasDb?: Promise<Database> };

@@ -8,7 +8,7 @@
  * so a 100k-step run costs one indexed scan and N rows over the wire.
  */
 import { z } from 'zod';
-import { getDb, Prisma } from './db';
+import { getDatabase, getDb } from './db';
 import { tooLarge, badRequest } from './errors';
 import { ownedRun } from './runs';
 
@@ -64,7 +64,7 @@ export interface IngestResult {
 
 export async function ingestMetrics(ownerId: string, runId: string, points: MetricPointInput[]): Promise<IngestResult> {
   await ownedRun(ownerId, runId);
-  const db = await getDb();
+  const { db, sql } = await getDatabase();
   // Repeats inside one batch collapse to their first occurrence, like repeats across batches.
   const seen = new Set<string>();
   const unique: MetricPointInput[] = [];
@@ -77,9 +77,9 @@ export async function ingestMetrics(ownerId: string, runId: string, points: Metr
   }
   const statements = [];
   for (let i = 0; i < unique.length; i += INSERT_CHUNK) {
-    const rows = unique.slice(i, i + INSERT_CHUNK).map((p) => Prisma.sql`(${runId}, ${p.key}, ${p.step}, ${p.value}, ${p.time ?? null})`);
+    const rows = unique.slice(i, i + INSERT_CHUNK).map((p) => sql.sql`(${runId}, ${p.key}, ${p.step}, ${p.value}, ${p.time ?? null})`);
     statements.push(
-      db.$executeRaw`INSERT INTO "MetricPoint" ("runId", "key", "step", "value", "time") VALUES ${Prisma.join(rows)} ON CONFLICT ("runId", "key", "step") DO NOTHING`,
+      db.$executeRaw`INSERT INTO "MetricPoint" ("runId", "key", "step", "value", "time") VALUES ${sql.join(rows)} ON CONFLICT ("runId", "key", "step") DO NOTHING`,
     );
   }
   const counts = await db.$transaction(statements);

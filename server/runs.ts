@@ -36,7 +36,7 @@ export const CreateRunSchema = z.object({
   designId: z.string().min(1).max(64).optional(),
   version: z.number().int().min(1).optional(),
   /** Or send the design itself: the spec (required to train) and optionally the editor graph. */
-  designSnapshot: z.object({ spec: ModelSpecSchema, graph: z.unknown().optional() }).optional(),
+  design: z.object({ spec: ModelSpecSchema, graph: z.unknown().optional() }).optional(),
   preset: label.nullable().optional(),
   task: label,
   config: JsonObject.default({}),
@@ -100,7 +100,7 @@ export async function createRun(ownerId: string, input: CreateRunInput) {
   let designVersionId: string | null = null;
   let designId: string | null = null;
   if (input.designId !== undefined) {
-    if (input.designSnapshot !== undefined) throw badRequest('designSnapshot', 'send either designId or designSnapshot, not both');
+    if (input.design !== undefined) throw badRequest('design', 'send either designId or design, not both');
     const design = await db.design.findUnique({ where: { id: input.designId }, select: { ownerId: true, latestVersion: true } });
     if (!design) throw badRequest('designId', 'no such design');
     assertOwner(ownerId, design.ownerId, 'design');
@@ -113,12 +113,12 @@ export async function createRun(ownerId: string, input: CreateRunInput) {
     snapshot = { spec: v.spec, ...(v.graph !== null ? { graph: v.graph } : {}) };
     designVersionId = v.id;
     designId = input.designId;
-  } else if (input.designSnapshot !== undefined) {
-    const { spec, graph: rawGraph } = input.designSnapshot;
+  } else if (input.design !== undefined) {
+    const { spec, graph: rawGraph } = input.design;
     const { graph } = checkContent({ graph: rawGraph, spec });
     snapshot = { spec, ...(graph !== undefined ? { graph } : {}) };
   } else {
-    throw badRequest('designSnapshot', 'a run needs designId (a saved design) or designSnapshot ({ spec, graph? })');
+    throw badRequest('design', 'a run needs designId (a saved design) or design ({ spec, graph? })');
   }
   const now = new Date();
   return db.run.create({

@@ -93,7 +93,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array): SafetensorsIndex {
 }
 
 /** Build a safetensors file (tests, benchmarks, and the trainer's reference for the format). */
-export function encodeSafetensors(tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>, metadata?: Record<string, string>): Uint8Array<ArrayBuffer> {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;

@@ -1,0 +1,449 @@
+/**
+ * The API suite, run against SQLite (sqlite.test.ts) and a real PostgreSQL (postgres.test.ts).
+ * Route handlers are called as exported functions with real Request objects against a real,
+ * freshly migrated database: create, ingest, read, downsample, share, fork; 403 for non-owners,
+ * 400 naming the field, 413 for oversized bodies, and no 500 for any bad input tried.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, useDatabase, type Database } from '@/server/db';
+import { encodeSafetensors } from '@/server/safetensors';
+import { OWNER_COOKIE } from '@/server/owner';
+import * as designsRoute from '@/app/api/designs/route';
+import * as designRoute from '@/app/api/designs/[id]/route';
+import * as runsRoute from '@/app/api/runs/route';
+import * as runRoute from '@/app/api/runs/[id]/route';
+import * as metricsRoute from '@/app/api/runs/[id]/metrics/route';
+import * as seriesRoute from '@/app/api/runs/[id]/series/route';
+import * as checkpointsRoute from '@/app/api/runs/[id]/checkpoints/route';
+import * as checkpointRoute from '@/app/api/runs/[id]/checkpoints/[step]/route';
+import * as sharesRoute from '@/app/api/shares/route';
+import * as shareRoute from '@/app/api/shares/[slug]/route';
+import * as shareSeriesRoute from '@/app/api/shares/[slug]/series/route';
+import * as shareCheckpointRoute from '@/app/api/shares/[slug]/checkpoints/[step]/route';
+import * as shareForkRoute from '@/app/api/shares/[slug]/fork/route';
+import * as formForkRoute from '@/app/e/[slug]/fork/route';
+
+type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
+
+export const SPEC = {
+  vocabSize: 16,
+  dModel: 8,
+  layers: [{ mixer: { type: 'attention', heads: 1, headDim: 8, window: null }, mlp: { type: 'swiglu', hidden: 16 } }],
+};
+
+interface CallOpts {
+  params?: Record<string, string>;
+  body?: unknown;
+  raw?: BodyInit;
+  cookie?: string | null;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+export async function call(handler: Handler, method: string, path: string, opts: CallOpts = {}) {
+  const url = new URL(`http://127.0.0.1${path}`);
+  for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
+  const headers = new Headers(opts.headers);
+  if (opts.cookie) headers.set('cookie', `${OWNER_COOKIE}=${opts.cookie}`);
+  let body: BodyInit | undefined = opts.raw;
+  if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers.set('content-type', 'application/json');
+  }
+  const res = await handler(new Request(url, { method, headers, body }), { params: Promise.resolve(opts.params ?? {}) });
+  const text = res.headers.get('content-type')?.includes('json') ? await res.text() : null;
+  const json = text ? JSON.parse(text) : null;
+  const setCookie = res.headers.get('set-cookie');
+  const token = setCookie ? new RegExp(`${OWNER_COOKIE}=([^;]+)`).exec(setCookie)?.[1] ?? null : null;
+  return { res, status: res.status, json, token, setCookie };
+}
+
+/** Every status a handler returned for bad input; the suite asserts none of them is a 500. */
+const statuses: { what: string; status: number }[] = [];
+async function bad(what: string, p: Promise<{ status: number; json: { error?: string; field?: string } | null }>) {
+  const r = await p;
+  statuses.push({ what, status: r.status });
+  return r;
+}
+
+export function apiSuite(label: string, makeUrl: () => Promise<{ url: string; cleanup(): Promise<void> }>) {
+  describe(`runs API on ${label}`, () => {
+    let database: Database;
+    let cleanup: () => Promise<void>;
+    let alice: string; // owner token
+    let bob: string;
+    let runId: string;
+    let designId: string;
+    let slug: string;
+
+    beforeAll(async () => {
+      const made = await makeUrl();
+      cleanup = made.cleanup;
+      database = await openDatabase(made.url);
+      useDatabase(database);
+      console.log(`[db] ${label}: ${database.target.provider} ${database.target.provider === 'sqlite' ? database.target.path : database.target.url}`);
+    });
+
+    afterAll(async () => {
+      useDatabase(undefined);
+      await database?.close();
+      await cleanup?.();
+    });
+
+    it('gives a first writer an httpOnly owner cookie and saves a design', async () => {
+      const r = await call(designsRoute.POST as Handler, 'POST', '/api/designs', { body: { name: 'Tiny attention', spec: SPEC, config: { task: 'mqar' } } });
+      expect(r.status).toBe(201);
+      expect(r.setCookie).toMatch(/HttpOnly/);
+      expect(r.setCookie).toMatch(/SameSite=Lax/);
+      expect(r.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      alice = r.token!;
+      designId = r.json.design.id;
+      expect(r.json.version.version).toBe(1);
+      expect(r.json.version.spec.dModel).toBe(8);
+
+      const saved = await call(designRoute.PUT as Handler, 'PUT', `/api/designs/${designId}`, {
+        params: { id: designId },
+        cookie: alice,
+        body: { name: 'Tiny attention v2', spec: { ...SPEC, dModel: 16, layers: [{ ...SPEC.layers[0], mixer: { ...SPEC.layers[0].mixer, headDim: 16 } }] } },
+      });
+      expect(saved.status).toBe(200);
+      expect(saved.token).toBeNull(); // already has one
+      expect(saved.json.version.version).toBe(2);
+      const got = await call(designRoute.GET as Handler, 'GET', `/api/designs/${designId}`, { params: { id: designId }, cookie: alice });
+      expect(got.json.design.name).toBe('Tiny attention v2');
+      expect(got.json.version.spec.dModel).toBe(16);
+      expect(got.json.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+      const v1 = await call(designRoute.GET as Handler, 'GET', `/api/designs/${designId}`, { params: { id: designId }, cookie: alice, query: { version: '1' } });
+      expect(v1.json.version.spec.dModel).toBe(8);
+      const list = await call(designsRoute.GET as Handler, 'GET', '/api/designs', { cookie: alice });
+      expect(list.json.designs.map((d: { id: string }) => d.id)).toContain(designId);
+    });
+
+    it('creates runs from a saved design and from an inline design, and lists them with filters', async () => {
+      const fromDesign = await call(runsRoute.POST as Handler, 'POST', '/api/runs', {
+        cookie: alice,
+        body: { designId, version: 1, task: 'mqar', seed: 1, config: { steps: 100, lr: 0.003 }, status: 'running', adapter: { vendor: 'google', device: 'SwiftShader' } },
+      });
+      expect(fromDesign.status).toBe(201);
+      expect(fromDesign.json.designSnapshot.spec.dModel).toBe(8);
+      expect(fromDesign.json.status).toBe('running');
+      expect(fromDesign.json.startedAt).not.toBeNull();
+      runId = fromDesign.json.id;
+
+      const inline = await call(runsRoute.POST as Handler, 'POST', '/api/runs', {
+        cookie: alice,
+        body: { name: 'inline', design: { spec: SPEC }, preset: 'gated-deltanet', task: 'parity', seed: 7, config: { steps: 5 } },
+      });
+      expect(inline.status).toBe(201);
+      expect(inline.json.status).toBe('created');
+
+      const all = await call(runsRoute.GET as Handler, 'GET', '/api/runs', { cookie: alice });
+      expect(all.json.runs.length).toBe(2);
+      const parity = await call(runsRoute.GET as Handler, 'GET', '/api/runs', { cookie: alice, query: { task: 'parity' } });
+      expect(parity.json.runs.map((r: { name: string }) => r.name)).toEqual(['inline']);
+      const running = await call(runsRoute.GET as Handler, 'GET', '/api/runs', { cookie: alice, query: { status: 'running' } });
+      expect(running.json.runs.map((r: { id: string }) => r.id)).toEqual([runId]);
+      const byPreset = await call(runsRoute.GET as Handler, 'GET', '/api/runs', { cookie: alice, query: { preset: 'gated-deltanet' } });
+      expect(byPreset.json.runs).toHaveLength(1);
+      const byDesign = await call(runsRoute.GET as Handler, 'GET', '/api/runs', { cookie: alice, query: { designId } });
+      expect(byDesign.json.runs.map((r: { id: string }) => r.id)).toEqual([runId]);
+      const page1 = await call(runsRoute.GET as Handler, 'GET', '/api/runs', { cookie: alice, query: { limit: '1' } });
+      expect(page1.json.runs).toHaveLength(1);
+      const page2 = await call(runsRoute.GET as Handler, 'GET', '/api/runs', { cookie: alice, query: { limit: '1', cursor: page1.json.nextCursor } });
+      expect(page2.json.runs).toHaveLength(1);
+      expect(page2.json.runs[0].id).not.toBe(page1.json.runs[0].id);
+      expect(page2.json.nextCursor).toBeNull();
+      // Someone else sees none of them.
+      const stranger = await call(runsRoute.GET as Handler, 'GET', '/api/runs', {});
+      expect(stranger.json.runs).toEqual([]);
+    });
+
+    it('ingests batches idempotently on (run, key, step)', async () => {
+      const points = Array.from({ length: 300 }, (_, i) => ({ key: 'train/loss', step: i, value: 5 / (1 + i) }));
+      const first = await call(metricsRoute.POST as Handler, 'POST', `/api/runs/${runId}/metrics`, { params: { id: runId }, cookie: alice, body: { points } });
+      expect(first.status).toBe(200);
+      expect(first.json).toEqual({ received: 300, inserted: 300, duplicates: 0 });
+      // A retried batch (lost response) and an overlapping one: nothing is stored twice, the first value wins.
+      const retry = await call(metricsRoute.POST as Handler, 'POST', `/api/runs/${runId}/metrics`, { params: { id: runId }, cookie: alice, body: { points } });
+      expect(retry.json).toEqual({ received: 300, inserted: 0, duplicates: 300 });
+      const overlap = [
+        { key: 'train/loss', step: 299, value: 123 },
+        { key: 'train/loss', step: 300, value: 0.01 },
+        { key: 'train/loss', step: 300, value: 0.02 },
+        { key: 'eval/accuracy', step: 300, value: 0.5, time: Date.now() },
+      ];
+      const o = await call(metricsRoute.POST as Handler, 'POST', `/api/runs/${runId}/metrics`, { params: { id: runId }, cookie: alice, body: { points: overlap } });
+      expect(o.json).toEqual({ received: 4, inserted: 2, duplicates: 2 });
+      const raw = await call(metricsRoute.GET as Handler, 'GET', `/api/runs/${runId}/metrics`, { params: { id: runId }, cookie: alice, query: { key: 'train/loss', after: '295' } });
+      expect(raw.json.steps).toEqual([296, 297, 298, 299, 300]);
+      expect(raw.json.values[3]).toBeCloseTo(5 / 300, 12);
+      expect(raw.json.values[4]).toBe(0.01);
+      const count = await database.db.metricPoint.count({ where: { runId } });
+      expect(count).toBe(302);
+    });
+
+    it('reads series: raw when small, downsampled with a min/max band when large', async () => {
+      const small = await call(seriesRoute.GET as Handler, 'GET', `/api/runs/${runId}/series`, { params: { id: runId }, cookie: alice });
+      const keys = small.json.series.map((s: { key: string }) => s.key);
+      expect(keys).toEqual(['eval/accuracy', 'train/loss']);
+      const loss = small.json.series[1];
+      expect(loss.downsampled).toBe(false);
+      expect(loss.count).toBe(301);
+      expect(loss.steps).toHaveLength(301);
+      expect(loss.last).toBe(0.01);
+
+      const ds = await call(seriesRoute.GET as Handler, 'GET', `/api/runs/${runId}/series`, { params: { id: runId }, cookie: alice, query: { keys: 'train/loss', points: '50' } });
+      const s = ds.json.series[0];
+      expect(s.downsampled).toBe(true);
+      expect(s.steps.length).toBeLessThanOrEqual(50);
+      expect(s.steps.length).toBeGreaterThan(40);
+      // Reference: the same buckets in JS over the raw points.
+      const all = await database.db.metricPoint.findMany({ where: { runId, key: 'train/loss' }, orderBy: { step: 'asc' } });
+      const lo = all[0].step;
+      const span = all[all.length - 1].step - lo + 1;
+      const buckets = new Map<number, number[]>();
+      const lastStep = new Map<number, number>();
+      for (const p of all) {
+        const b = Math.floor(((p.step - lo) * 50) / span);
+        buckets.set(b, [...(buckets.get(b) ?? []), p.value]);
+        lastStep.set(b, p.step);
+      }
+      const order = [...buckets.keys()].sort((a, b) => a - b);
+      expect(s.steps).toEqual(order.map((b) => lastStep.get(b)));
+      order.forEach((b, i) => {
+        const vs = buckets.get(b)!;
+        expect(s.values[i]).toBeCloseTo(vs.reduce((a, v) => a + v, 0) / vs.length, 10);
+        expect(s.min[i]).toBe(Math.min(...vs));
+        expect(s.max[i]).toBe(Math.max(...vs));
+        expect(s.min[i]).toBeLessThanOrEqual(s.values[i]);
+        expect(s.max[i]).toBeGreaterThanOrEqual(s.values[i]);
+      });
+    });
+
+    it('downsamples a 100k-step series to N points quickly', async () => {
+      const big = await call(runsRoute.POST as Handler, 'POST', '/api/runs', { cookie: alice, body: { design: { spec: SPEC }, task: 'text', seed: 3 } });
+      const id = big.json.id;
+      const N = 100_000;
+      for (let start = 0; start < N; start += 10_000) {
+        const points = Array.from({ length: 10_000 }, (_, i) => ({ key: 'train/loss', step: start + i, value: Math.exp(-(start + i) / 30_000) + 0.1 * Math.sin(start + i) }));
+        const r = await call(metricsRoute.POST as Handler, 'POST', `/api/runs/${id}/metrics`, { params: { id }, cookie: alice, body: { points } });
+        expect(r.json.inserted).toBe(10_000);
+      }
+      const t0 = performance.now();
+      const r = await call(seriesRoute.GET as Handler, 'GET', `/api/runs/${id}/series`, { params: { id }, cookie: alice, query: { keys: 'train/loss', points: '500' } });
+      const ms = performance.now() - t0;
+      const s = r.json.series[0];
+      expect(s.count).toBe(N);
+      expect(s.steps).toHaveLength(500);
+      expect(s.steps[499]).toBe(N - 1);
+      expect(s.min.every((m: number, i: number) => m <= s.values[i] && s.values[i] <= s.max[i])).toBe(true);
+      expect(s.max[0] - s.min[0]).toBeGreaterThan(0.1); // the band keeps the oscillation the mean hides
+      console.log(`[db] ${label}: 100k points → 500 buckets in ${ms.toFixed(0)} ms`);
+    });
+
+    it('stores, lists and serves safetensors checkpoints', async () => {
+      const w = Float32Array.from({ length: 64 }, (_, i) => i / 7);
+      const file = encodeSafetensors({ 'embed.weight': { dtype: 'F32', shape: [8, 8], data: w } }, { step: '300' });
+      const up = await call(checkpointRoute.PUT as Handler, 'PUT', `/api/runs/${runId}/checkpoints/300`, { params: { id: runId, step: '300' }, cookie: alice, raw: file });
+      expect(up.status).toBe(201);
+      expect(up.json.sizeBytes).toBe(file.byteLength);
+      expect(up.json.tensors['embed.weight']).toEqual({ dtype: 'F32', shape: [8, 8] });
+      const viaPost = await call(checkpointsRoute.POST as Handler, 'POST', `/api/runs/${runId}/checkpoints`, { params: { id: runId }, cookie: alice, query: { step: '100' }, raw: file });
+      expect(viaPost.status).toBe(201);
+      const list = await call(checkpointsRoute.GET as Handler, 'GET', `/api/runs/${runId}/checkpoints`, { params: { id: runId }, cookie: alice });
+      expect(list.json.checkpoints.map((c: { step: number }) => c.step)).toEqual([100, 300]);
+      const latest = await call(checkpointRoute.GET as Handler, 'GET', `/api/runs/${runId}/checkpoints/latest`, { params: { id: runId, step: 'latest' }, cookie: alice });
+      expect(latest.status).toBe(200);
+      expect(latest.res.headers.get('x-checkpoint-step')).toBe('300');
+      const bytes = new Uint8Array(await latest.res.arrayBuffer());
+      expect(Buffer.compare(Buffer.from(bytes), Buffer.from(file))).toBe(0);
+    });
+
+    it('finishes a run with final metrics and refuses to reopen it', async () => {
+      const done = await call(runRoute.PATCH as Handler, 'PATCH', `/api/runs/${runId}`, { params: { id: runId }, cookie: alice, body: { status: 'completed', summary: { 'train/loss': 0.01, 'eval/accuracy': 0.5 } } });
+      expect(done.status).toBe(200);
+      expect(done.json.finishedAt).not.toBeNull();
+      expect(done.json.summary['eval/accuracy']).toBe(0.5);
+      const again = await bad('reopen', call(runRoute.PATCH as Handler, 'PATCH', `/api/runs/${runId}`, { params: { id: runId }, cookie: alice, body: { status: 'running' } }));
+      expect(again.status).toBe(409);
+      expect(again.json!.error).toMatch(/completed run cannot become running/);
+      const got = await call(runRoute.GET as Handler, 'GET', `/api/runs/${runId}`, { params: { id: runId }, cookie: alice });
+      expect(got.json.metricKeys).toEqual(['eval/accuracy', 'train/loss']);
+      expect(got.json.checkpoints).toHaveLength(2);
+      expect(got.json.ownerId).toBeUndefined();
+    });
+
+    it('shares a run by an unguessable link that anyone can view and fork', async () => {
+      const share = await call(sharesRoute.POST as Handler, 'POST', '/api/shares', { cookie: alice, body: { runId } });
+      expect(share.status).toBe(201);
+      slug = share.json.slug;
+      expect(slug).toMatch(/^[A-Za-z0-9_-]{24}$/); // 18 random bytes = 144 bits
+      expect(share.json.path).toBe(`/e/${slug}`);
+      const again = await call(sharesRoute.POST as Handler, 'POST', '/api/shares', { cookie: alice, body: { runId } });
+      expect(again.status).toBe(200);
+      expect(again.json.slug).toBe(slug);
+
+      // A stranger with no cookie.
+      const exp = await call(shareRoute.GET as Handler, 'GET', `/api/shares/${slug}`, { params: { slug } });
+      expect(exp.status).toBe(200);
+      expect(exp.json.kind).toBe('run');
+      expect(exp.json.run.summary['eval/accuracy']).toBe(0.5);
+      expect(exp.json.run.adapter.device).toBe('SwiftShader');
+      expect(exp.json.design.spec.dModel).toBe(8);
+      expect(JSON.stringify(exp.json)).not.toContain('ownerId');
+      const series = await call(shareSeriesRoute.GET as Handler, 'GET', `/api/shares/${slug}/series`, { params: { slug }, query: { points: '20' } });
+      expect(series.json.series.find((s: { key: string }) => s.key === 'train/loss').steps.length).toBeLessThanOrEqual(20);
+      const ck = await call(shareCheckpointRoute.GET as Handler, 'GET', `/api/shares/${slug}/checkpoints/latest`, { params: { slug, step: 'latest' } });
+      expect(ck.status).toBe(200);
+      expect(ck.res.headers.get('content-type')).toBe('application/octet-stream');
+
+      const fork = await call(shareForkRoute.POST as Handler, 'POST', `/api/shares/${slug}/fork`, { params: { slug } });
+      expect(fork.status).toBe(201);
+      bob = fork.token!;
+      expect(bob).toBeTruthy();
+      expect(bob).not.toBe(alice);
+      expect(fork.json.design.name).toMatch(/^Copy of /);
+      expect(fork.json.version.spec.dModel).toBe(8);
+      expect(fork.json.version.config).toMatchObject({ task: 'mqar', seed: 1, steps: 100 });
+      expect(fork.json.editorPath).toBe(`/?design=${fork.json.design.id}`);
+      const bobsCopy = await call(designRoute.GET as Handler, 'GET', `/api/designs/${fork.json.design.id}`, { params: { id: fork.json.design.id }, cookie: bob });
+      expect(bobsCopy.status).toBe(200);
+
+      // The page's form posts here and is redirected to the editor with the copy.
+      const form = await call(formForkRoute.POST as Handler, 'POST', `/e/${slug}/fork`, { params: { slug }, cookie: bob });
+      expect(form.status).toBe(303);
+      expect(form.res.headers.get('location')).toMatch(/^\/\?design=[A-Za-z0-9_-]{22}$/);
+    });
+
+    it('answers 403 when a non-owner tries to change anything', async () => {
+      const attempts: [string, Promise<{ status: number; json: { error?: string } | null }>][] = [
+        ['patch run', call(runRoute.PATCH as Handler, 'PATCH', `/api/runs/${runId}`, { params: { id: runId }, cookie: bob, body: { name: 'mine now' } })],
+        ['delete run', call(runRoute.DELETE as Handler, 'DELETE', `/api/runs/${runId}`, { params: { id: runId }, cookie: bob })],
+        ['ingest', call(metricsRoute.POST as Handler, 'POST', `/api/runs/${runId}/metrics`, { params: { id: runId }, cookie: bob, body: { points: [{ key: 'x', step: 1, value: 1 }] } })],
+        ['checkpoint', call(checkpointRoute.PUT as Handler, 'PUT', `/api/runs/${runId}/checkpoints/5`, { params: { id: runId, step: '5' }, cookie: bob, raw: encodeSafetensors({ w: { dtype: 'F32', shape: [1], data: new Float32Array(1) } }) })],
+        ['save design', call(designRoute.PUT as Handler, 'PUT', `/api/designs/${designId}`, { params: { id: designId }, cookie: bob, body: { spec: SPEC } })],
+        ['delete design', call(designRoute.DELETE as Handler, 'DELETE', `/api/designs/${designId}`, { params: { id: designId }, cookie: bob })],
+        ['share', call(sharesRoute.POST as Handler, 'POST', '/api/shares', { cookie: bob, body: { runId } })],
+        ['revoke', call(shareRoute.DELETE as Handler, 'DELETE', `/api/shares/${slug}`, { params: { slug }, cookie: bob })],
+        ['run from design', call(runsRoute.POST as Handler, 'POST', '/api/runs', { cookie: bob, body: { designId, task: 'mqar', seed: 1 } })],
+        ['no cookie', call(runRoute.PATCH as Handler, 'PATCH', `/api/runs/${runId}`, { params: { id: runId }, body: { name: 'anon' } })],
+        ['read run', call(runRoute.GET as Handler, 'GET', `/api/runs/${runId}`, { params: { id: runId }, cookie: bob })],
+      ];
+      for (const [what, p] of attempts) {
+        const r = await bad(what, p);
+        expect(r.status, what).toBe(403);
+        expect(r.json!.error, what).toMatch(/only the owner/);
+      }
+      const run = await database.db.run.findUnique({ where: { id: runId } });
+      expect(run!.name).not.toBe('mine now');
+    });
+
+    it('answers 400 naming the field for malformed bodies', async () => {
+      const ingest = (body: unknown) => call(metricsRoute.POST as Handler, 'POST', `/api/runs/${runId}/metrics`, { params: { id: runId }, cookie: alice, body });
+      const cases: [string, Promise<{ status: number; json: { error?: string; field?: string } | null }>, string][] = [
+        ['NaN value', ingest({ points: [{ key: 'l', step: 1, value: 1 }, { key: 'l', step: 2, value: NaN }] }), 'points[1].value'],
+        ['Infinity value', ingest({ points: [{ key: 'l', step: 1, value: Infinity }] }), 'points[0].value'],
+        ['string value', ingest({ points: [{ key: 'l', step: 1, value: '1.5' }] }), 'points[0].value'],
+        ['fractional step', ingest({ points: [{ key: 'l', step: 1.5, value: 1 }] }), 'points[0].step'],
+        ['negative step', ingest({ points: [{ key: 'l', step: -1, value: 1 }] }), 'points[0].step'],
+        ['empty key', ingest({ points: [{ key: '', step: 1, value: 1 }] }), 'points[0].key'],
+        ['no points', ingest({}), 'points'],
+        ['empty batch', ingest({ points: [] }), 'points'],
+        ['points not array', ingest({ points: 'many' }), 'points'],
+        ['array body', ingest([1, 2]), 'body'],
+        ['missing task', call(runsRoute.POST as Handler, 'POST', '/api/runs', { cookie: alice, body: { design: { spec: SPEC }, seed: 1 } }), 'task'],
+        ['bad seed', call(runsRoute.POST as Handler, 'POST', '/api/runs', { cookie: alice, body: { design: { spec: SPEC }, task: 't', seed: -3 } }), 'seed'],
+        ['bad spec', call(runsRoute.POST as Handler, 'POST', '/api/runs', { cookie: alice, body: { design: { spec: { ...SPEC, dModel: 0 } }, task: 't', seed: 1 } }), 'design.spec.dModel'],
+        ['no design', call(runsRoute.POST as Handler, 'POST', '/api/runs', { cookie: alice, body: { task: 't', seed: 1 } }), 'design'],
+        ['bad mixer', call(designsRoute.POST as Handler, 'POST', '/api/designs', { cookie: alice, body: { name: 'x', spec: { ...SPEC, layers: [{ mixer: { type: 'rnn' }, mlp: null }] } } }), 'spec.layers[0].mixer.type'],
+        ['bad graph', call(designsRoute.POST as Handler, 'POST', '/api/designs', { cookie: alice, body: { name: 'x', graph: { format: 'something-else' } } }), 'graph'],
+        ['empty name', call(designsRoute.POST as Handler, 'POST', '/api/designs', { cookie: alice, body: { name: '  ', spec: SPEC } }), 'name'],
+        ['bad status', call(runRoute.PATCH as Handler, 'PATCH', `/api/runs/${runId}`, { params: { id: runId }, cookie: alice, body: { status: 'exploded' } }), 'status'],
+        ['NaN summary', call(runRoute.PATCH as Handler, 'PATCH', `/api/runs/${runId}`, { params: { id: runId }, cookie: alice, body: { summary: { loss: NaN } } }), 'summary.loss'],
+        ['empty patch', call(runRoute.PATCH as Handler, 'PATCH', `/api/runs/${runId}`, { params: { id: runId }, cookie: alice, body: {} }), 'body'],
+        ['share both', call(sharesRoute.POST as Handler, 'POST', '/api/shares', { cookie: alice, body: { runId, designId } }), 'runId'],
+        ['bad list filter', call(runsRoute.GET as Handler, 'GET', '/api/runs', { cookie: alice, query: { status: 'sleeping' } }), 'status'],
+        ['bad limit', call(runsRoute.GET as Handler, 'GET', '/api/runs', { cookie: alice, query: { limit: '0' } }), 'limit'],
+        ['bad series points', call(seriesRoute.GET as Handler, 'GET', `/api/runs/${runId}/series`, { params: { id: runId }, cookie: alice, query: { points: 'lots' } }), 'points'],
+        ['bad series key', call(seriesRoute.GET as Handler, 'GET', `/api/runs/${runId}/series`, { params: { id: runId }, cookie: alice, query: { keys: 'ok,<script>' } }), 'keys'],
+        ['bad checkpoint step', call(checkpointRoute.PUT as Handler, 'PUT', `/api/runs/${runId}/checkpoints/x`, { params: { id: runId, step: 'x' }, cookie: alice, raw: new Uint8Array(16) }), 'step'],
+        ['not safetensors', call(checkpointRoute.PUT as Handler, 'PUT', `/api/runs/${runId}/checkpoints/7`, { params: { id: runId, step: '7' }, cookie: alice, raw: new TextEncoder().encode('definitely not weights') }), 'body'],
+        ['POST checkpoint without step', call(checkpointsRoute.POST as Handler, 'POST', `/api/runs/${runId}/checkpoints`, { params: { id: runId }, cookie: alice, raw: new Uint8Array(16) }), 'step'],
+      ];
+      for (const [what, p, field] of cases) {
+        const r = await bad(what, p);
+        expect(r.status, `${what}: ${JSON.stringify(r.json)}`).toBe(400);
+        expect(r.json!.field, what).toBe(field);
+        expect((r.json!.error ?? "").startsWith(`${field}: `), `${what}: ${r.json!.error}`).toBe(true);
+      }
+      // Non-JSON and empty bodies.
+      for (const [what, raw] of [['not JSON', '{"points": [1,'], ['empty', ''], ['latin-1', new Uint8Array([0x7b, 0xff, 0x7d])]] as const) {
+        const r = await bad(what, call(metricsRoute.POST as Handler, 'POST', `/api/runs/${runId}/metrics`, { params: { id: runId }, cookie: alice, raw, headers: { 'content-type': 'application/json' } }));
+        expect(r.status, what).toBe(400);
+        expect(r.json!.field).toBe('body');
+      }
+      const nanErr = await ingest({ points: [{ key: 'l', step: 2, value: NaN }] });
+      expect(nanErr.json.error).toMatch(/finite number/);
+    });
+
+    it('answers 413 for oversized batches, bodies and checkpoints', async () => {
+      const tooMany = Array.from({ length: 10_001 }, (_, i) => ({ key: 'l', step: i, value: 1 }));
+      const r1 = await bad('10001 points', call(metricsRoute.POST as Handler, 'POST', `/api/runs/${runId}/metrics`, { params: { id: runId }, cookie: alice, body: { points: tooMany } }));
+      expect(r1.status).toBe(413);
+      expect(r1.json!.error).toMatch(/limit is 10000/);
+      const huge = 'x'.repeat(5 * 1024 * 1024);
+      const r2 = await bad('5 MiB JSON', call(designsRoute.POST as Handler, 'POST', '/api/designs', { cookie: alice, raw: JSON.stringify({ name: huge }), headers: { 'content-type': 'application/json' } }));
+      expect(r2.status).toBe(413);
+      // A streamed body with no Content-Length is cut off at the limit too.
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < 80; i++) c.enqueue(new Uint8Array(1024 * 1024));
+          c.close();
+        },
+      });
+      const req = new Request(`http://127.0.0.1/api/runs/${runId}/checkpoints/9`, { method: 'PUT', body: stream, headers: { cookie: `${OWNER_COOKIE}=${alice}` }, duplex: 'half' } as RequestInit);
+      const r3 = await (checkpointRoute.PUT as Handler)(req, { params: Promise.resolve({ id: runId, step: '9' }) });
+      statuses.push({ what: 'streamed 80 MiB checkpoint', status: r3.status });
+      expect(r3.status).toBe(413);
+      const r4 = await bad('declared 1 GiB', call(checkpointRoute.PUT as Handler, 'PUT', `/api/runs/${runId}/checkpoints/9`, { params: { id: runId, step: '9' }, cookie: alice, raw: new Uint8Array(8), headers: { 'content-length': String(2 ** 30) } }));
+      expect(r4.status).toBe(413);
+    });
+
+    it('answers 404 for unknown ids, slugs and revoked links', async () => {
+      const cases: [string, Promise<{ status: number; json: { error?: string } | null }>][] = [
+        ['unknown run', call(runRoute.GET as Handler, 'GET', '/api/runs/nope', { params: { id: 'nope' }, cookie: alice })],
+        ['unknown design', call(designRoute.GET as Handler, 'GET', '/api/designs/AAAAAAAAAAAAAAAAAAAAAA', { params: { id: 'AAAAAAAAAAAAAAAAAAAAAA' }, cookie: alice })],
+        ['ingest unknown run', call(metricsRoute.POST as Handler, 'POST', '/api/runs/nope/metrics', { params: { id: 'nope' }, cookie: alice, body: { points: [{ key: 'l', step: 1, value: 1 }] } })],
+        ['unknown slug', call(shareRoute.GET as Handler, 'GET', '/api/shares/AAAAAAAAAAAAAAAAAAAAAAAA', { params: { slug: 'AAAAAAAAAAAAAAAAAAAAAAAA' } })],
+        ['malformed slug', call(shareRoute.GET as Handler, 'GET', "/api/shares/'; DROP TABLE", { params: { slug: "'; DROP TABLE \"Run\"; --" } })],
+        ['missing checkpoint', call(checkpointRoute.GET as Handler, 'GET', `/api/runs/${runId}/checkpoints/12345`, { params: { id: runId, step: '12345' }, cookie: alice })],
+      ];
+      for (const [what, p] of cases) {
+        const r = await bad(what, p);
+        expect(r.status, what).toBe(404);
+      }
+      const revoke = await call(shareRoute.DELETE as Handler, 'DELETE', `/api/shares/${slug}`, { params: { slug }, cookie: alice });
+      expect(revoke.status).toBe(204);
+      const gone = await bad('revoked', call(shareRoute.GET as Handler, 'GET', `/api/shares/${slug}`, { params: { slug } }));
+      expect(gone.status).toBe(404);
+      const relink = await call(sharesRoute.POST as Handler, 'POST', '/api/shares', { cookie: alice, body: { runId, title: 'Tiny attention on MQAR' } });
+      expect(relink.status).toBe(201);
+      expect(relink.json.slug).not.toBe(slug);
+    });
+
+    it('deletes a run with its metrics, checkpoints and shares', async () => {
+      const del = await call(runRoute.DELETE as Handler, 'DELETE', `/api/runs/${runId}`, { params: { id: runId }, cookie: alice });
+      expect(del.status).toBe(204);
+      expect(await database.db.metricPoint.count({ where: { runId } })).toBe(0);
+      expect(await database.db.checkpoint.count({ where: { runId } })).toBe(0);
+      expect(await database.db.share.count({ where: { runId } })).toBe(0);
+      const delDesign = await call(designRoute.DELETE as Handler, 'DELETE', `/api/designs/${designId}`, { params: { id: designId }, cookie: alice });
+      expect(delDesign.status).toBe(204);
+    });
+
+    it('never answered 500 to any bad input', () => {
+      expect(statuses.length).toBeGreaterThan(40);
+      expect(statuses.filter((s) => s.status >= 500)).toEqual([]);
+    });
+  });
+}
