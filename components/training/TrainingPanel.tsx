@@ -104,7 +104,7 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
   const info = TASKS[config.task];
   const s = session.series;
   const progressText = `Step ${view.step} of ${view.totalSteps || config.steps} · ETA ${formatDuration(view.etaSeconds)} · ${Math.round(view.tokensPerSec).toLocaleString()} tokens/s`;
-  const chartSteps = s.steps as (number | null)[];
+  const chartSteps = s.steps as (number | null)[]; // uPlot's aligned-data type
 
   const onFile = async (file: File | undefined) => {
     if (!file) return;
@@ -234,10 +234,10 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
         {config.task === 'text' ? (
           <form onSubmit={(e) => { e.preventDefault(); session.tryModel(prompt); }}>
             <input aria-label="Prompt" value={prompt} onChange={(e) => setPrompt(e.target.value)} />
-            <button type="submit" disabled={!session.hasWorker()}>Complete</button>
+            <button type="submit" disabled={!view.hasModel}>Complete</button>
           </form>
         ) : (
-          <button type="button" disabled={!session.hasWorker()} onClick={() => session.tryModel()}>Measure recall on fresh examples</button>
+          <button type="button" disabled={!view.hasModel} onClick={() => session.tryModel()}>Measure recall on fresh examples</button>
         )}
         {view.tried && (
           <div data-testid="try-result">

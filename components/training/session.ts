@@ -47,12 +47,14 @@ export interface SessionView {
   memory: MemoryView | null;
   lastEval: { step: number; loss: number; accuracy?: number } | null;
   tried: { text?: string; accuracy?: number; detail: string } | null;
+  /** A worker holds a model that "try the model" can use. */
+  hasModel: boolean;
 }
 
 const INITIAL: SessionView = {
   state: 'idle', step: 0, totalSteps: 0, tokensPerSec: 0, etaSeconds: null, runId: null, message: null,
   adapter: null, parameterCount: null, lastCheckpointStep: null, savedPoints: 0, pendingPoints: 0,
-  recorderError: null, samples: [], memory: null, lastEval: null, tried: null,
+  recorderError: null, samples: [], memory: null, lastEval: null, tried: null, hasModel: false,
 };
 
 function emptySeries(): Series {
@@ -71,14 +73,19 @@ function readActiveRun(): ActiveRun | null {
 export function useTrainingSession() {
   const [view, setView] = useState<SessionView>(INITIAL);
   const [version, setVersion] = useState(0);
+  // Points accumulate here; the charts get a copy at most ~8 times a second.
   const series = useRef<Series>(emptySeries());
+  const [chart, setChart] = useState<Series>(emptySeries);
   const worker = useRef<Worker | null>(null);
   const recorder = useRef<RunRecorder | null>(null);
   const active = useRef<ActiveRun | null>(null);
   const checkpoint = useRef<{ step: number; bytes: ArrayBuffer } | null>(null);
   const lastMetric = useRef<{ loss: number; accuracy?: number } | null>(null);
+  const lastEval = useRef<{ loss: number; accuracy?: number } | null>(null);
   const bump = useRef<number | null>(null);
   const restarts = useRef(0);
+  // Set once startWorker exists; onMessage (defined first) restarts the worker after a device loss through it.
+  const startWorkerRef = useRef<(resume: { step: number; bytes: ArrayBuffer } | null) => void>(() => {});
 
   const patch = useCallback((p: Partial<SessionView> | ((v: SessionView) => Partial<SessionView>)) => {
     setView((v) => ({ ...v, ...(typeof p === 'function' ? p(v) : p) }));
@@ -89,6 +96,8 @@ export function useTrainingSession() {
     if (bump.current !== null) return;
     bump.current = window.setTimeout(() => {
       bump.current = null;
+      const s = series.current;
+      setChart({ steps: s.steps.slice(), loss: s.loss.slice(), accuracy: s.accuracy.slice(), evalLoss: s.evalLoss.slice(), evalAccuracy: s.evalAccuracy.slice() });
       setVersion((x) => x + 1);
     }, 120);
   }, []);
@@ -107,7 +116,7 @@ export function useTrainingSession() {
         await r.drain();
         syncRecorder();
         const m = lastMetric.current;
-        const e = view.lastEval;
+        const e = lastEval.current;
         const summary: Record<string, number> = {};
         if (m) summary.loss = m.loss;
         if (m?.accuracy !== undefined) summary.accuracy = m.accuracy;
@@ -124,18 +133,21 @@ export function useTrainingSession() {
         // A failed run keeps its worker only until the message is read; "try the model" needs a healthy one.
         worker.current?.terminate();
         worker.current = null;
+        patch({ hasModel: false });
       }
     },
-    [patch, syncRecorder, view.lastEval],
+    [patch, syncRecorder],
   );
   const finishRef = useRef(finish);
-  finishRef.current = finish;
+  useEffect(() => {
+    finishRef.current = finish;
+  }, [finish]);
 
   const onMessage = useCallback(
     (m: WorkerToMain) => {
       switch (m.type) {
         case 'ready':
-          patch({ adapter: m.adapter, parameterCount: m.parameterCount, state: 'running', step: m.startStep });
+          patch({ adapter: m.adapter, parameterCount: m.parameterCount, state: 'running', step: m.startStep, hasModel: true });
           break;
         case 'status':
           patch({ state: m.state, step: m.step });
@@ -173,6 +185,7 @@ export function useTrainingSession() {
             s.evalAccuracy[at] = m.point.accuracy ?? null;
           }
           recorder.current?.add(evalToPoints(m.point));
+          lastEval.current = { loss: m.point.loss, accuracy: m.point.accuracy };
           patch({ lastEval: { step: m.point.step, loss: m.point.loss, accuracy: m.point.accuracy } });
           redraw();
           break;
@@ -238,15 +251,18 @@ export function useTrainingSession() {
     },
     [onMessage, patch],
   );
-  const startWorkerRef = useRef(startWorker);
-  startWorkerRef.current = startWorker;
+  useEffect(() => {
+    startWorkerRef.current = startWorker;
+  }, [startWorker]);
 
   const start = useCallback(
     async (spec: ModelSpec, config: TrainConfig, meta: { preset: string | null; name: string; design?: unknown }) => {
       worker.current?.terminate();
       series.current = emptySeries();
+      setChart(emptySeries());
       checkpoint.current = null;
       lastMetric.current = null;
+      lastEval.current = null;
       restarts.current = 0;
       setVersion((x) => x + 1);
       patch({ ...INITIAL, state: 'starting', totalSteps: config.steps });
@@ -315,9 +331,8 @@ export function useTrainingSession() {
 
   return {
     view,
-    series: series.current,
+    series: chart,
     version,
-    activeConfig: active.current?.config ?? null,
     start,
     pause: () => post({ type: 'pause' }),
     resume: () => post({ type: 'resume' }),
@@ -329,7 +344,6 @@ export function useTrainingSession() {
       }
     },
     tryModel: (prompt?: string) => post({ type: 'try', prompt, maxNewTokens: 120, id: Date.now() }),
-    hasWorker: () => worker.current !== null,
   };
 }
 

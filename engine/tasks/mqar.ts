@@ -10,7 +10,7 @@
  * - with randomNonQueries the zero filler tokens become uniform random tokens from [0, V).
  */
 import { z } from 'zod';
-import { Rng, type Split } from './rng';
+import { Rng } from './rng';
 import { IGNORE, checkBatchArgs, type Task, type TaskInfo } from './types';
 
 export const MqarSettings = z
