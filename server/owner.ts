@@ -47,8 +47,12 @@ function isSecure(req: Request): boolean {
 
 /** The caller's owner id if it has one, without creating anything (reads). */
 export async function viewer(req: Request): Promise<string | null> {
-  const token = ownerToken(req);
-  if (!token) return null;
+  return ownerIdForToken(ownerToken(req));
+}
+
+/** The owner id a token belongs to (null for none, malformed or unknown tokens). */
+export async function ownerIdForToken(token: string | null | undefined): Promise<string | null> {
+  if (!token || !OWNER_TOKEN_PATTERN.test(token)) return null;
   const db = await getDb();
   const row = await db.owner.findUnique({ where: { tokenHash: hashToken(token) }, select: { id: true } });
   return row?.id ?? null;

@@ -141,6 +141,13 @@ export async function createRun(ownerId: string, input: CreateRunInput) {
   });
 }
 
+/** A run without its owner id (owner ids never leave the server). */
+export function withoutOwner<T extends { ownerId: string }>(run: T): Omit<T, 'ownerId'> {
+  const copy: Partial<T> = { ...run };
+  delete copy.ownerId;
+  return copy as Omit<T, 'ownerId'>;
+}
+
 /** Load a run and check that `ownerId` owns it (for changes) — 404 before 403. */
 export async function ownedRun(ownerId: string | null, runId: string) {
   const db = await getDb();

@@ -9,7 +9,7 @@ import { newSlug, SLUG_PATTERN, ID_PATTERN } from './ids';
 import { badRequest, notFound } from './errors';
 import { assertOwner } from './owner';
 import { createDesign } from './designs';
-import { runSelect } from './runs';
+import { runSelect, withoutOwner } from './runs';
 import { listCheckpoints, readCheckpoint } from './checkpoints';
 import { metricKeys } from './metrics';
 
@@ -70,7 +70,7 @@ export async function getSharedExperiment(slug: string) {
   if (share.runId) {
     const found = await db.run.findUnique({ where: { id: share.runId }, select: runSelect });
     if (!found) throw notFound('share link');
-    const { ownerId: _owner, ...run } = found;
+    const run = withoutOwner(found);
     const [keys, checkpoints] = await Promise.all([metricKeys(run.id), listCheckpoints(run.id)]);
     const snapshot = run.designSnapshot as { spec?: unknown; graph?: unknown };
     return {
