@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { getDb, Prisma } from './db';
+import { getDb, type Prisma } from './db';
 import { newId } from './ids';
 import { badRequest, notFound } from './errors';
 import { ownedRun } from './runs';

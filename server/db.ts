@@ -6,12 +6,28 @@
  *   3. the generated client for that provider is connected through its driver adapter.
  * Both generated clients come from the same models (prisma/models.prisma), so they share one type.
  */
-import { PrismaClient as SqliteClient, Prisma } from '../generated/prisma-sqlite';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type * as SqliteModule from '../generated/prisma-sqlite';
+import type { Prisma } from '../generated/prisma-sqlite';
 import { databaseTarget, type DatabaseTarget } from './database-url';
 import { applyMigrations } from './migrate';
 
-export type Db = SqliteClient;
-export { Prisma };
+export type Db = SqliteModule.PrismaClient;
+export type { Prisma };
+type ClientModule = typeof SqliteModule;
+
+/**
+ * Load a generated client at run time, outside the bundler's view: bundled, its dynamic file
+ * access makes Turbopack trace the whole project into every route. (Type imports above are erased.)
+ */
+async function loadClient(name: 'prisma-sqlite' | 'prisma-postgresql'): Promise<ClientModule> {
+  const file = join(process.cwd(), 'generated', name, 'index.js');
+  if (!existsSync(file)) throw new Error(`The Prisma client ${file} is missing: run \`bash scripts/db.sh generate\` first`);
+  const mod = await import(/* turbopackIgnore: true */ /* webpackIgnore: true */ /* @vite-ignore */ pathToFileURL(file).href);
+  return (mod.default ?? mod) as ClientModule;
+}
 
 export interface Database {
   db: Db;
@@ -26,9 +42,13 @@ export async function openDatabase(url?: string, opts: { migrate?: boolean } = {
   const target = databaseTarget(url);
   if (opts.migrate !== false) await applyMigrations(target);
   let db: Db;
-  let sql: Database['sql'] = Prisma;
+  let sql: Database['sql'];
   if (target.provider === 'sqlite') {
-    const { PrismaBetterSQLite3 } = await import('@prisma/adapter-better-sqlite3');
+    const [{ PrismaBetterSQLite3 }, { PrismaClient: SqliteClient, Prisma: SqlitePrisma }] = await Promise.all([
+      import('@prisma/adapter-better-sqlite3'),
+      loadClient('prisma-sqlite'),
+    ]);
+    sql = SqlitePrisma;
     // timeout = SQLite busy timeout: concurrent writers wait instead of failing with SQLITE_BUSY.
     db = new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: target.path, timeout: 15_000 }) });
     // WAL (set by the migrator, persistent) + synchronous=NORMAL: a committed write survives a killed server.
@@ -37,9 +57,9 @@ export async function openDatabase(url?: string, opts: { migrate?: boolean } = {
   } else {
     const [{ PrismaPg }, { PrismaClient: PgClient, Prisma: PgPrisma }] = await Promise.all([
       import('@prisma/adapter-pg'),
-      import('../generated/prisma-postgresql'),
+      loadClient('prisma-postgresql'),
     ]);
-    sql = PgPrisma as unknown as Database['sql'];
+    sql = PgPrisma;
     const max = Number(process.env.MIRAS_PG_POOL ?? 10);
     db = new PgClient({ adapter: new PrismaPg({ connectionString: target.url, max }) }) as unknown as Db;
   }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ModelSpecSchema } from '../engine/spec';
 import { parseDesign, DesignFileError } from '../engine/design/document';
-import { getDb, Prisma } from './db';
+import { getDb, type Prisma } from './db';
 import { newId } from './ids';
 import { badRequest, notFound } from './errors';
 import { assertOwner } from './owner';

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ModelSpecSchema } from '../engine/spec';
-import { getDb, Prisma } from './db';
+import { getDb, type Prisma } from './db';
 import { newId } from './ids';
 import { badRequest, conflict, notFound } from './errors';
 import { assertOwner } from './owner';
