@@ -1,6 +1,6 @@
 /** Shared fixtures of the fused-recurrent-kernel tests: seeded mixers, inputs and error metrics. */
-import type { MirasMixer } from '@/engine/spec';
-import { comboInputs, type Combo, type ScanDims } from '@/engine/miras/math/combo';
+import type { MirasMixer } from '../../engine/spec';
+import { comboInputs, type Combo, type ScanDims } from '../../engine/miras/math/combo';
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;

@@ -33,8 +33,11 @@ export const RETENTION: CatalogEntry[] = [
       schedule: z.enum(['retnet', 'fixed']).default('retnet').meta({ help: 'retnet: γ_h = 1 − 2^{−base−h} for head h = 0..H−1; fixed: every head uses γ.' }),
       base: z.number().min(0).max(16).default(5).meta({ help: 'Exponent offset of the RetNet schedule (5 in RetNet).' }),
       gamma: z.number().min(0).max(1).default(0.9).meta({ help: 'γ for the fixed schedule.' }),
+      gradientAt: z.enum(['decayed', 'previous']).default('decayed').meta({
+        help: 'Where the bias gradient is taken: decayed = at α_t W_{t−1} (fla/Gated DeltaNet: S_t = α_t(I − βkkᵀ)S_{t−1} + βkvᵀ); previous = at W_{t−1} (Titans/Miras Eq. 5: W_t = α_t W_{t−1} − η∇ℓ(W_{t−1})). Irrelevant for the dot-product bias.',
+      }),
     }),
-    math: 'W_t = γ_h W_{t−1} − U_t, γ_h = 1 − 2^{−base−h} (RetNet: base = 5).',
+    math: 'W_t = γ_h W_{t−1} − U_t, γ_h = 1 − 2^{−base−h} (RetNet: base = 5); U_t = η_t∇ℓ at γ_h W_{t−1} (gradientAt = decayed) or at W_{t−1}.',
     derivative: '∂W_t/∂W_{t−1} = γ_h I − ∂U_t/∂W_{t−1}; γ is not learned.',
     citation: 'Sun et al. 2023, RetNet (arXiv 2307.08621) Eq. 6 and §2.2 (γ = 1 − 2^{−5−arange(h)}); fla/ops/retention/naive.py.',
     usedBy: ['RetNet'],
@@ -56,8 +59,11 @@ export const RETENTION: CatalogEntry[] = [
       aInitMax: z.number().positive().max(64).default(16).meta({ help: 'Upper end of the A initialisation range.' }),
       dtMin: z.number().positive().max(1).default(0.001).meta({ help: 'softplus(dt_bias) is initialised log-uniformly in [dtMin, dtMax] (Mamba2: [1e-3, 0.1]).' }),
       dtMax: z.number().positive().max(1).default(0.1).meta({ help: 'Upper end of the Δ initialisation range.' }),
+      gradientAt: z.enum(['decayed', 'previous']).default('decayed').meta({
+        help: 'Where the bias gradient is taken: decayed = at α_t W_{t−1} (fla/Gated DeltaNet: S_t = α_t(I − βkkᵀ)S_{t−1} + βkvᵀ); previous = at W_{t−1} (Titans/Miras Eq. 5: W_t = α_t W_{t−1} − η∇ℓ(W_{t−1})). Irrelevant for the dot-product bias.',
+      }),
     }),
-    math: 'W_t = α_t W_{t−1} − U_t with α_t = exp(g_t); mamba2/gated-deltanet: g_t = −exp(A_log)·softplus(w_aᵀx_t + dt_bias).',
+    math: 'W_t = α_t W_{t−1} − U_t with α_t = exp(g_t); mamba2/gated-deltanet: g_t = −exp(A_log)·softplus(w_aᵀx_t + dt_bias). With gradientAt = decayed (fla), U_t = η_t∇ℓ(α_t W_{t−1}): Gated DeltaNet S_t = α_t(I − β_t k_t k_tᵀ)S_{t−1} + β_t k_t v_tᵀ.',
     derivative: '∂W_t/∂W_{t−1} = α_t I − ∂U_t/∂W_{t−1}; ∂W_t/∂g_t = α_t W_{t−1}.',
     citation:
       'Dao & Gu 2024, Mamba2/SSD (arXiv 2405.21060) §3 and fla/layers/mamba2.py L120-232; Yang et al. 2024, Gated DeltaNet (arXiv 2412.06464) Eq. 10, fla gated_delta_rule/gate.py naive_gdn_gate.',
@@ -76,6 +82,9 @@ export const RETENTION: CatalogEntry[] = [
       }),
       temperature: z.number().min(1).max(64).default(16).meta({ help: 'τ dividing the GLA log-sigmoid gate (16 in GLA).' }),
       lowerBound: z.number().min(0).max(0.999).default(0).meta({ help: 'HGRN2 forget-gate lower bound lb for this layer (grows with depth; 0 in the first layer).' }),
+      gradientAt: z.enum(['decayed', 'previous']).default('decayed').meta({
+        help: 'Where the bias gradient is taken: decayed = at α_t W_{t−1} (fla/Gated DeltaNet: S_t = α_t(I − βkkᵀ)S_{t−1} + βkvᵀ); previous = at W_{t−1} (Titans/Miras Eq. 5: W_t = α_t W_{t−1} − η∇ℓ(W_{t−1})). Irrelevant for the dot-product bias.',
+      }),
     }),
     math: 'S_t = Diag(α_t) S_{t−1} − U_t, α_t = exp(g_t) ∈ (0,1)^{dk} (decay on the key channels).',
     derivative: '∂S_t/∂S_{t−1} = Diag(α_t) − ∂U_t/∂S_{t−1}; ∂S_t[n,:]/∂g_t[n] = α_t[n] S_{t−1}[n,:].',
@@ -93,6 +102,9 @@ export const RETENTION: CatalogEntry[] = [
     params: z.object({
       coupled: z.boolean().default(false).meta({
         help: 'true: the exact proximal closed form also scales the step, W_t = λ_t(W_{t−1} − U_t); false: Titans/Yaad, W_t = (1 − a_t)W_{t−1} − U_t with decoupled η.',
+      }),
+      gradientAt: z.enum(['decayed', 'previous']).default('previous').meta({
+        help: 'Where the bias gradient is taken: decayed = at α_t W_{t−1} (fla/Gated DeltaNet: S_t = α_t(I − βkkᵀ)S_{t−1} + βkvᵀ); previous = at W_{t−1} (Titans/Miras Eq. 5: W_t = α_t W_{t−1} − η∇ℓ(W_{t−1})). Irrelevant for the dot-product bias.',
       }),
     }),
     math:

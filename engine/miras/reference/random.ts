@@ -37,7 +37,7 @@ function randomParams(rng: Rng, axis: string, kind: string): Record<string, numb
     p.layerNorm = rng.next() < 0.8;
   }
   if (axis === 'bias') {
-    if (kind === 'lp') p.p = pick(rng, [1.5, 3, 4]);
+    if (kind === 'lp') p.p = pick(rng, [1.5, 2.5, 3]);
     if (kind === 'l1') p.sharpness = pick(rng, [2, 10]);
     if (kind === 'huber') {
       p.variant = pick(rng, ['coordinate', 'norm', 'switch']);
@@ -50,7 +50,7 @@ function randomParams(rng: Rng, axis: string, kind: string): Record<string, numb
     if (kind === 'constant') p.schedule = pick(rng, ['retnet', 'fixed']);
     if (kind === 'l2') p.coupled = rng.next() < 0.5;
     if (kind === 'elastic') {
-      p.threshold = pick(rng, [0.001, 0.01]);
+      p.threshold = pick(rng, [0.02, 0.05]);
       p.surrogate = pick(rng, ['exact', 'smooth']);
     }
     if (kind === 'lq') {
@@ -128,7 +128,7 @@ export function randomScanInputs(c: Combo, s: ScanShape, rng: Rng): ScanArrays {
         break;
       case 'beta': {
         // Super-quadratic biases (ℓp, p > 2) diverge with large steps on O(1) errors: keep their steps small.
-        const hi = c.bias.kind === 'lp' && (c.bias.params.p as number) > 2 ? 0.2 : 0.9;
+        const hi = c.bias.kind === 'lp' && (c.bias.params.p as number) > 2 ? 0.1 : 0.9;
         for (let i = 0; i < n; i++) x[i] = uniform(rng, 0.05, hi);
         break;
       }

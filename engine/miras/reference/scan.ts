@@ -22,11 +22,13 @@
  * SEMANTICS (one token; S ∈ R^{dk×dv} is the fla layout of W = Sᵀ; U_t is the learner's step):
  *   gradient   ∇ = ∂ℓ(W; k_t, v_t)/∂W with the bias' g(e), e = M(k) − v (matrix: ∇ = k gᵀ; vector: row n gets k_n g(y_n − v);
  *              MLP: backprop through M(x) = x + LN(f(x)), LN without affine, ε = LN_EPS)
- *   learner    gd:        U = β ⊙ ∇(W_{t−1})
- *              momentum:  Mom_t = η_t Mom_{t−1} − β ∇(W_{t−1}); U = −Mom_t (Titans Eq. 13-14)
- *              multistep: decay once, then n_h steps W ← W − β_j ∇(W; k_j, v_j)
+ *   learner    gd:        U = β ⊙ ∇(W_{t−1}); with retention.gradientAt = 'decayed' (constant/scalar/channel/l2, the fla
+ *                         order): W' = decay(W_{t−1}), W_t = W' − β ⊙ ∇(W') (Gated DeltaNet S = α(I − βkkᵀ)S + βkvᵀ)
+ *              momentum:  Mom_t = η_t Mom_{t−1} − β ∇(W_{t−1}); U = −Mom_t (Titans Eq. 13-14) (∇ at decay(W_{t−1}) when 'decayed')
+ *              multistep: decay once, then n_h steps W ← W − β_j ∇(W; k_j, v_j) (elastic/ℓq/KL: their map at every sub-step)
  *              implicit:  W' = decay(W_{t−1}); W_t = W' − ε ∇(W'), ε = β/(1 + β‖k‖²) (Longhorn)
- *              chunk:     U = β ⊙ ∇(W_{t′}) with W_{t′} the memory at the chunk start (after the lag token when lagToken)
+ *              chunk:     U = β ⊙ ∇(W_{t′}) with W_{t′} the memory at the chunk start (after the lag token when lagToken),
+ *                         always undecayed (Titans §3.2 chunk identity); at b = 1 it equals gd with gradientAt = 'previous'
  *   retention  none: W − U; constant/scalar/l2: αW − U (l2 coupled: α(W − U)); channel: Diag(α)S − U;
  *              elastic: S_γ(αW − U); lq: A ← αA − U, W = N_q(A); kl: c·softmax_slice(α log W − U)
  *   read-out   o_t = S_tᵀ (s·q_t) (s = d_k^{-1/2} when block.queryScale = 'inv-sqrt-dk'); MLP: o_t = M_t(s·q_t)
@@ -382,6 +384,9 @@ function run(c: Combo, s: ScanShape, x: Record<string, Var>): RunResult {
             : (c.retention.params.gamma as number)
           : null;
       const betaW = c.block.betaPerChannel ? dv : 1;
+      // Multiplicative retentions (constant/scalar/channel) may take the gradient at the decayed memory.
+      const gradAtDecayed =
+        c.retention.params.gradientAt === 'decayed' && ['constant', 'scalar', 'channel', 'l2'].includes(c.retention.kind) && !c.retention.params.coupled;
       const lr = (grads: Var[], beta: Var | null) =>
         beta ? grads.map((gr) => (beta.size === 1 ? ad.scale(gr, beta) : ad.mulCols(gr, beta))) : grads;
 
@@ -408,32 +413,41 @@ function run(c: Combo, s: ScanShape, x: Record<string, Var>): RunResult {
           case 'gd':
           case 'chunk': {
             const { k, v, beta } = sub(0);
-            let at0: Var[];
             if (c.learner.kind === 'chunk') {
               const b0 = c.learner.params.chunkSize as number;
               if (t % b0 === 0) anchor = effective(c, carried);
-              at0 = anchor!;
-            } else at0 = effective(c, carried);
-            const U = lr(memoryGradient(c, at0, k, v, delta), beta);
-            carried = carried.map((W, i) => retain(c, W, U[i], decay));
-            if (c.learner.kind === 'chunk' && c.learner.params.lagToken && t % (c.learner.params.chunkSize as number) === 0) {
-              anchor = effective(c, carried);
+              const U = lr(memoryGradient(c, anchor!, k, v, delta), beta);
+              carried = carried.map((W, i) => retain(c, W, U[i], decay));
+              if (c.learner.params.lagToken && t % b0 === 0) anchor = effective(c, carried);
+            } else if (gradAtDecayed && decay) {
+              // fla / Gated DeltaNet order: decay first, then the step with the gradient at the decayed memory.
+              const decayed = carried.map((W) => retain(c, W, null, decay));
+              const U = lr(memoryGradient(c, effective(c, decayed), k, v, delta), beta);
+              carried = decayed.map((W, i) => ad.sub(W, U[i]));
+            } else {
+              const U = lr(memoryGradient(c, effective(c, carried), k, v, delta), beta);
+              carried = carried.map((W, i) => retain(c, W, U[i], decay));
             }
             break;
           }
           case 'momentum': {
             const { k, v, beta } = sub(0);
             const eta = at('eta', b, t, h, T, 1);
-            const U = lr(memoryGradient(c, effective(c, carried), k, v, delta), beta);
+            const base = gradAtDecayed && decay ? carried.map((W) => retain(c, W, null, decay)) : carried;
+            const U = lr(memoryGradient(c, effective(c, base), k, v, delta), beta);
             mom = mom!.map((M, i) => ad.sub(ad.scale(M, eta), U[i]));
             carried = carried.map((W, i) => retain(c, W, ad.neg(mom![i]), decay));
             break;
           }
           case 'multistep': {
+            // DeltaProduct: decay once, then n_h steps each at the current memory. Multiplicative retentions decay
+            // before the first step (fla gated_delta_product); the non-linear ones apply their map at every sub-step.
+            const multiplicative = ['none', 'constant', 'scalar', 'channel', 'l2'].includes(c.retention.kind);
+            if (multiplicative) carried = carried.map((W) => retain(c, W, null, decay));
             for (let j = 0; j < nh; j++) {
               const { k, v, beta } = sub(j);
               const U = lr(memoryGradient(c, effective(c, carried), k, v, delta), beta);
-              carried = carried.map((W, i) => retain(c, W, U[i], j === 0 ? decay : null));
+              carried = carried.map((W, i) => retain(c, W, U[i], multiplicative || j > 0 ? null : decay));
             }
             break;
           }
