@@ -340,3 +340,83 @@ export const MIRAS_PRESETS: Preset[] = [
 ];
 
 export const MIRAS_PRESET_NAMES = MIRAS_PRESETS.map((p) => p.name);
+
+/** Per-preset documentation beyond the catalog: the recurrence in the model's own notation and its block. */
+export const MIRAS_PRESET_NOTES: Record<string, { recurrence: string; block: string; notes?: string }> = {
+  'linear-attention': {
+    recurrence: 'S_t = S_{t−1} + φ(k_t) v_tᵀ;  o_t = S_tᵀ φ(q_t) / √d_k,  φ(x) = elu(x) + 1',
+    block: 'q, k, v projections; φ = elu + 1 on q and k; no short conv; RMSNorm on the output; no output gate.',
+    notes: 'The φ(q)ᵀz normaliser of Katharopoulos et al. is replaced by the output RMSNorm, as in fla\'s default layer.',
+  },
+  retnet: {
+    recurrence: 'S_t = γ_h S_{t−1} + k_t v_tᵀ,  γ_h = 1 − 2^{−5−h};  o_t = S_tᵀ q_t / √d_k',
+    block: 'q, k, v projections with d_v = 2 d_k (expand_v 2); per-head RMSNorm fused with a swish gate (fla); output projection.',
+    notes: 'xPos rotary embeddings on q and k are not modelled; the RetNet paper uses GroupNorm where fla uses RMSNorm.',
+  },
+  gla: {
+    recurrence: 'S_t = Diag(α_t) S_{t−1} + k_t v_tᵀ,  log α_t = logsigmoid(x_t W_1 W_2 + b)/16;  o_t = S_tᵀ q_t / √d_k',
+    block: 'expand_k 0.5, expand_v 1; rank-16 gate projection; no short conv; o = RMSNorm(o) ⊙ swish(W_r x); output projection.',
+  },
+  mamba2: {
+    recurrence: 'h_t = exp(Δ_t A) h_{t−1} + B_t (Δ_t x_t)ᵀ;  y_t = h_tᵀ C_t + D ⊙ x_t;  A = −exp(A_log), Δ_t = softplus(W_Δ x + dt_bias)',
+    block: 'expand 2, head dim 64, state N = 64 (128 at d ≥ 512); conv4 + SiLU on x, B, C; y ⊙ silu(z) then RMSNorm; D skip; no MLP.',
+    notes: 'Mamba2 shares B and C across heads (ngroups = 1); here each head has its own key/query projection.',
+  },
+  hgrn2: {
+    recurrence: 'S_t = Diag(f_t) S_{t−1} + (1 − f_t) i_tᵀ,  f_t = lb + (1 − lb) σ(W_f x_t);  o_t = S_tᵀ swish(W_q x_t)',
+    block: 'head_f_dim 128 (capped at d); key tied to 1 − f; swish query; RMSNorm output, no gate.',
+    notes: 'HGRN2 learns its layer-wise lower bounds (softmax-cumsum over layers); here lb = layer/nLayers is fixed per layer.',
+  },
+  mlstm: {
+    recurrence:
+      'C_t = f_t C_{t−1} + i_t k_t v_tᵀ;  n_t = f_t n_{t−1} + i_t k_t;  h_t = C_tᵀq_t / max(|n_tᵀq_t|, 1);  i = exp(ĩ), f = σ(f̃); stabiliser m_t = max(log f_t + m_{t−1}, ĩ_t)',
+    block: 'up-projection ×2 (4 heads of d/2); conv4 + swish; k scaled by 1/√d; per-head GroupNorm; ⊙ swish(z); learnable skip; no separate MLP.',
+    notes: 'xLSTM applies the conv only on the q/k path; the block here convolves q, k and v.',
+  },
+  deltanet: {
+    recurrence: 'S_t = S_{t−1} + k_t (β_t (v_t − S_{t−1}ᵀk_t))ᵀ = (I − β_t k_t k_tᵀ) S_{t−1} + β_t k_t v_tᵀ;  o_t = S_tᵀ q_t / √d_k',
+    block: 'q, k, v with conv4 + SiLU; q, k L2-normalised; β = σ(W_b x); RMSNorm on the output; no output gate (use_gate = False).',
+  },
+  'gated-deltanet': {
+    recurrence: 'S_t = α_t (I − β_t k_t k_tᵀ) S_{t−1} + β_t k_t v_tᵀ,  log α_t = −exp(A_log)·softplus(W_a x + dt_bias);  o_t = S_tᵀ q_t / √d_k',
+    block: 'conv4 + SiLU on q, k, v; L2 q/k; β = σ(W_b x); d_v = 2 d_k; o = RMSNorm(o) ⊙ silu(W_g x); output projection.',
+    notes: 'The paper uses head_dim 256 at width 2048; presets use head dim 64 so small models keep several heads.',
+  },
+  deltaproduct: {
+    recurrence: 'S ← α_t S_{t−1};  for j = 1..n_h: S ← S + k_{t,j} (β_{t,j} (v_{t,j} − Sᵀk_{t,j}))ᵀ;  o_t = S_tᵀ q_t / √d_k,  β ∈ (0, 2)',
+    block: 'Gated DeltaNet block with n_h = 2 key/value/β projections per token and eigenvalue range [−1, 1] (allow_neg_eigval).',
+  },
+  longhorn: {
+    recurrence: 'S_t[:, c] = (1 − ε_{t,c} k_t ⊙ k_t) ⊙ S_{t−1}[:, c] + ε_{t,c} x_{t,c} k_t,  ε_{t,c} = β_{t,c} / (1 + β_{t,c} ‖k_t‖²);  y_t = S_tᵀ q_t + D ⊙ x_t',
+    block: 'Mamba block: expand 2, state 16 per channel, conv4 + SiLU, β = σ(W_Δ x + b) per channel, y ⊙ silu(z), D skip; no MLP.',
+    notes: 'This is the diagonal approximation Longhorn ships (models/longhorn.py step()); the exact implicit update is available with a matrix memory.',
+  },
+  'ttt-linear': {
+    recurrence: 'f(x; W) = x + LN(W x);  per mini-batch of b = 16: all gradients ∇ℓ(W_{t′}; k_i, v_i) of ℓ = ½‖f(k) − v‖² at the chunk-start W_{t′};  z_t = f(q_t; W_t)',
+    block: 'q, k, v projections (no conv, no L2 norm); η_t = base_lr·σ(θ x_t) (as β); LayerNorm on the output; learned initial W.',
+    notes: 'TTT also learns the inner LayerNorm affine and a per-position token η; here the inner LN has no affine.',
+  },
+  titans: {
+    recurrence: 'S_t = η_t S_{t−1} − θ_t ∇ℓ(M_{t−1}; k_t, v_t);  M_t = (1 − α_t) M_{t−1} + S_t;  ℓ = ‖M(k) − v‖²;  y_t = M_t(q_t)',
+    block: '2-layer MLP memory (expansion 4, GELU, residual + LayerNorm); SiLU + L2 on q, k; conv4; RMSNorm output ⊙ σ(W_g x).',
+    notes: 'Titans trains with chunked GD (Titans §3.2); switch the learner to mini-batch GD for that semantics.',
+  },
+  moneta: {
+    recurrence: 'A_t = α_t A_{t−1} − η_t ∇ℓ_p(W_{t−1}; k_t, v_t);  W_t = A_t / ‖A_t‖_q^{q−2};  ∇ℓ_p uses g = p·sign(e)|e|^{p−1}, p = 3, q = 4',
+    block: '2-layer MLP memory; conv4 + L2 q/k; rank-32 gates; RMSNorm ⊙ silu gate; learned initial memory.',
+    notes: 'The ℓq normalisation exponent differs between transcriptions of the paper; the retention\'s `form` parameter selects it.',
+  },
+  yaad: {
+    recurrence: 'W_t = α_t W_{t−1} − { η_t ∇ℓ2(W_{t−1}) if ‖M(k_t) − v_t‖ ≤ δ_t;  η_t δ_t ∇ℓ1(W_{t−1}) otherwise }',
+    block: '2-layer MLP memory; conv4 + L2 q/k; rank-32 gates for η, α and δ; RMSNorm ⊙ silu gate; learned initial memory.',
+  },
+  memora: {
+    recurrence: 'W_t = Softmax(α_t log W_{t−1} − η_t ∇ℓ2(W_{t−1}; k_t, v_t)),  W_0 positive (uniform 1/n)',
+    block: '2-layer MLP memory with softmax over each output\'s input weights; conv4 + L2 q/k; rank-32 gates; RMSNorm ⊙ silu gate.',
+    notes: 'The softmax slice of an MLP memory is loosely specified in the paper; the retention\'s `axis` parameter selects it.',
+  },
+  'gated-deltanet-swa-hybrid': {
+    recurrence: 'even layers: Gated DeltaNet;  odd layers: o_t = Σ_{i ∈ (t−256, t]} softmax_i(q_tᵀk_i/√d) v_i',
+    block: 'Gated DeltaNet block (see gated-deltanet) alternating with sliding-window attention (window 256); SwiGLU MLP after every mixer.',
+  },
+};

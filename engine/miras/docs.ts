@@ -1,0 +1,164 @@
+/**
+ * Renders the block catalog and the Miras presets as Markdown (docs/miras.md, docs/presets/<name>.md).
+ * The docs are generated from the catalog so they never drift: tests/miras/docs.test.ts fails when
+ * the committed files differ from what this renders. Regenerate with `npx tsx engine/miras/cli/docs.ts`.
+ */
+import { z } from 'zod';
+import { AXES, AXIS_LABEL, type Preset } from '../spec';
+import { BlockParamsSchema, CATALOG, catalogEntry, type CatalogEntry } from './catalog';
+import { compatibleKinds } from './validate';
+import { mixerCost } from './cost';
+
+interface JsonProp {
+  type?: string;
+  enum?: unknown[];
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  help?: string;
+  unit?: string;
+}
+
+const esc = (s: string) => s.replace(/\|/g, '\\|');
+
+function paramTable(schema: z.ZodObject): string {
+  const json = z.toJSONSchema(schema, { io: 'input' }) as { properties?: Record<string, JsonProp> };
+  const props = Object.entries(json.properties ?? {});
+  if (props.length === 0) return '_No parameters._\n';
+  const rows = props.map(([name, p]) => {
+    const range = p.enum ? p.enum.map((e) => `\`${String(e)}\``).join(', ') : p.type === 'boolean' ? 'true, false' : `${p.minimum ?? '−∞'} … ${p.maximum ?? '∞'}`;
+    return `| \`${name}\` | \`${JSON.stringify(p.default)}\` | ${esc(range)} | ${p.unit ?? ''} | ${esc(p.help ?? '')} |`;
+  });
+  return ['| parameter | default | range | unit | meaning |', '|---|---|---|---|---|', ...rows].join('\n') + '\n';
+}
+
+function entryDoc(e: CatalogEntry): string {
+  const compat = compatibleKinds(e.axis, e.kind);
+  const lines = [
+    `### ${e.label} — \`${e.kind}\``,
+    '',
+    e.summary,
+    '',
+    `- **Update / read-out:** ${e.math}`,
+    `- **Derivative:** ${e.derivative}`,
+    `- **Citation:** ${e.citation}`,
+    `- **Used by:** ${e.usedBy.join(', ')}`,
+    `- **Scan inputs:** ${e.inputs.length ? e.inputs.join('; ') : 'q, k, v only'}`,
+    `- **Works with:** ${AXES.filter((a) => a !== e.axis)
+      .map((a) => `${AXIS_LABEL[a]}: ${compat[a].length === CATALOG[a].length ? 'any' : compat[a].map((k) => `\`${k}\``).join(', ')}`)
+      .join('; ')}`,
+  ];
+  for (const r of e.requires) lines.push(`- **Requires** ${AXIS_LABEL[r.axis]} ∈ {${r.kinds.join(', ')}}: ${r.why}.`);
+  if (e.unverified) lines.push(`- **Unverified detail (a parameter):** ${e.unverified}`);
+  lines.push('', paramTable(e.params));
+  return lines.join('\n');
+}
+
+export function renderCatalogDoc(): string {
+  const out: string[] = [
+    '# The Miras block catalog',
+    '',
+    '<!-- Generated from engine/miras/catalog by engine/miras/docs.ts; do not edit by hand. Regenerate: npx tsx engine/miras/cli/docs.ts -->',
+    '',
+    'A Miras mixer is one choice on each of four axes (Behrouz et al. 2025, *It\'s All Connected*, arXiv 2504.13173):',
+    'the **memory architecture** (what stores the associations), the **attentional bias** (the memory\'s inner objective ℓ),',
+    'the **retention gate** (how it forgets) and the **learning algorithm** (how the inner objective is optimised per token),',
+    'plus block-level options around the scan. Every option below is one catalog entry; the editor, validation, cost,',
+    'the kernel generators, the float64 reference and this page all read the same entries.',
+    '',
+    'Conventions (fla layout): the memory state is S ∈ R^{d_k×d_v} per head (W = Sᵀ in the Miras papers), tensors are',
+    '[batch, time, heads, dim], decays arrive as natural-log gates g_t (α_t = exp g_t), and o_t = S_tᵀ q_t.',
+    'The learner produces a step U_t (η_t∇ℓ for one GD step) and the retention gate turns W_{t−1} and U_t into W_t.',
+    'The exact semantics of every combination are implemented by the float64 reference in',
+    '`engine/miras/reference/scan.ts` (its header lists the tensors and the update order).',
+    '',
+    '## Contents',
+    '',
+  ];
+  for (const a of AXES) out.push(`- [${AXIS_LABEL[a]}](#${AXIS_LABEL[a].replace(/ /g, '-')}): ${CATALOG[a].map((e) => `\`${e.kind}\``).join(', ')}`);
+  out.push('- [block options](#block-options)', '- [validity rules](#validity-rules)', '');
+  for (const a of AXES) {
+    out.push(`## ${AXIS_LABEL[a]}`, '', '| kind | option | summary |', '|---|---|---|');
+    for (const e of CATALOG[a]) out.push(`| \`${e.kind}\` | ${e.label} | ${esc(e.summary)} |`);
+    out.push('');
+    for (const e of CATALOG[a]) out.push(entryDoc(e));
+  }
+  out.push('## block options', '', 'Stored in `mixer.block`; they shape the tensors around the scan.', '', paramTable(BlockParamsSchema));
+  out.push(
+    '## validity rules',
+    '',
+    'Ill-defined combinations are refused at design time by `engine/miras/validate.ts`, each with the node at fault,',
+    'why, and what would fix it. The declarative requirements of the entries:',
+    '',
+  );
+  for (const a of AXES)
+    for (const e of CATALOG[a])
+      for (const r of e.requires) out.push(`- ${e.label} needs ${AXIS_LABEL[r.axis]} ∈ {${r.kinds.map((k) => catalogEntry(r.axis, k)?.label ?? k).join(', ')}}: ${r.why}.`);
+  out.push(
+    '',
+    'Parameter-dependent rules: KL retention needs a positive initial memory (memoryInit uniform or learned); a deep MLP memory',
+    'cannot start at zero and needs d_k = d_v with its residual; ℓp with p < 2 needs ε > 0; the smooth soft threshold needs γ > 0;',
+    'the [−1, 1] eigenvalue range needs the ℓ2 bias with a GD-type learner on a matrix/vector memory and a sigmoid β; the mLSTM',
+    'normaliser needs matrix + dot-product + scalar/constant/no decay + one GD step with an exp input gate; HGRN2\'s key tie needs a',
+    'channel-wise decay; Mamba2\'s step-as-write-strength needs the mamba2 decay; initialisation ranges must be non-empty.',
+    '',
+  );
+  return out.join('\n');
+}
+
+export function renderPresetDoc(p: Preset, notes: { recurrence: string; block: string; notes?: string }): string {
+  const spec = p.build({ vocabSize: 32000, dModel: 1024, nLayers: 2 });
+  const out = [
+    `# ${p.title} (\`${p.name}\`)`,
+    '',
+    '<!-- Generated from engine/presets/miras.ts by engine/miras/docs.ts; do not edit by hand. -->',
+    '',
+    p.description,
+    '',
+    `**Paper:** ${p.citation}`,
+    '',
+    '## Recurrence',
+    '',
+    '```',
+    notes.recurrence,
+    '```',
+    '',
+    '## Block',
+    '',
+    notes.block,
+    '',
+  ];
+  const seen = new Set<string>();
+  spec.layers.forEach((layer, i) => {
+    const m = layer.mixer;
+    const key = JSON.stringify(m);
+    if (seen.has(key)) return;
+    seen.add(key);
+    if (m.type === 'attention') {
+      out.push(`## Layer ${i}: softmax attention`, '', `${m.heads} heads × ${m.headDim}, window ${m.window ?? 'full'}.`, '');
+      return;
+    }
+    out.push(`## ${spec.layers.length > 1 && spec.layers.some((l) => l.mixer.type === 'attention') ? `Layer ${i}: ` : ''}The four Miras choices`, '', '| axis | choice | parameters |', '|---|---|---|');
+    for (const a of AXES) {
+      const e = catalogEntry(a, m[a].kind)!;
+      const params = { ...(e.params.parse(m[a].params) as object) };
+      out.push(`| ${AXIS_LABEL[a]} | ${e.label} (\`${e.kind}\`) | ${Object.keys(params).length ? esc(Object.entries(params).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ')) : '—'} |`);
+    }
+    const block = BlockParamsSchema.parse(m.block);
+    const defaults = BlockParamsSchema.parse({});
+    const changed = Object.entries(block).filter(([k, v]) => (defaults as Record<string, unknown>)[k] !== v || Object.prototype.hasOwnProperty.call(m.block, k));
+    out.push('', `Block options: ${changed.map(([k, v]) => `\`${k} = ${JSON.stringify(v)}\``).join(', ')}.`, '');
+    const cost = mixerCost(m, spec.dModel);
+    out.push(
+      `At d_model = 1024: ${m.heads} heads, d_k = ${m.headDimK}, d_v = ${m.headDimV}; ${cost.params.total.toLocaleString('en-US')} mixer parameters, ` +
+        `${cost.stateFloatsPerHead.toLocaleString('en-US')} state floats per head, ${cost.flopsPerToken.total.toLocaleString('en-US')} FLOPs per token.`,
+      '',
+    );
+    out.push('Update rules of these choices (from the catalog):', '');
+    for (const a of AXES) out.push(`- **${AXIS_LABEL[a]}:** ${catalogEntry(a, m[a].kind)!.math}`);
+    out.push('');
+  });
+  out.push(`MLP after the mixer: ${spec.layers[0].mlp ? 'SwiGLU' : 'none (the block is the whole layer)'}.`, '');
+  if (notes.notes) out.push('## Notes', '', notes.notes, '');
+  return out.join('\n');
+}
