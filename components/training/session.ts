@@ -302,6 +302,8 @@ export function useTrainingSession() {
     const run = readActiveRun();
     if (!run || worker.current) return;
     active.current = run;
+    // React may mount, unmount and mount again (strict mode): only the live mount starts the worker.
+    let cancelled = false;
     void (async () => {
       let ckpt: { step: number; bytes: ArrayBuffer } | null = null;
       if (run.runId) {
@@ -314,6 +316,7 @@ export function useTrainingSession() {
           patch({ message: { kind: 'warn', text: `Could not load the run's checkpoint: ${(e as Error).message}` } });
         }
       }
+      if (cancelled) return;
       checkpoint.current = ckpt;
       patch({
         runId: run.runId,
@@ -323,6 +326,9 @@ export function useTrainingSession() {
       });
       startWorkerRef.current(ckpt);
     })();
+    return () => {
+      cancelled = true;
+    };
     // Only on mount.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
