@@ -1,12 +1,15 @@
 /**
  * Serves the BUILT app (`next build` output) on a free 127.0.0.1 port with its own
- * temporary SQLite database, for browser and HTTP tests. The test script builds first.
+ * temporary SQLite database (migrated before the server starts), for browser and HTTP tests
+ * and the ingest benchmark. The test script builds first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { databaseTarget } from '../../server/database-url';
+import { applyMigrations } from '../../server/migrate';
 
 export interface AppServer {
   url: string;
@@ -14,7 +17,11 @@ export interface AppServer {
   databaseUrl: string;
   /** Everything the server printed, for failure messages. */
   log(): string;
+  /** Stop gracefully (SIGTERM) and delete the temporary data dir. */
   stop(): Promise<void>;
+  /** Kill the server process abruptly (SIGKILL by default), keeping the database. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  pid: number | undefined;
 }
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -47,13 +54,17 @@ async function waitForHttp(url: string, child: ChildProcess, out: () => string, 
   throw new Error(`app server did not answer on ${url} within ${timeoutMs} ms:\n${out()}`);
 }
 
-export async function startAppServer(opts: { env?: Record<string, string>; dataDir?: string } = {}): Promise<AppServer> {
+export async function startAppServer(
+  opts: { env?: Record<string, string>; dataDir?: string; databaseUrl?: string; port?: number } = {},
+): Promise<AppServer> {
   if (!existsSync(join(ROOT, '.next', 'BUILD_ID'))) {
     throw new Error('The app is not built: run `npx next build` (npm test does this) before browser tests.');
   }
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'miras-app-'));
-  const databaseUrl = `file:${join(dataDir, 'miras.db')}`;
+  const databaseUrl = opts.databaseUrl ?? `file:${join(dataDir, 'miras.db')}`;
+  // Migrate first so a broken migration fails here with its own message, not as a page error.
+  await applyMigrations(databaseTarget(databaseUrl, ROOT), ROOT);
   let output = '';
   const child = spawn(process.execPath, [join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-H', '127.0.0.1', '-p', String(port)], {
     cwd: ROOT,
@@ -64,15 +75,21 @@ export async function startAppServer(opts: { env?: Record<string, string>; dataD
   child.stderr?.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(url, child, () => output, 60_000);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
     url,
     dataDir,
     databaseUrl,
+    pid: child.pid,
     log: () => output,
+    kill: async (signal: NodeJS.Signals = 'SIGKILL') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
     stop: async () => {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
+        await exited;
       }
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
