@@ -13,8 +13,8 @@ export const BlockParamsSchema = z.object({
   projectionBias: z.boolean().default(false).meta({ help: 'Bias terms on the q, k, v projections (x → H·d_k, H·d_k, H·d_v).' }),
   convSize: int(0, 8).default(4).meta({ help: 'Causal depthwise short convolution kernel on q, k, v after their projections; 0 = off (fla ShortConvolution).', unit: 'tokens' }),
   convActivation: z.enum(['silu', 'none']).default('silu').meta({ help: 'Activation after the short convolution (SiLU in fla).' }),
-  featureMap: z.enum(['identity', 'elu+1', 'silu', 'relu', 'softmax']).default('identity').meta({
-    help: 'φ applied to q and k before the scan (linear attention: elu+1; softmax is over the head dimension).',
+  featureMap: z.enum(['identity', 'elu+1', 'silu', 'relu']).default('identity').meta({
+    help: 'φ applied to q and k before the scan (linear attention: elu + 1; HGRN2 and Titans: SiLU).',
   }),
   qkNorm: z.enum(['l2', 'none']).default('l2').meta({ help: 'L2-normalise q and k per head (needed for a stable delta rule: ‖k‖ = 1 keeps I − βkkᵀ contractive).' }),
   queryScale: z.enum(['inv-sqrt-dk', 'none']).default('none').meta({ help: 'Scale q by d_k^{-1/2} inside the scan (fla\'s `scale`).' }),

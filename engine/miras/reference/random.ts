@@ -4,6 +4,7 @@
  * `npm run miras -- check --random N --seed S`. Deterministic in the seed.
  */
 import { Rng } from '../../tasks/rng';
+import { normal } from '../../model/init';
 import type { ScanShape } from '../../ir/scan';
 import { CATALOG, resolveCombo, type Combo, type ComboInput } from '../catalog';
 import { stateLayout } from '../cost';
@@ -12,10 +13,7 @@ import { scanInputDecls, type ScanArrays } from './scan';
 
 export { Rng };
 
-export function normal(rng: Rng): number {
-  const u = Math.max(rng.next(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
-}
+export { normal };
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng.next() * xs.length)];
 const uniform = (rng: Rng, lo: number, hi: number) => lo + (hi - lo) * rng.next();
 
