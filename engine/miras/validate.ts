@@ -60,7 +60,10 @@ function parameterIssues(c: Combo, dims: Dims): MirasIssue[] {
     }
     if (b.memoryInit === 'zeros') {
       add('block', 'A deep MLP memory initialised at zero never moves: every layer\'s gradient is multiplied by the next layer\'s zero weights.',
-        'Set the block\'s memory initialisation to "learned" (or "uniform").');
+        'Set the block\'s memory initialisation to "learned".');
+    } else if (b.memoryInit === 'uniform') {
+      add('block', 'A deep MLP memory with identical (uniform) weights stays symmetric: every hidden unit receives the same update, so the memory never uses more than one hidden unit.',
+        'Set the block\'s memory initialisation to "learned" (a positive learned initial memory for KL retention).');
     }
     if (b.betaPerChannel) {
       add('block', 'A per-value-channel learning rate is defined for matrix and vector memories; the MLP memory\'s layers have no value channels.',
@@ -69,7 +72,7 @@ function parameterIssues(c: Combo, dims: Dims): MirasIssue[] {
   }
   if (c.retention.kind === 'kl' && b.memoryInit === 'zeros') {
     add('retention', 'KL retention needs a positive memory: it takes log W_{t−1}, and log 0 = −∞.',
-      'Set the block\'s memory initialisation to "uniform" (1/n, as in Memora) or "learned".');
+      'Set the block\'s memory initialisation to "uniform" (1/n, as in Memora; matrix/vector memory) or "learned".');
   }
   if (c.bias.kind === 'lp' && (c.bias.params.p as number) < 2 && (c.bias.params.eps as number) === 0) {
     add('bias', `ℓp with p = ${c.bias.params.p} < 2 has an unbounded second derivative p(p−1)|e|^{p−2} at e = 0, so the backward is not defined without smoothing.`,
@@ -115,6 +118,10 @@ function parameterIssues(c: Combo, dims: Dims): MirasIssue[] {
     if ((p.dtMin as number) > (p.dtMax as number)) {
       add('retention', `The Δ initialisation range is empty (min ${p.dtMin} > max ${p.dtMax}).`, 'Make dtMin ≤ dtMax.');
     }
+  }
+  if (b.dSkip && c.learner.kind === 'multistep') {
+    add('block', 'The D skip adds each token\'s value to its output; with n_h sub-step values per token there is no single value to add.',
+      'Turn off the D skip, or use a learner with one step per token.');
   }
   if (mem === 'attention' && (b.mlstmNormalizer || b.keyFromDecay || b.valueTimesStep || b.dSkip)) {
     add('block', 'Softmax attention has no recurrent state: the mLSTM normaliser, HGRN2 key tie, Mamba2 step-value and D skip do not apply.',

@@ -316,13 +316,13 @@ export const MIRAS_PRESETS: Preset[] = [
     {
       name: 'memora',
       title: 'Memora',
-      description: 'Miras model with ℓ2 attentional bias and KL (softmax-on-the-simplex) retention over a positively initialised 2-layer MLP memory.',
+      description: 'Miras model with ℓ2 attentional bias and KL (softmax-on-the-simplex) retention over a 2-layer MLP memory with a learned, strictly positive initial state.',
       citation: 'Behrouz et al. 2025, It\'s All Connected (arXiv 2504.13173), §5.3',
     },
     (d) => ({
       ...mlpHeads(d),
       memory: { kind: 'mlp', params: { layers: 2, expansion: 4 } }, bias: { kind: 'l2' }, retention: { kind: 'kl', params: { axis: 'key' } }, learner: { kind: 'gd' },
-      block: mirasMlpBlock({ memoryInit: 'uniform' }),
+      block: mirasMlpBlock(),
     }),
   ),
   {
@@ -411,9 +411,9 @@ export const MIRAS_PRESET_NOTES: Record<string, { recurrence: string; block: str
     block: '2-layer MLP memory; conv4 + L2 q/k; rank-32 gates for η, α and δ; RMSNorm ⊙ silu gate; learned initial memory.',
   },
   memora: {
-    recurrence: 'W_t = Softmax(α_t log W_{t−1} − η_t ∇ℓ2(W_{t−1}; k_t, v_t)),  W_0 positive (uniform 1/n)',
+    recurrence: 'W_t = Softmax(α_t log W_{t−1} − η_t ∇ℓ2(W_{t−1}; k_t, v_t)),  W_0 = exp(learned) > 0',
     block: '2-layer MLP memory with softmax over each output\'s input weights; conv4 + L2 q/k; rank-32 gates; RMSNorm ⊙ silu gate.',
-    notes: 'The softmax slice of an MLP memory is loosely specified in the paper; the retention\'s `axis` parameter selects it.',
+    notes: 'The softmax slice of an MLP memory is loosely specified in the paper; the retention\'s `axis` parameter selects it. The paper initialises W_0 uniformly (1/n); for an MLP memory that start is symmetric (every hidden unit gets the same update), so the preset learns a positive W_0 = exp(θ) instead.',
   },
   'gated-deltanet-swa-hybrid': {
     recurrence: 'even layers: Gated DeltaNet;  odd layers: o_t = Σ_{i ∈ (t−256, t]} softmax_i(q_tᵀk_i/√d) v_i',

@@ -48,6 +48,8 @@ describe('validity rules', () => {
   });
   it('parameter rules say why and what fixes it', () => {
     refusal(combo('mlp', 'l2', 'none', 'gd'), 'block', /never moves/, /learned/);
+    refusal(combo('mlp', 'l2', 'kl', 'gd', { memoryInit: 'uniform' }), 'block', /symmetric/, /learned/);
+    refusal(combo('matrix', 'l2', 'none', 'multistep', { dSkip: true }), 'block', /D skip/, /Turn off/);
     refusal(combo('mlp', 'l2', 'none', 'gd', { memoryInit: 'learned' }), 'memory', /d_k must equal d_v/, /equal/, { headDimK: 8, headDimV: 16 });
     refusal(combo('matrix', 'lp', 'none', 'gd', {}, { bias: { p: 1.5, eps: 0 } }), 'bias', /second derivative/, /ε > 0/);
     refusal(combo('matrix', 'l2', 'elastic', 'gd', {}, { retention: { surrogate: 'smooth', threshold: 0 } }), 'retention', /divides by γ/, /threshold/);

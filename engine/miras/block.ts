@@ -1,0 +1,174 @@
+/**
+ * The Miras mixer block: from a `miras` mixer spec, the IR around the scan.
+ *
+ *   x [B,T,d] ─┬─ q, k, v projections (n_h sub-steps for DeltaProduct) → short conv + SiLU → feature map → L2 q/k
+ *              ├─ gates: β (sigmoid | softplus | exp | 1, ×2 for eigenvalues in [−1,1]), log-decay g
+ *              │  (mamba2 / gated-deltanet / sigmoid / GLA low-rank / HGRN2 lower bound), momentum η, Huber δ, mLSTM ĩ
+ *              ├─ scan (a ScanProvider from the registry; the float64 reference provider when none is registered)
+ *              └─ output norm per head (RMSNorm | GroupNorm | LayerNorm) and gate (silu | sigmoid), D skip → output projection
+ *
+ * Parameter names (inside the caller's scope, e.g. "layers.0.mixer"): q, k, v, o, conv_q, conv_k, conv_v, beta, beta_b,
+ * g, g_b, A_log, eta, eta_b, delta, delta_b, i, i_b, gate, norm, norm_b, D, state0 or state0_log (low-rank gates: <name>_down, <name>_up).
+ */
+import type { Init, Tensor } from '../ir/graph';
+import { findScanProvider, scan } from '../ir/scan';
+import { add, elu1, exp, groupnorm, l2normalize, matmul, mul, reshape, rmsnormGroups, shortConv, sigmoid, silu, softplus } from '../ops';
+import type { MirasMixer } from '../spec';
+import { type Combo } from './catalog';
+import { stateLayout } from './cost';
+import { gate } from './gate-op';
+import { checkedCombo } from './validate';
+import { providerInputs, referenceProviderFor } from './reference/provider';
+
+export interface MirasBuildContext {
+  /** Layer index and count (HGRN2's lower bound and init scales may depend on depth). */
+  layer: number;
+  nLayers: number;
+  /** ε of the output norm. */
+  normEps: number;
+}
+
+const normalInit = (fanIn: number): Init => ({ kind: 'normal', std: 1 / Math.sqrt(fanIn) });
+const invSoftplus = (y: number) => Math.log(Math.expm1(y));
+
+/** Build the mixer; `x` is [B, T, d_model]. Returns [B, T, d_model]. Throws MirasValidationError for invalid combos. */
+export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildContext): Tensor {
+  const c: Combo = checkedCombo(mixer, { headDimK: mixer.headDimK, headDimV: mixer.headDimV });
+  const g = x.graph;
+  const blk = c.block;
+  if (x.shape.length !== 3) throw new Error(`Miras block input must be [batch, time, d_model], got [${x.shape.join(', ')}]`);
+  const [B, T, d] = x.shape;
+  const H = mixer.heads;
+  const dk = mixer.headDimK;
+  const dv = mixer.headDimV;
+  const nh = c.learner.kind === 'multistep' ? (c.learner.params.steps as number) : 1;
+
+  /** x W (+ b): full rank, or low rank x W_down W_up when `rank` > 0. */
+  const linear = (name: string, inp: Tensor, out: number, opts: { bias?: boolean | Init; rank?: number; init?: Init } = {}): Tensor => {
+    const rank = opts.rank ?? 0;
+    let y: Tensor;
+    if (rank > 0 && rank < Math.min(inp.shape[2], out)) {
+      const down = g.param(`${name}_down`, [inp.shape[2], rank], normalInit(inp.shape[2]));
+      const up = g.param(`${name}_up`, [rank, out], normalInit(rank));
+      y = matmul(matmul(inp, down, { name: `${name}_down` }), up, { name: `${name}_up` });
+    } else {
+      y = matmul(inp, g.param(name, [inp.shape[2], out], opts.init ?? normalInit(inp.shape[2])), { name });
+    }
+    if (opts.bias) {
+      const init: Init = typeof opts.bias === 'object' ? opts.bias : { kind: 'const', value: 0 };
+      y = add(y, g.param(`${name}_b`, [out], init, { decay: false }), `${name}_bias`);
+    }
+    return y;
+  };
+  const conv = (name: string, t: Tensor): Tensor => {
+    if (blk.convSize === 0) return t;
+    const K = blk.convSize;
+    const w = g.param(name, [t.shape[2], K], { kind: 'uniform', lo: -1 / Math.sqrt(K), hi: 1 / Math.sqrt(K) }, { decay: false });
+    const y = shortConv(t, w, name);
+    return blk.convActivation === 'silu' ? silu(y, `${name}_silu`) : y;
+  };
+  const featureMap = (t: Tensor, name: string): Tensor => {
+    switch (blk.featureMap) {
+      case 'elu+1':
+        return elu1(t, `${name}_phi`);
+      case 'silu':
+        return silu(t, `${name}_phi`);
+      case 'relu':
+        return gate('relu', t, 1, `${name}_phi`);
+      default:
+        return t;
+    }
+  };
+
+  // ---- q, k, v
+  let q = featureMap(conv('conv_q', linear('q', x, H * dk, { bias: blk.projectionBias })), 'q');
+  let v = conv('conv_v', linear('v', x, nh * H * dv, { bias: blk.projectionBias }));
+  let k: Tensor | null = blk.keyFromDecay ? null : featureMap(conv('conv_k', linear('k', x, nh * H * dk, { bias: blk.projectionBias })), 'k');
+  if (blk.qkNorm === 'l2') {
+    q = l2normalize(q, H, 1e-6, 'q_l2');
+    if (k) k = l2normalize(k, nh * H, 1e-6, 'k_l2');
+  }
+
+  // ---- gates
+  const tensors: Record<string, Tensor> = {};
+  const scalarDecay = (name: string) => gate('logsigmoid', linear(name, x, H, { bias: { kind: 'const', value: 3 }, rank: blk.gateRank }), 1, `${name}_log`);
+  let beta: Tensor | null = null;
+  const ret = c.retention;
+  if (ret.kind === 'scalar' && ret.params.parametrization !== 'sigmoid') {
+    // Mamba2 / Gated DeltaNet: g = −exp(A_log)·softplus(W x + dt_bias), A ~ U[aInitMin, aInitMax], softplus(dt_bias) ∈ [dtMin, dtMax].
+    const p = ret.params as Record<string, number>;
+    const aLog = g.param('A_log', [H], { kind: 'uniform', lo: Math.log(p.aInitMin), hi: Math.log(p.aInitMax) }, { decay: false });
+    const dt = softplus(linear('g', x, H, { bias: { kind: 'uniform', lo: invSoftplus(p.dtMin), hi: invSoftplus(p.dtMax) }, rank: blk.gateRank }), 'dt');
+    tensors.g = mul(dt, gate('negExp', aLog, 1, 'A'), 'g');
+    if (blk.valueTimesStep) beta = dt; // Mamba2: the write strength is Δ_t
+  } else if (ret.kind === 'scalar' || ret.kind === 'l2' || (['elastic', 'lq', 'kl'].includes(ret.kind) && ret.params.decay)) {
+    tensors.g = scalarDecay('g');
+  } else if (ret.kind === 'channel') {
+    if (ret.params.parametrization === 'gla') {
+      tensors.g = gate('logsigmoid', linear('g', x, H * dk, { bias: true, rank: blk.gateRank || 16 }), ret.params.temperature as number, 'g_log');
+    } else {
+      tensors.g = gate('hgrn2', linear('g', x, H * dk, { bias: true, rank: blk.gateRank }), ret.params.lowerBound as number, 'g_log');
+    }
+    if (blk.keyFromDecay) k = gate('oneMinusExp', tensors.g, 1, 'k_from_decay');
+  }
+  if (!k) throw new Error('Miras block: the key is tied to the decay but this retention produces no channel-wise decay');
+
+  if (blk.mlstmNormalizer) {
+    tensors.i = linear('i', x, H, { bias: true, rank: blk.gateRank });
+  } else if (!beta && blk.betaActivation !== 'constant') {
+    const raw = linear('beta', x, nh * H * (blk.betaPerChannel ? dv : 1), { bias: true, rank: blk.gateRank });
+    beta = blk.betaActivation === 'sigmoid' ? sigmoid(raw, 'beta_act') : blk.betaActivation === 'softplus' ? softplus(raw, 'beta_act') : exp(raw, 'beta_act');
+    if (blk.eigenvalueRange === '[-1,1]') beta = gate('scale', beta, 2, 'beta_x2');
+  }
+  if (beta) tensors.beta = beta;
+  if (c.learner.kind === 'momentum') {
+    const raw = linear('eta', x, H, { bias: true, rank: blk.gateRank });
+    tensors.eta = blk.momentumActivation === 'sigmoid' ? sigmoid(raw, 'eta_act') : gate('scale', raw, 0, 'eta_zero');
+  }
+  if (c.bias.kind === 'huber' && c.bias.params.delta === 'data') {
+    const raw = linear('delta', x, H, { bias: true, rank: blk.gateRank });
+    tensors.delta = blk.deltaActivation === 'softplus' ? softplus(raw, 'delta_act') : sigmoid(raw, 'delta_act');
+  }
+  if (blk.memoryInit === 'learned') {
+    const layout = stateLayout(c, dk, dv);
+    if (ret.kind === 'kl') {
+      // KL retention takes log W: keep the learned initial memory strictly positive, W_0 = exp(θ), θ ≈ −log(fan-in).
+      const theta = g.param('state0_log', [H, layout.size], { kind: 'uniform', lo: -Math.log(dk) - 0.5, hi: -Math.log(dk) + 0.5 }, { decay: false });
+      tensors.initialState = exp(theta, 'state0');
+    } else {
+      const std = c.memory.kind === 'mlp' ? 1 / Math.sqrt(dk) : 0.02;
+      tensors.initialState = g.param('state0', [H, layout.size], { kind: 'normal', std }, { decay: false });
+    }
+  }
+
+  // ---- the scan
+  const shape = { batch: B, time: T, heads: H, dk, dv };
+  const provider = findScanProvider(mixer) ?? referenceProviderFor(c);
+  tensors.q = q;
+  tensors.k = k;
+  tensors.v = v;
+  const inputs = providerInputs(c, shape).map((decl) => {
+    const t = tensors[decl.name];
+    if (!t) throw new Error(`Miras block: the scan of ${provider.id} needs "${decl.name}", which this block does not produce`);
+    return t;
+  });
+  const { o } = scan(provider, shape, inputs, 'scan');
+  let y = reshape(o, [B, T, H * dv], 'o_heads');
+
+  // ---- output: norm per head and gate, D skip, projection
+  const norm = (t: Tensor): Tensor => {
+    if (blk.outputNorm === 'none') return t;
+    const w = g.param('norm', [H * dv], { kind: 'const', value: 1 }, { decay: false });
+    if (blk.outputNorm === 'rmsnorm') return rmsnormGroups(t, H, w, ctx.normEps, 'o_norm');
+    const b = g.param('norm_b', [H * dv], { kind: 'const', value: 0 }, { decay: false });
+    return groupnorm(t, H, w, b, ctx.normEps, 'o_norm');
+  };
+  const gateOut = (t: Tensor): Tensor => {
+    if (blk.outputGate === 'none') return t;
+    const z = linear('gate', x, H * dv);
+    return mul(t, blk.outputGate === 'silu' ? silu(z, 'gate_act') : sigmoid(z, 'gate_act'), 'o_gated');
+  };
+  if (blk.dSkip) y = add(y, mul(v, g.param('D', [H * dv], { kind: 'const', value: 1 }, { decay: false }), 'D_skip'), 'o_skip');
+  y = blk.gateBeforeNorm ? norm(gateOut(y)) : gateOut(norm(y));
+  return linear('o', y, d, { init: normalInit(H * dv * 2 * ctx.nLayers) });
+}
