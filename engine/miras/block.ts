@@ -18,7 +18,7 @@ import { type Combo } from './catalog';
 import { stateLayout } from './cost';
 import { gate } from './gate-op';
 import { checkedCombo } from './validate';
-import { providerInputs, referenceProviderFor } from './reference/provider';
+import { referenceProviderFor } from './reference/provider';
 
 export interface MirasBuildContext {
   /** Layer index and count (HGRN2's lower bound and init scales may depend on depth). */
@@ -126,7 +126,7 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
     tensors.eta = blk.momentumActivation === 'sigmoid' ? sigmoid(raw, 'eta_act') : gate('scale', raw, 0, 'eta_zero');
   }
   if (c.bias.kind === 'huber' && c.bias.params.delta === 'data') {
-    const raw = linear('delta', x, H, { bias: true, rank: blk.gateRank });
+    const raw = linear('delta', x, nh * H, { bias: true, rank: blk.gateRank });
     tensors.delta = blk.deltaActivation === 'softplus' ? softplus(raw, 'delta_act') : sigmoid(raw, 'delta_act');
   }
   if (blk.memoryInit === 'learned') {
@@ -147,7 +147,7 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
   tensors.q = q;
   tensors.k = k;
   tensors.v = v;
-  const inputs = providerInputs(c, shape).map((decl) => {
+  const inputs = provider.inputs(shape).map((decl) => {
     const t = tensors[decl.name];
     if (!t) throw new Error(`Miras block: the scan of ${provider.id} needs "${decl.name}", which this block does not produce`);
     return t;

@@ -76,7 +76,7 @@ export const LEARNER: CatalogEntry[] = [
     summary: 'Gradients of a chunk of b tokens taken at the chunk-start memory (Titans, TTT, Miras training).',
     params: z.object({
       chunkSize: int(1, 512).default(16).meta({ help: 'Mini-batch size b (TTT: 16; Titans/Miras: 16 or 64). b = 1 is one GD step per token.', unit: 'tokens' }),
-      lagToken: z.boolean().default(true).meta({ help: 'Memora\'s lag token: the first token of each chunk takes an exact step and the rest of the chunk is linearised around its result.' }),
+      lagToken: z.boolean().default(false).meta({ help: 'Memora\'s lag token: the first token of each chunk takes an exact step and the rest of the chunk is linearised around its result (the gradient anchor moves to after that token).' }),
     }),
     math:
       'For t in chunk [t′, t′ + b): W_t = R(W_{t−1}, η_t ∇ℓ(W_{t′}; k_t, v_t)) — every gradient at the chunk-start memory W_{t′}; ' +

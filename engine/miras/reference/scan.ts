@@ -14,7 +14,7 @@
  *   beta  [B,T',H] or [B,T',H,dv] (block.betaPerChannel)  learning rate η_t / θ_t / write strength; absent ⇒ 1
  *   g     [B,T,H] (scalar-style decays) or [B,T,H,dk] (channel)  natural-log decay, α_t = exp(g_t)
  *   eta   [B,T,H]   momentum decay η_t (momentum learner)
- *   delta [B,T,H]   Huber threshold δ_t (Huber bias with data-dependent δ)
+ *   delta [B,T',H]  Huber threshold δ_t (Huber bias with data-dependent δ; one per sub-step)
  *   i     [B,T,H]   mLSTM log input gate ĩ_t (block.mlstmNormalizer; replaces beta)
  *   initialState [B,H,stateSize] optional; layout from engine/miras/cost.ts stateLayout (matrix: [B,H,dk,dv])
  * Outputs: o [B,T,H,dv]; finalState [B,H,stateSize] (for ℓq retention the carried state is the accumulator A).
@@ -91,7 +91,7 @@ export function scanInputDecls(c: Combo, s: ScanShape): ScanTensorInfo[] {
   const gate = usesDecayGate(c);
   if (gate) out.push({ name: 'g', shape: gate === 'channel' ? [B, T, H, dk] : [B, T, H], required: true, doc: 'log decay, α_t = exp(g_t)' });
   if (c.learner.kind === 'momentum') out.push({ name: 'eta', shape: [B, T, H], required: true, doc: 'momentum decay η_t' });
-  if (c.bias.kind === 'huber' && c.bias.params.delta === 'data') out.push({ name: 'delta', shape: [B, T, H], required: true, doc: 'Huber threshold δ_t > 0' });
+  if (c.bias.kind === 'huber' && c.bias.params.delta === 'data') out.push({ name: 'delta', shape: [B, T2, H], required: true, doc: 'Huber threshold δ_t > 0 (per sub-step)' });
   const size = stateLayout(c, dk, dv).size;
   out.push({
     name: 'initialState',
@@ -397,22 +397,22 @@ function run(c: Combo, s: ScanShape, x: Record<string, Var>): RunResult {
             : gateDecay
               ? { kind: gateDecay, a: ad.exp(at('g', b, t, h, T, gateDecay === 'channel' ? dk : 1)) }
               : null;
-        const delta =
-          c.bias.kind === 'huber'
-            ? c.bias.params.delta === 'data'
-              ? at('delta', b, t, h, T, 1)
-              : ad.scalarConst(c.bias.params.deltaValue as number)
-            : null;
         const sub = (j: number) => ({
           k: at('k', b, t * nh + j, h, T2, dk),
           v: at('v', b, t * nh + j, h, T2, dv),
           beta: x.beta ? at('beta', b, t * nh + j, h, T2, betaW) : null,
+          delta:
+            c.bias.kind !== 'huber'
+              ? null
+              : c.bias.params.delta === 'data'
+                ? at('delta', b, t * nh + j, h, T2, 1)
+                : ad.scalarConst(c.bias.params.deltaValue as number),
         });
 
         switch (c.learner.kind) {
           case 'gd':
           case 'chunk': {
-            const { k, v, beta } = sub(0);
+            const { k, v, beta, delta } = sub(0);
             if (c.learner.kind === 'chunk') {
               const b0 = c.learner.params.chunkSize as number;
               if (t % b0 === 0) anchor = effective(c, carried);
@@ -431,7 +431,7 @@ function run(c: Combo, s: ScanShape, x: Record<string, Var>): RunResult {
             break;
           }
           case 'momentum': {
-            const { k, v, beta } = sub(0);
+            const { k, v, beta, delta } = sub(0);
             const eta = at('eta', b, t, h, T, 1);
             const base = gradAtDecayed && decay ? carried.map((W) => retain(c, W, null, decay)) : carried;
             const U = lr(memoryGradient(c, effective(c, base), k, v, delta), beta);
@@ -445,14 +445,14 @@ function run(c: Combo, s: ScanShape, x: Record<string, Var>): RunResult {
             const multiplicative = ['none', 'constant', 'scalar', 'channel', 'l2'].includes(c.retention.kind);
             if (multiplicative) carried = carried.map((W) => retain(c, W, null, decay));
             for (let j = 0; j < nh; j++) {
-              const { k, v, beta } = sub(j);
+              const { k, v, beta, delta } = sub(j);
               const U = lr(memoryGradient(c, effective(c, carried), k, v, delta), beta);
               carried = carried.map((W, i) => retain(c, W, U[i], multiplicative || j > 0 ? null : decay));
             }
             break;
           }
           case 'implicit': {
-            const { k, v, beta } = sub(0);
+            const { k, v, beta, delta } = sub(0);
             const anchorW = carried.map((W) => retain(c, W, null, decay));
             const bt = beta ?? ad.scalarConst(1);
             const eps = ad.div(bt, ad.addC(ad.scale(bt, ad.dot(k, k)), 1)); // ε = β/(1 + β‖k‖²)
