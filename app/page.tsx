@@ -1,5 +1,5 @@
-import { EditorShell } from '@/components/shell/EditorShell';
+import { Editor } from '@/components/editor/Editor';
 
 export default function Home() {
-  return <EditorShell />;
+  return <Editor />;
 }

@@ -1,0 +1,66 @@
+'use client';
+/** New nodes with catalog/grammar defaults, and copy/paste with fresh ids. */
+import type { Edge } from '@xyflow/react';
+import { STRUCTURE_PARAMS, isAxisType, portOf, type StructureType } from '@/engine/design/grammar';
+import { axisEntries, axisParamsSchema, blockParamsSchema } from '@/engine/design/catalog';
+import { schemaDefaults } from '@/engine/design/form';
+import type { EditorNode, ParamValue } from './store';
+
+let seq = 0;
+export function freshId(prefix: string): string {
+  seq = (seq + 1) % 1e6;
+  return `${prefix}-${Date.now().toString(36)}${seq.toString(36)}`;
+}
+
+export function defaultParams(type: string, kind?: string): Record<string, ParamValue> {
+  if (isAxisType(type)) return schemaDefaults(axisParamsSchema(type, kind ?? axisEntries(type)[0]?.kind ?? ''));
+  if (type === 'miras') return { ...schemaDefaults(STRUCTURE_PARAMS.miras), ...schemaDefaults(blockParamsSchema()) };
+  if (type in STRUCTURE_PARAMS) return schemaDefaults(STRUCTURE_PARAMS[type as StructureType]);
+  return {};
+}
+
+export function makeNode(type: string, kind: string | undefined, position: { x: number; y: number }, parentId?: string): EditorNode {
+  const k = isAxisType(type) ? (kind ?? axisEntries(type)[0]?.kind) : undefined;
+  const node: EditorNode = {
+    id: freshId(type),
+    type,
+    position,
+    data: { ...(k !== undefined ? { kind: k } : {}), params: defaultParams(type, k) },
+    selected: true,
+    ...(parentId ? { parentId } : {}),
+  };
+  if (type === 'stack') Object.assign(node, { width: 520, height: 380, style: { width: 520, height: 380 } });
+  return node;
+}
+
+/** Edges carry their port type so the edge component can colour and label them without store lookups. */
+export function typedEdge(e: Pick<Edge, 'id' | 'source' | 'target' | 'sourceHandle' | 'targetHandle'>, sourceType: string | undefined): Edge {
+  const port = sourceType ? portOf(sourceType, 'out', e.sourceHandle) : undefined;
+  return { ...e, type: 'typed', data: { portType: port?.type ?? 'seq' } };
+}
+
+/** Copies of `nodes` (and the edges among them) with new ids, shifted by `offset`. */
+export function duplicate(nodes: EditorNode[], edges: Edge[], offset: number): { nodes: EditorNode[]; edges: Edge[] } {
+  const ids = new Map(nodes.map((n) => [n.id, freshId(n.type ?? 'node')]));
+  const outNodes = nodes.map((n) => {
+    const parentCopied = n.parentId && ids.has(n.parentId);
+    const copy: EditorNode = {
+      ...n,
+      id: ids.get(n.id)!,
+      position: parentCopied ? { ...n.position } : { x: n.position.x + offset, y: n.position.y + offset },
+      data: { ...n.data, params: { ...n.data.params } },
+      selected: true,
+      measured: undefined,
+    };
+    if (n.parentId) {
+      if (parentCopied) copy.parentId = ids.get(n.parentId);
+      else copy.parentId = n.parentId;
+    }
+    return copy;
+  });
+  outNodes.sort((a, b) => Number(a.type !== 'stack') - Number(b.type !== 'stack'));
+  const outEdges = edges
+    .filter((e) => ids.has(e.source) && ids.has(e.target))
+    .map((e) => ({ ...e, id: freshId('e'), source: ids.get(e.source)!, target: ids.get(e.target)!, selected: false }));
+  return { nodes: outNodes, edges: outEdges };
+}

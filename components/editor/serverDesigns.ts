@@ -1,0 +1,47 @@
+'use client';
+/**
+ * Saving a named design to the server (helper D's /api/designs). The first save creates the
+ * design; later saves of the same design append versions. The server re-validates the graph
+ * with the same reader (engine/design/document) and stores the ModelSpec it lowers to.
+ */
+import type { DesignDoc } from '@/engine/design/document';
+import { analyzeDesign } from '@/engine/design/lower';
+
+const ID_KEY = 'miras-studio:server-design';
+
+interface SavedRef {
+  id: string;
+  name: string;
+}
+
+async function errorText(r: Response): Promise<string> {
+  try {
+    const body = (await r.json()) as { error?: { message?: string } | string; message?: string };
+    const e = body.error;
+    return (typeof e === 'string' ? e : e?.message) ?? body.message ?? `HTTP ${r.status}`;
+  } catch {
+    return `HTTP ${r.status} ${r.statusText}`;
+  }
+}
+
+export async function saveDesignToServer(doc: DesignDoc): Promise<{ id: string; name: string; version: number }> {
+  const spec = analyzeDesign(doc).spec;
+  const body = { name: doc.name, graph: doc, ...(spec ? { spec } : {}) };
+  let ref: SavedRef | null = null;
+  try {
+    ref = JSON.parse(localStorage.getItem(ID_KEY) ?? 'null') as SavedRef | null;
+  } catch {
+    ref = null;
+  }
+  const sameDesign = ref && ref.name === doc.name;
+  const r = await fetch(sameDesign ? `/api/designs/${encodeURIComponent(ref!.id)}` : '/api/designs', {
+    method: sameDesign ? 'PUT' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    credentials: 'same-origin',
+  });
+  if (!r.ok) throw new Error(await errorText(r));
+  const out = (await r.json()) as { design: { id: string; name: string }; version: { version: number } };
+  localStorage.setItem(ID_KEY, JSON.stringify({ id: out.design.id, name: out.design.name }));
+  return { id: out.design.id, name: out.design.name, version: out.version.version };
+}

@@ -1,0 +1,203 @@
+/**
+ * The node editor in Chromium, driven through real pointer events (page.mouse) against the
+ * built app: palette drag-and-drop, typed connections, inspector edits, undo, every preset,
+ * export/import and malformed files. Also writes the editor screenshots under docs/.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { launchBrowser, type TestBrowser } from '../helpers/browser';
+import { startAppServer, type AppServer } from '../helpers/server';
+import { GALLERY_PRESETS as PRESETS } from '@/components/editor/presets';
+
+let server: AppServer;
+let browser: TestBrowser;
+let page: Page;
+
+beforeAll(async () => {
+  server = await startAppServer();
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+  page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+  await page.goto(server.url);
+  await page.getByTestId('presets-gallery').waitFor();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const center = async (l: Locator) => {
+  const b = (await l.boundingBox())!;
+  return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+};
+
+/** Press, move in steps, release: what a person's mouse does. */
+async function drag(from: { x: number; y: number }, to: { x: number; y: number }) {
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 8 });
+  await page.mouse.move(to.x, to.y, { steps: 8 });
+  await page.mouse.up();
+}
+
+const graphStats = async () => {
+  const s = page.getByTestId('graph-stats');
+  return { nodes: Number(await s.getAttribute('data-nodes')), edges: Number(await s.getAttribute('data-edges')) };
+};
+const totalParams = async () => Number(((await page.getByTestId('total-params').textContent()) ?? '').replace(/,/g, ''));
+const nodeEl = (id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
+const handle = (nodeId: string, handleId: string, kind: 'source' | 'target') => nodeEl(nodeId).locator(`.react-flow__handle.${kind}[data-handleid="${handleId}"]`);
+
+async function openModelTab() {
+  await page.getByTestId('tab-model').click();
+}
+
+async function loadPreset(name: string) {
+  if (!(await page.getByTestId('presets-gallery').isVisible())) await page.getByTestId('open-presets').click();
+  await page.getByTestId(`preset-${name}`).click();
+  await page.getByTestId('presets-gallery').waitFor({ state: 'detached' });
+  await openModelTab();
+}
+
+/** Drops a palette item at a point on the canvas and returns the new node's id. */
+async function dropFromPalette(testId: string, at: { x: number; y: number }): Promise<string> {
+  const before = new Set(await page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id'))));
+  const item = page.getByTestId(testId);
+  await item.scrollIntoViewIfNeeded();
+  await drag(await center(item), at);
+  await expect.poll(async () => (await page.locator('.react-flow__node').count()) > before.size).toBe(true);
+  const after = await page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+  return after.find((id) => id && !before.has(id))!;
+}
+
+describe('editor in Chromium', () => {
+  it('opens with the presets gallery and reports the WebGPU adapter', async () => {
+    await expect.poll(() => page.getByTestId('webgpu-status').getAttribute('data-state'), { timeout: 30_000 }).toBe('ready');
+    expect(await page.getByTestId('presets-gallery').isVisible()).toBe(true);
+  });
+
+  it('dragging from the palette adds a node, and typed connections are accepted or refused', async () => {
+    await page.getByTestId('preset-blank').click();
+    await openModelTab();
+    expect(await graphStats()).toEqual({ nodes: 0, edges: 0 });
+    const canvas = (await page.getByTestId('canvas').boundingBox())!;
+    const emb = await dropFromPalette('palette-embedding', { x: canvas.x + 300, y: canvas.y + 120 });
+    expect(emb).toMatch(/^embedding-/);
+    const norm = await dropFromPalette('palette-norm', { x: canvas.x + 300, y: canvas.y + 300 });
+    const gate = await dropFromPalette('palette-retention-none', { x: canvas.x + 40, y: canvas.y + 420 });
+    expect((await graphStats()).nodes).toBe(3);
+
+    // Valid: the embedding's stream into the norm's input.
+    await drag(await center(handle(emb, 'out', 'source')), await center(handle(norm, 'in', 'target')));
+    await expect.poll(async () => (await graphStats()).edges).toBe(1);
+
+    // Invalid: a retention gate into a sequence input. Hovering explains why; releasing refuses it.
+    const from = await center(handle(gate, 'out', 'source'));
+    const to = await center(handle(norm, 'in', 'target'));
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move(to.x, to.y, { steps: 12 });
+    await expect.poll(() => page.getByTestId('connection-hint').textContent()).toMatch(/retention gate cannot plug into the input port/);
+    await page.mouse.up();
+    await expect.poll(() => page.getByTestId('connection-refused').textContent()).toMatch(/Connection refused: .*retention gate cannot plug into/);
+    expect((await graphStats()).edges).toBe(1);
+  });
+
+  it('an edit in the inspector changes the parameter count, and undo restores the graph', async () => {
+    await loadPreset('deltanet');
+    const before = await totalParams();
+    expect(before).toBeGreaterThan(0);
+    const stats = await graphStats();
+
+    await nodeEl('L0.mlp').click();
+    const input = page.getByTestId('field-hidden').locator('input');
+    await input.click({ clickCount: 3 });
+    await page.keyboard.type('1024');
+    await openModelTab();
+    await expect.poll(totalParams).not.toBe(before);
+    const d = 128;
+    const after = await totalParams();
+    // SwiGLU params are 3·d·hidden per layer, and the MLP sits in a Stack ×2.
+    expect((after - before) % (3 * d * 2)).toBe(0);
+
+    // An out-of-range value is refused in words and never reaches the design.
+    await nodeEl('L0.mlp').click();
+    await input.click({ clickCount: 3 });
+    await page.keyboard.type('0');
+    expect(await page.getByTestId('field-error').textContent()).toMatch(/hidden must be integer in \[1, 65536\]; got 0/);
+    await openModelTab();
+    expect(await totalParams()).toBe(after);
+
+    // Delete a node, then undo twice: back to the graph and count we started with.
+    await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+    await nodeEl('L0.mlp').click();
+    await page.keyboard.press('Delete');
+    await expect.poll(async () => (await graphStats()).nodes).toBe(stats.nodes - 1);
+    await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+    await page.keyboard.press('Control+z');
+    await expect.poll(graphStats).toEqual(stats);
+    await page.keyboard.press('Control+z');
+    await openModelTab();
+    await expect.poll(totalParams).toBe(before);
+    expect(await graphStats()).toEqual(stats);
+    // Redo re-applies the edit.
+    await page.keyboard.press('Control+Shift+z');
+    await expect.poll(totalParams).toBe(after);
+  });
+
+  it('every preset loads as a graph that lowers and compiles for this adapter, without errors', async () => {
+    const failures: string[] = [];
+    for (const preset of PRESETS) {
+      await loadPreset(preset.name);
+      const status = page.getByTestId('compile-status');
+      await expect.poll(() => status.getAttribute('data-state'), { timeout: 60_000, message: preset.name }).toMatch(/^(ok|error|no-gpu)$/);
+      if ((await status.getAttribute('data-state')) !== 'ok') failures.push(`${preset.name}: ${await status.textContent()}`);
+      if (await page.getByTestId('issues').count()) failures.push(`${preset.name}: ${await page.getByTestId('issues').textContent()}`);
+      expect(await page.locator('[data-testid="design-node"][data-error="true"]').count(), preset.name).toBe(0);
+      expect(await totalParams(), preset.name).toBeGreaterThan(0);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('an exported design re-imports identically, and malformed files get a clear message', async () => {
+    await loadPreset('gated-deltanet-swa-hybrid');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
+    const exported = readFileSync((await download.path())!, 'utf8');
+    expect(JSON.parse(exported).version).toBe(1);
+
+    await loadPreset('blank');
+    expect((await graphStats()).nodes).toBe(0);
+    const importFile = async (name: string, text: string) => {
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByTestId('import').click()]);
+      await chooser.setFiles({ name, mimeType: 'application/json', buffer: Buffer.from(text) });
+    };
+    await importFile('hybrid.miras.json', exported);
+    await page.getByTestId('import-ok').waitFor();
+    const [again] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
+    expect(JSON.parse(readFileSync((await again.path())!, 'utf8'))).toEqual(JSON.parse(exported));
+
+    const stats = await graphStats();
+    await importFile('broken.json', '{"format": "miras-studio/design", "version": 1, "nodes": [');
+    await expect.poll(() => page.getByTestId('import-error').last().textContent()).toMatch(/not valid JSON/);
+    await importFile('future.json', JSON.stringify({ format: 'miras-studio/design', version: 99, nodes: [], edges: [] }));
+    await expect.poll(() => page.getByTestId('import-error').last().textContent()).toMatch(/newer Miras Studio \(schema version 99\)/);
+    await importFile('spec.json', JSON.stringify({ vocabSize: 10, dModel: 8, layers: [] }));
+    await expect.poll(() => page.getByTestId('import-error').last().textContent()).toMatch(/not a Miras Studio design.*looks like a ModelSpec/);
+    // A failed import leaves the canvas as it was.
+    expect(await graphStats()).toEqual(stats);
+  });
+
+  it('autosaves: a reload loses nothing', async () => {
+    await loadPreset('mamba2');
+    await page.getByTestId('design-name').fill('my mamba');
+    const stats = await graphStats();
+    await page.waitForTimeout(600);
+    await page.reload();
+    await page.getByTestId('editor').waitFor();
+    await openModelTab();
+    expect(await page.getByTestId('design-name').inputValue()).toBe('my mamba');
+    expect(await graphStats()).toEqual(stats);
+    expect(await page.getByTestId('presets-gallery').count()).toBe(0);
+  });
+});
