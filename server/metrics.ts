@@ -8,7 +8,7 @@
  * so a 100k-step run costs one indexed scan and N rows over the wire.
  */
 import { z } from 'zod';
-import { getDatabase, getDb } from './db';
+import { getDatabase, getDb, type Database } from './db';
 import { tooLarge, badRequest } from './errors';
 import { ownedRun } from './runs';
 
@@ -62,9 +62,30 @@ export interface IngestResult {
   duplicates: number;
 }
 
+/**
+ * A float as an SQL expression that stores it bit for bit. Prisma 6.19 binds JS numbers with 16
+ * significant digits, which changes the last bit of about one value in five, so floats never travel
+ * as numbers: PostgreSQL gets the shortest round-trip decimal text (its parser rounds correctly);
+ * SQLite, whose decimal parser is inexact beyond about 1e±80, gets integer mantissa × 2^exponent,
+ * both exact integers, multiplied exactly in SQL.
+ */
+function exactDouble({ sql, target }: Database, v: number) {
+  if (target.provider === 'postgresql') return sql.sql`CAST(${String(v)} AS DOUBLE PRECISION)`;
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, v);
+  const hi = view.getUint32(0);
+  const lo = view.getUint32(4);
+  const expBits = (hi >>> 20) & 0x7ff;
+  const frac = (hi & 0xfffff) * 2 ** 32 + lo;
+  const sign = hi >>> 31 ? -1 : 1;
+  const [mantissa, exponent] = expBits === 0 ? [frac, -1074] : [frac + 2 ** 52, expBits - 1075];
+  return sql.sql`(CAST(${sign * mantissa} AS REAL) * pow(2.0, ${exponent}))`;
+}
+
 export async function ingestMetrics(ownerId: string, runId: string, points: MetricPointInput[]): Promise<IngestResult> {
   await ownedRun(ownerId, runId);
-  const { db, sql } = await getDatabase();
+  const database = await getDatabase();
+  const { db, sql } = database;
   // Repeats inside one batch collapse to their first occurrence, like repeats across batches.
   const seen = new Set<string>();
   const unique: MetricPointInput[] = [];
@@ -77,7 +98,7 @@ export async function ingestMetrics(ownerId: string, runId: string, points: Metr
   }
   const statements = [];
   for (let i = 0; i < unique.length; i += INSERT_CHUNK) {
-    const rows = unique.slice(i, i + INSERT_CHUNK).map((p) => sql.sql`(${runId}, ${p.key}, ${p.step}, ${p.value}, ${p.time ?? null})`);
+    const rows = unique.slice(i, i + INSERT_CHUNK).map((p) => sql.sql`(${runId}, ${p.key}, ${p.step}, ${exactDouble(database, p.value)}, ${p.time === undefined ? null : exactDouble(database, p.time)})`);
     statements.push(
       db.$executeRaw`INSERT INTO "MetricPoint" ("runId", "key", "step", "value", "time") VALUES ${sql.join(rows)} ON CONFLICT ("runId", "key", "step") DO NOTHING`,
     );

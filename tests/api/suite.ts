@@ -182,6 +182,28 @@ export function apiSuite(label: string, makeUrl: () => Promise<{ url: string; cl
       expect(count).toBe(302);
     });
 
+    it('stores every float exactly (bit for bit), including extremes', async () => {
+      const values = [Math.PI, -5.9687352336460116, 7.3158689733900175, 1e-300, -2.2250738585072014e-308, 1.7976931348623157e308, 5e-324, 0.1 + 0.2, 123456789.12345679];
+      // Plus 2000 random bit patterns: every finite double, any exponent, subnormals included.
+      const view = new DataView(new ArrayBuffer(8));
+      let seed = 12345;
+      const rand32 = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
+      while (values.length < 2009) {
+        view.setUint32(0, rand32());
+        view.setUint32(4, rand32());
+        const v = view.getFloat64(0);
+        if (Number.isFinite(v)) values.push(v);
+      }
+      const points = values.map((value, step) => ({ key: 'exact', step, value, time: 1_764_390_000_123.5 + step }));
+      const r = await call(metricsRoute.POST as Handler, 'POST', `/api/runs/${runId}/metrics`, { params: { id: runId }, cookie: alice, body: { points } });
+      expect(r.json.inserted).toBe(values.length);
+      const back = await call(metricsRoute.GET as Handler, 'GET', `/api/runs/${runId}/metrics`, { params: { id: runId }, cookie: alice, query: { key: 'exact', limit: '10000' } });
+      expect(back.json.values).toEqual(values);
+      const stored = await database.db.metricPoint.findFirst({ where: { runId, key: 'exact', step: 3 } });
+      expect(stored!.time).toBe(1_764_390_000_126.5);
+      await database.db.metricPoint.deleteMany({ where: { runId, key: 'exact' } });
+    });
+
     it('reads series: raw when small, downsampled with a min/max band when large', async () => {
       const small = await call(seriesRoute.GET as Handler, 'GET', `/api/runs/${runId}/series`, { params: { id: runId }, cookie: alice });
       const keys = small.json.series.map((s: { key: string }) => s.key);

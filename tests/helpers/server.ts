@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { databaseTarget } from '../../server/database-url';
 import { applyMigrations } from '../../server/migrate';
 
@@ -24,7 +25,7 @@ export interface AppServer {
   pid: number | undefined;
 }
 
-const ROOT = resolve(__dirname, '..', '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function freePort(): Promise<number> {
   return new Promise((res, rej) => {
