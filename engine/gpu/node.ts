@@ -34,6 +34,7 @@ export interface NodeGpuOptions {
 }
 
 let dawnModule: Promise<typeof import('webgpu')> | null = null;
+const liveInstances: unknown[] = [];
 
 export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<NodeGpu> {
   configureVulkanDriver();
@@ -41,6 +42,9 @@ export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<NodeGpu>
   const { create, globals } = await dawnModule;
   Object.assign(globalThis, globals);
   const gpu = create(opts.dawnFlags ?? []);
+  // Keep the Dawn instance reachable for the device's lifetime: once the GPU object is garbage-collected,
+  // Dawn frees the instance under the live device and the process dies at random (mutex/futex aborts, SIGSEGV).
+  liveInstances.push(gpu);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
     throw new Error(
