@@ -1,0 +1,673 @@
+/**
+ * Codegen of the fused recurrent WGSL scan for one Miras combination (matrix or vector memory), forward
+ * and backward, from the per-option math in engine/miras/math/. The recurrence is documented in
+ * engine/miras/math/combo.ts; the float64 mirror is engine/miras/recurrent/f64.ts.
+ *
+ * Kernel design
+ *   - One workgroup per (batch, head); one invocation per value column j of the state, which holds
+ *     S[:, j] (dk floats) in registers. Column-local work (Sᵀk, Sᵀq, the rank-one update, elementwise
+ *     biases and retentions) needs no communication; sums over columns (norm-based biases, and in the
+ *     backward dq, dk, dλ and the per-token gate gradients) go through workgroup memory.
+ *   - Forward prefetches L sub-steps of k, q (and channel gates) into workgroup memory per barrier pair,
+ *     so the latency-bound time loop reads on-chip operands.
+ *   - Forward stores the state (and momentum) every CK sub-steps in scratch.state. Backward walks the
+ *     segments in reverse: it reloads a checkpoint, recomputes and stores the segment's states, then runs
+ *     the reverse recurrence producing every input gradient.
+ *   - Bindings stay ≤ 7 (within the 8 storage buffers of DEFAULT_CAPS): per-token gates are packed into
+ *     scratch.gates by a pack kernel, and the backward writes all gradients into scratch.dx once, which
+ *     small kernels then add (+=) into grad.<input>.
+ */
+import type { DeviceCaps, KernelSpec, ScratchBuffer } from '../../plan/kernel';
+import { comboInputs, type Combo, type ScanDims } from '../math/combo';
+import { lit } from '../math/expr';
+import { threadKernel, type Bind } from '../../ops/wgsl';
+
+const u = (x: number) => `${x}u`;
+
+export interface RecurrentKernels {
+  forward: KernelSpec[];
+  backward: KernelSpec[];
+  scratch: ScratchBuffer[];
+  /** Checkpoint interval in sub-steps. */
+  checkpoint: number;
+}
+
+export interface RecurrentOptions {
+  /** Checkpoint interval in sub-steps (rounded up to a multiple of n_h and the chunk size). Default ≈ √T. */
+  checkpoint?: number;
+}
+
+interface Layout {
+  B: number;
+  T: number;
+  H: number;
+  DK: number;
+  DV: number;
+  TS: number;
+  /** Packed gate fields. */
+  fields: { beta?: number; g?: number; delta?: number; eta?: number; gc?: number };
+  NG: number;
+  CK: number;
+  NCK: number;
+  NST: number;
+  /** offsets (in floats) of the dx regions */
+  dx: { q: number; k: number; v: number; gates: number; total: number };
+  stateFloats: number;
+  segOffset: number;
+}
+
+function layout(c: Combo, s: ScanDims, opts: RecurrentOptions): Layout {
+  const { batch: B, time: T, heads: H, dk: DK, dv: DV } = s;
+  const TS = T * c.steps;
+  const fields: Layout['fields'] = {};
+  let NG = 0;
+  if (c.hasBeta) fields.beta = NG++;
+  if (c.retention.decay === 'scalar') fields.g = NG++;
+  if (c.bias.delta === 'data') fields.delta = NG++;
+  if (c.learner === 'momentum') fields.eta = NG++;
+  if (c.retention.decay === 'channel') {
+    fields.gc = NG;
+    NG += DK;
+  }
+  const unit = c.steps * c.chunk;
+  const want = opts.checkpoint ?? Math.max(1, Math.round(Math.sqrt(TS)));
+  const CK = Math.max(unit, Math.ceil(want / unit) * unit);
+  const NCK = Math.ceil(TS / CK);
+  const NST = c.learner === 'momentum' ? 2 : 1;
+  const q = 0;
+  const k = q + B * T * H * DK;
+  const v = k + B * TS * H * DK;
+  const gates = v + B * TS * H * DV;
+  const total = gates + B * TS * H * NG;
+  const segOffset = B * H * NCK * NST * DK * DV;
+  const stateFloats = segOffset + B * H * CK * NST * DK * DV;
+  return { B, T, H, DK, DV, TS, fields, NG, CK, NCK, NST, dx: { q, k, v, gates, total }, stateFloats, segOffset };
+}
+
+/** WGSL functions for the bias and retention expressions (the same strings the float64 mirror compiles). */
+function mathFns(c: Combo): string {
+  const b = c.bias;
+  const ga = 'e: f32, dl: f32, r0: f32, r1: f32, r2: f32';
+  const ba = `${ga}, dg: f32, s0: f32, s1: f32, s2: f32`;
+  const lines = [
+    `fn bias_g(${ga}) -> f32 { return ${b.g}; }`,
+    `fn bias_de(${ba}) -> f32 { return ${b.de}; }`,
+    `fn bias_ddelta(${ba}) -> f32 { return ${b.ddelta}; }`,
+    ...b.fwdSums.map((x, m) => `fn bias_fsum${m}(${ga}) -> f32 { return ${x}; }`),
+    ...b.bwdSums.map((x, m) => `fn bias_bsum${m}(${ba}) -> f32 { return ${x}; }`),
+  ];
+  const p = c.retention.post;
+  if (p) {
+    lines.push(`fn post_map(z: f32) -> f32 { return ${p.map}; }`, `fn post_d(z: f32) -> f32 { return ${p.deriv}; }`);
+  }
+  return lines.join('\n');
+}
+
+function header(c: Combo, s: ScanDims, L: Layout, what: string): string {
+  return `// ${what}: fused recurrent Miras scan, ${c.id}
+//   memory ${c.memory}; bias ${c.bias.formula}; retention ${c.retention.formula};
+//   learner ${c.learner}${c.steps > 1 ? ` (n_h = ${c.steps})` : ''}${c.chunk > 1 ? ` (chunk b = ${c.chunk})` : ''}; ∇ℓ taken at ${c.learner === 'chunk' ? 'the chunk-start state' : c.gradAt === 'prev' ? 'S_{t−1}' : 'λ⊙S_{t−1}'}
+//   S ∈ R^{dk×dv} (fla), e = Pᵀk − v ${c.memory === 'vector' ? '(per key row: e[n,:] = k_n P[n,:] − v)' : ''}, U = η k gᵀ,
+//   S_t = post(λ⊙S_{t−1} − c·step), o_t = ${lit(c.scale)} · S_tᵀ q_t   (engine/miras/math/combo.ts; Miras arXiv 2504.13173 §3-4)
+//   shape B=${s.batch} T=${s.time} H=${s.heads} dk=${s.dk} dv=${s.dv}; one workgroup per (b, h), one invocation per value column; checkpoints every ${L.CK} sub-steps`;
+}
+
+function consts(c: Combo, L: Layout): string {
+  const g = c.retention.gammas;
+  return `const DK = ${u(L.DK)};
+const DV = ${u(L.DV)};
+const T = ${u(L.T)};
+const TS = ${u(L.TS)};
+const H = ${u(L.H)};
+const STEPS = ${u(c.steps)};
+const CHUNK = ${u(c.chunk)};
+const CK = ${u(L.CK)};
+const NCK = ${u(L.NCK)};
+const NG = ${u(Math.max(1, L.NG))};
+const SCALE = ${lit(c.scale)};
+const SEG = ${u(L.segOffset)};
+${g ? `var<private> GAMMA: array<f32, ${g.length}> = array<f32, ${g.length}>(${g.map(lit).join(', ')});` : ''}
+fn rowk(b: u32, t: u32, h: u32) -> u32 { return ((b * TS + t) * H + h) * DK; }
+fn rowv(b: u32, t: u32, h: u32) -> u32 { return ((b * TS + t) * H + h) * DV; }
+fn rowq(b: u32, t: u32, h: u32) -> u32 { return ((b * T + t) * H + h) * DK; }
+fn rowo(b: u32, t: u32, h: u32) -> u32 { return ((b * T + t) * H + h) * DV; }
+fn rowg(b: u32, t: u32, h: u32) -> u32 { return ((b * TS + t) * H + h) * NG; }
+// checkpoint c, slot m (0 = S, 1 = momentum), column j of head bh
+fn ckpt(bh: u32, c: u32, m: u32, i: u32, j: u32) -> u32 { return ((((bh * NCK + c) * ${u(L.NST)} + m) * DK + i) * DV) + j; }
+fn segs(bh: u32, l: u32, m: u32, i: u32, j: u32) -> u32 { return SEG + ((((bh * CK + l) * ${u(L.NST)} + m) * DK + i) * DV) + j; }`;
+}
+
+/** Scalar parameters of sub-step tau (sub-step index `sub`), read from the packed gates. Defines lamS (scalar λ), eta0, dl, mm. */
+function stepScalars(c: Combo, L: Layout): string {
+  const f = L.fields;
+  const r = c.retention;
+  const lamS =
+    r.decay === 'constant' ? 'GAMMA[h]' : r.decay === 'scalar' ? `exp(gates[rowg(b, tau, h) + ${u(f.g!)}])` : '1.0';
+  return `    let gbase = rowg(b, tau, h);
+    var lamS = 1.0;
+    if (sub == 0u) { lamS = ${lamS}; }
+    let beta = ${c.hasBeta ? `gates[gbase + ${u(f.beta!)}]` : '1.0'};
+    let dl = ${c.bias.delta === 'data' ? `gates[gbase + ${u(f.delta!)}]` : lit(c.bias.deltaValue)};
+    let mm = ${c.learner === 'momentum' ? `gates[gbase + ${u(f.eta!)}]` : '1.0'};
+    let krow = rowk(b, tau, h);
+    var kk = 0.0;
+    ${c.learner === 'implicit' ? 'for (var i = 0u; i < DK; i++) { let ki = KLOAD(i); kk += ki * ki; }' : ''}
+    let vj = v[rowv(b, tau, h) + j];`;
+}
+
+/** λ_i of key row i for the current sub-step (channel gates vary by row). */
+function lamAt(c: Combo, L: Layout, gcLoad: string): string {
+  if (c.retention.decay !== 'channel') return 'lamS';
+  return `select(1.0, exp(${gcLoad}), sub == 0u)`;
+}
+
+/** Effective step size of row i. */
+function etaAt(c: Combo): string {
+  if (c.learner !== 'implicit') return 'beta';
+  return c.memory === 'matrix' ? 'beta / (1.0 + beta * kk)' : 'beta / (1.0 + beta * ki * ki)';
+}
+
+/** Sum of per-invocation values over the workgroup's columns, broadcast to all: red[m*DV + j]. */
+function colSums(n: number, vals: (m: number) => string, out: (m: number) => string): string {
+  if (n === 0) return '';
+  const w = Array.from({ length: n }, (_, m) => `red[${u(m)} * DV + j] = ${vals(m)};`).join(' ');
+  const decl = Array.from({ length: n }, (_, m) => `var ${out(m)} = 0.0;`).join(' ');
+  const acc = Array.from({ length: n }, (_, m) => `${out(m)} += red[${u(m)} * DV + jj];`).join(' ');
+  return `    ${w}
+    workgroupBarrier();
+    ${decl}
+    for (var jj = 0u; jj < DV; jj++) { ${acc} }
+    workgroupBarrier();`;
+}
+
+/** Per-row sums over columns for all key rows, broadcast: out_m[i] = Σ_j vals_m(i). RC rows per pass. */
+function rowSumsBroadcast(n: number, RC: number, vals: (m: number) => string, out: (m: number) => string): string {
+  if (n === 0) return '';
+  const decl = Array.from({ length: n }, (_, m) => `var ${out(m)}: array<f32, DK>;`).join(' ');
+  const w = Array.from({ length: n }, (_, m) => `red[(${u(m)} * ${u(RC)} + r) * DV + j] = ${vals(m)};`).join(' ');
+  const acc = Array.from({ length: n }, (_, m) => `var a${m} = 0.0; for (var jj = 0u; jj < DV; jj++) { a${m} += red[(${u(m)} * ${u(RC)} + r) * DV + jj]; } ${out(m)}[i] = a${m};`).join(' ');
+  return `    ${decl}
+    for (var i0 = 0u; i0 < DK; i0 += ${u(RC)}) {
+      for (var r = 0u; r < ${u(RC)}; r++) { let i = i0 + r; if (i < DK) { ${w} } }
+      workgroupBarrier();
+      for (var r = 0u; r < ${u(RC)}; r++) { let i = i0 + r; if (i < DK) { ${acc} } }
+      workgroupBarrier();
+    }`;
+}
+
+/**
+ * The bias part of a step for invocation j, from P (array), k (KLOAD), vj, dl. Defines:
+ *   matrix: e, r0..r2, G (scalar); vector: ev[i], gv[i] and rs0..rs2[i].
+ */
+function biasForward(c: Combo, RC: number): string {
+  const b = c.bias;
+  if (b.hebbian) return '    let G = -vj;';
+  const nf = b.fwdSums.length;
+  const rargs = (pre: string, idx: string) => [0, 1, 2].map((m) => (m < nf ? `${pre}${m}${idx}` : '0.0')).join(', ');
+  if (c.memory === 'matrix') {
+    return `    var y = 0.0;
+    for (var i = 0u; i < DK; i++) { y += P[i] * KLOAD(i); }
+    let e = y - vj;
+${colSums(nf, (m) => `bias_fsum${m}(e, dl, 0.0, 0.0, 0.0)`, (m) => `r${m}`)}
+    let G = bias_g(e, dl, ${rargs('r', '')});`;
+  }
+  return `    var ev: array<f32, DK>;
+    var gv: array<f32, DK>;
+    for (var i = 0u; i < DK; i++) { ev[i] = KLOAD(i) * P[i] - vj; }
+${rowSumsBroadcast(nf, RC, (m) => `bias_fsum${m}(ev[i], dl, 0.0, 0.0, 0.0)`, (m) => `rs${m}`)}
+    for (var i = 0u; i < DK; i++) { gv[i] = bias_g(ev[i], dl, ${rargs('rs', '[i]')}); }`;
+}
+
+const Gat = (c: Combo) => (c.bias.hebbian || c.memory === 'matrix' ? 'G' : 'gv[i]');
+
+/** Gradient point P[i] from Sp (state before the step), or P0 for the chunk learner. */
+function gradPoint(c: Combo, lam: string): string {
+  if (c.learner === 'chunk') return '    var P: array<f32, DK>; for (var i = 0u; i < DK; i++) { P[i] = P0[i]; }';
+  if (c.gradAt === 'retained')
+    return `    var P: array<f32, DK>; for (var i = 0u; i < DK; i++) { P[i] = ${lam} * Sp[i]; }`;
+  return '    var P: array<f32, DK>; for (var i = 0u; i < DK; i++) { P[i] = Sp[i]; }';
+}
+
+/** Common declarations of one step's recompute (used by forward and backward). Leaves Sn[i] (= new S), Z[i], stp[i], Mn[i]. */
+function stepBody(c: Combo, L: Layout, RC: number, kload: string, gcload: string): string {
+  const lam = lamAt(c, L, gcload);
+  const body = `${stepScalars(c, L)}
+${gradPoint(c, lam)}
+${biasForward(c, RC)}
+    for (var i = 0u; i < DK; i++) {
+      let ki = KLOAD(i);
+      let lam = ${lam};
+      let U = (${etaAt(c)}) * ki * ${Gat(c)};
+      ${c.learner === 'momentum' ? 'Mn[i] = mm * Mp[i] - U; stp[i] = -Mn[i];' : 'stp[i] = U;'}
+      Z[i] = lam * Sp[i] - ${c.retention.coupled ? 'lam' : '1.0'} * stp[i];
+      Sn[i] = ${c.retention.post ? 'post_map(Z[i])' : 'Z[i]'};
+    }`;
+  return body.replaceAll('KLOAD(i)', kload).replaceAll('GCLOAD(i)', gcload);
+}
+
+function budget(caps: DeviceCaps, c: Combo, L: Layout) {
+  const bytes = caps.maxComputeWorkgroupStorageSize;
+  if (L.DV > caps.maxComputeInvocationsPerWorkgroup) {
+    throw new Error(`${c.id}: d_v = ${L.DV} exceeds ${caps.maxComputeInvocationsPerWorkgroup} invocations per workgroup (one per value column)`);
+  }
+  // Reduction scratch: up to 4 row-vectors of RC rows, or 4 column scalars.
+  const NVMAX = 4;
+  let RC = Math.max(1, Math.min(L.DK, Math.floor(bytes / 2 / 4 / (NVMAX * L.DV))));
+  const red = Math.max(NVMAX * RC * L.DV, NVMAX * L.DV);
+  const rest = bytes - red * 4;
+  const perStep = L.DK * (2 + (c.retention.decay === 'channel' ? 1 : 0));
+  const LP = Math.max(1, Math.min(16, Math.floor(rest / 4 / perStep)));
+  if (rest / 4 < perStep) {
+    RC = Math.max(1, Math.floor((bytes / 4 - perStep) / (NVMAX * L.DV)));
+  }
+  const red2 = Math.max(NVMAX * RC * L.DV, NVMAX * L.DV);
+  if ((red2 + LP * perStep) * 4 > bytes) throw new Error(`${c.id}: d_k = ${L.DK}, d_v = ${L.DV} do not fit ${bytes} bytes of workgroup memory`);
+  return { RC, red: red2, LP };
+}
+
+function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
+  const { RC, red, LP } = budget(caps, c, L);
+  const chan = c.retention.decay === 'channel';
+  const binds = ['q', 'k', 'v', 'scratch.gates', 'o', 'finalState', 'scratch.state'];
+  const access = ['read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write'] as const;
+  const names = ['q', 'k', 'v', 'gates', 'o', 'finalState', 'state'];
+  const decl = names.map((n, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${n}: array<f32>;`).join('\n');
+  const mom = c.learner === 'momentum';
+  const wgsl = `${header(c, s, L, 'forward')}
+${decl}
+${consts(c, L)}
+${mathFns(c)}
+const LP = ${u(LP)};
+var<workgroup> sk: array<f32, ${LP * L.DK}>;
+var<workgroup> sq: array<f32, ${LP * L.DK}>;
+${chan ? `var<workgroup> sg: array<f32, ${LP * L.DK}>;` : ''}
+var<workgroup> red: array<f32, ${red}>;
+
+@compute @workgroup_size(${L.DV})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  ${names.map((n) => `_ = &${n};`).join(' ')}
+  let bh = wid.x;
+  let b = bh / H;
+  let h = bh % H;
+  let j = lid.x;
+  var Sp: array<f32, DK>;
+  var Sn: array<f32, DK>;
+  var Z: array<f32, DK>;
+  var stp: array<f32, DK>;
+  var Mp: array<f32, DK>;
+  var Mn: array<f32, DK>;
+  var P0: array<f32, DK>;
+  for (var base = 0u; base < TS; base += LP) {
+    // prefetch LP sub-steps of k, q${chan ? ' and the channel gates' : ''} into workgroup memory
+    workgroupBarrier();
+    for (var x = j; x < LP * DK; x += DV) {
+      let l = x / DK;
+      let i = x % DK;
+      let tau = base + l;
+      if (tau < TS) {
+        sk[x] = k[rowk(b, tau, h) + i];
+        sq[x] = q[rowq(b, tau / STEPS, h) + i];
+        ${chan ? `sg[x] = gates[rowg(b, tau, h) + ${u(L.fields.gc!)} + i];` : ''}
+      }
+    }
+    workgroupBarrier();
+    for (var l = 0u; l < LP; l++) {
+      let tau = base + l;
+      if (tau >= TS) { break; }
+      let sub = tau % STEPS;
+      if (tau % CK == 0u) {
+        for (var i = 0u; i < DK; i++) {
+          state[ckpt(bh, tau / CK, 0u, i, j)] = Sp[i];
+          ${mom ? 'state[ckpt(bh, tau / CK, 1u, i, j)] = Mp[i];' : ''}
+        }
+      }
+      ${c.learner === 'chunk' ? 'if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { P0[i] = Sp[i]; } }' : ''}
+${stepBody(c, L, RC, 'sk[l * DK + i]', 'sg[l * DK + i]')}
+      for (var i = 0u; i < DK; i++) { Sp[i] = Sn[i]; ${mom ? 'Mp[i] = Mn[i];' : ''} }
+      if (sub == STEPS - 1u) {
+        var acc = 0.0;
+        for (var i = 0u; i < DK; i++) { acc += Sp[i] * sq[l * DK + i]; }
+        o[rowo(b, tau / STEPS, h) + j] = SCALE * acc;
+      }
+    }
+  }
+  for (var i = 0u; i < DK; i++) { finalState[(bh * DK + i) * DV + j] = Sp[i]; }
+}
+`;
+  return {
+    name: `miras_recurrent_fwd`,
+    wgsl,
+    entryPoint: 'main',
+    bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })),
+    workgroups: [L.B * L.H, 1, 1],
+  };
+}
+
+function backwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
+  const { RC, red } = budget(caps, c, L);
+  const chan = c.retention.decay === 'channel';
+  const mom = c.learner === 'momentum';
+  const binds = ['q', 'k', 'v', 'scratch.gates', 'grad.o', 'grad.finalState', 'scratch.state', 'scratch.dx'];
+  const access = ['read', 'read', 'read', 'read', 'read', 'read', 'read_write', 'read_write'] as const;
+  const names = ['q', 'k', 'v', 'gates', 'dout', 'dfinal', 'state', 'dx'];
+  const decl = names.map((n, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${n}: array<f32>;`).join('\n');
+  const f = L.fields;
+  const kload = 'k[krow + i]';
+  const gcload = `gates[gbase + ${u(f.gc ?? 0)} + i]`;
+  const lam = lamAt(c, L, gcload);
+  const b = c.bias;
+  const nb = b.bwdSums.length;
+  const nf = b.fwdSums.length;
+  const sargs = (pre: string, idx: string) => [0, 1, 2].map((m) => (m < nb ? `${pre}${m}${idx}` : '0.0')).join(', ');
+  const rargs = (pre: string, idx: string) => [0, 1, 2].map((m) => (m < nf ? `${pre}${m}${idx}` : '0.0')).join(', ');
+  const etaExpr = etaAt(c);
+  // bias VJP: from dGv[i] (= η_i k_i dU_i) to de, dv_j, dP, dk partials and dδ partial.
+  let biasBwd: string;
+  if (b.hebbian) {
+    biasBwd = `    for (var i = 0u; i < DK; i++) { dvj -= dGv[i]; }`;
+  } else if (c.memory === 'matrix') {
+    biasBwd = `    var dG = 0.0;
+    for (var i = 0u; i < DK; i++) { dG += dGv[i]; }
+${colSums(nb, (m) => `bias_bsum${m}(e, dl, ${rargs('r', '')}, dG, 0.0, 0.0, 0.0)`, (m) => `s${m}`)}
+    let de = bias_de(e, dl, ${rargs('r', '')}, dG, ${sargs('s', '')});
+    pddl += bias_ddelta(e, dl, ${rargs('r', '')}, dG, ${sargs('s', '')});
+    dvj -= de;
+    for (var i = 0u; i < DK; i++) { let ki = ${kload}; dP[i] = ki * de; adk[i] += P[i] * de; }`;
+  } else {
+    biasBwd = `${rowSumsBroadcast(nb, RC, (m) => `bias_bsum${m}(ev[i], dl, ${rargs('rs', '[i]')}, dGv[i], 0.0, 0.0, 0.0)`, (m) => `ss${m}`)}
+    for (var i = 0u; i < DK; i++) {
+      let ki = ${kload};
+      let de = bias_de(ev[i], dl, ${rargs('rs', '[i]')}, dGv[i], ${sargs('ss', '[i]')});
+      pddl += bias_ddelta(ev[i], dl, ${rargs('rs', '[i]')}, dGv[i], ${sargs('ss', '[i]')});
+      dvj -= de;
+      dP[i] = ki * de;
+      adk[i] += P[i] * de;
+    }`;
+  }
+  // route dP
+  let route: string;
+  if (c.learner === 'chunk') {
+    route = `    for (var i = 0u; i < DK; i++) { dP0[i] += dP[i]; }
+    if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { dSp[i] += dP0[i]; dP0[i] = 0.0; } }`;
+  } else if (c.gradAt === 'retained') {
+    route = `    for (var i = 0u; i < DK; i++) { let lam = ${lam}; dSp[i] += lam * dP[i]; dlam[i] += Sp[i] * dP[i]; }`;
+  } else {
+    route = '    for (var i = 0u; i < DK; i++) { dSp[i] += dP[i]; }';
+  }
+  // step size (β) gradient and the implicit step's dependence on k
+  let betaBwd = '';
+  if (c.hasBeta) {
+    if (c.learner !== 'implicit') betaBwd = '    for (var i = 0u; i < DK; i++) { pdbeta += deta[i]; }';
+    else if (c.memory === 'matrix')
+      betaBwd = `    var sd = 0.0;
+    for (var i = 0u; i < DK; i++) { sd += deta[i]; }
+    let den = 1.0 + beta * kk;
+    pdbeta += sd / (den * den);
+    for (var i = 0u; i < DK; i++) { let ki = ${kload}; adk[i] += sd * (-2.0 * beta * beta * ki) / (den * den); }`;
+    else
+      betaBwd = `    for (var i = 0u; i < DK; i++) {
+      let ki = ${kload};
+      let den = 1.0 + beta * ki * ki;
+      pdbeta += deta[i] / (den * den);
+      adk[i] += deta[i] * (-2.0 * beta * beta * ki) / (den * den);
+    }`;
+  }
+  const scalarGrads: { field: number; val: string }[] = [];
+  if (f.beta !== undefined) scalarGrads.push({ field: f.beta, val: 'pdbeta' });
+  if (f.g !== undefined) scalarGrads.push({ field: f.g, val: 'pdg' });
+  if (f.delta !== undefined) scalarGrads.push({ field: f.delta, val: 'pddl' });
+  if (f.eta !== undefined) scalarGrads.push({ field: f.eta, val: 'pdmm' });
+  const nsg = scalarGrads.length;
+  const scalarReduce =
+    nsg === 0
+      ? ''
+      : `    ${scalarGrads.map((g, m) => `red[${u(m)} * DV + j] = ${g.val};`).join(' ')}
+    workgroupBarrier();
+    if (j == 0u) {
+      ${scalarGrads.map((g, m) => `var t${m} = 0.0; for (var jj = 0u; jj < DV; jj++) { t${m} += red[${u(m)} * DV + jj]; } dx[${u(L.dx.gates)} + gbase + ${u(g.field)}] = t${m};`).join('\n      ')}
+    }
+    workgroupBarrier();`;
+  // Row reductions: dq (last sub-step only), dk, dλ (channel decay, sub-step 0).
+  const rows: { arr: string; dst: string }[] = [
+    { arr: 'adq', dst: `select(0xffffffffu, ${u(L.dx.q)} + rowq(b, tau / STEPS, h) + i, sub == STEPS - 1u)` },
+    { arr: 'adk', dst: `${u(L.dx.k)} + krow + i` },
+  ];
+  if (chan) rows.push({ arr: 'adl', dst: `select(0xffffffffu, ${u(L.dx.gates)} + gbase + ${u(f.gc!)} + i, sub == 0u)` });
+  const NV = rows.length;
+  const rowReduce = `    for (var i0 = 0u; i0 < DK; i0 += ${u(RC)}) {
+      for (var r = 0u; r < ${u(RC)}; r++) {
+        let i = i0 + r;
+        if (i < DK) { ${rows.map((rw, m) => `red[(${u(m)} * ${u(RC)} + r) * DV + j] = ${rw.arr}[i];`).join(' ')} }
+      }
+      workgroupBarrier();
+      for (var w = j; w < ${u(NV * RC)}; w += DV) {
+        let m = w / ${u(RC)};
+        let i = i0 + w % ${u(RC)};
+        if (i < DK) {
+          var acc = 0.0;
+          for (var jj = 0u; jj < DV; jj++) { acc += red[w * DV + jj]; }
+          var dst = 0xffffffffu;
+          ${rows.map((rw, m) => `if (m == ${u(m)}) { dst = ${rw.dst}; }`).join(' ')}
+          if (dst != 0xffffffffu) { dx[dst] = acc; }
+        }
+      }
+      workgroupBarrier();
+    }`;
+  const stepRecompute = stepBody(c, L, RC, kload, gcload);
+  const wgsl = `${header(c, s, L, 'backward')}
+${decl}
+${consts(c, L)}
+${mathFns(c)}
+var<workgroup> red: array<f32, ${red}>;
+
+@compute @workgroup_size(${L.DV})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  ${names.map((n) => `_ = &${n};`).join(' ')}
+  let bh = wid.x;
+  let b = bh / H;
+  let h = bh % H;
+  let j = lid.x;
+  var Sp: array<f32, DK>;
+  var Sn: array<f32, DK>;
+  var Z: array<f32, DK>;
+  var stp: array<f32, DK>;
+  var Mp: array<f32, DK>;
+  var Mn: array<f32, DK>;
+  var P0: array<f32, DK>;
+  var dS: array<f32, DK>;
+  var dM: array<f32, DK>;
+  var dP0: array<f32, DK>;
+  for (var i = 0u; i < DK; i++) { dS[i] = dfinal[(bh * DK + i) * DV + j]; }
+  for (var sg = 0u; sg < NCK; sg++) {
+    let seg = NCK - 1u - sg;
+    let t0 = seg * CK;
+    let t1 = min(TS, t0 + CK);
+    // 1. recompute the segment from its checkpoint, storing the state before every sub-step
+    for (var i = 0u; i < DK; i++) {
+      Sp[i] = state[ckpt(bh, seg, 0u, i, j)];
+      ${mom ? 'Mp[i] = state[ckpt(bh, seg, 1u, i, j)];' : ''}
+    }
+    for (var tau = t0; tau < t1; tau++) {
+      let sub = tau % STEPS;
+      for (var i = 0u; i < DK; i++) {
+        state[segs(bh, tau - t0, 0u, i, j)] = Sp[i];
+        ${mom ? 'state[segs(bh, tau - t0, 1u, i, j)] = Mp[i];' : ''}
+      }
+      ${c.learner === 'chunk' ? 'if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { P0[i] = Sp[i]; } }' : ''}
+${stepRecompute}
+      for (var i = 0u; i < DK; i++) { Sp[i] = Sn[i]; ${mom ? 'Mp[i] = Mn[i];' : ''} }
+    }
+    // 2. reverse recurrence over the segment
+    for (var tt = t0; tt < t1; tt++) {
+      let tau = t1 - 1u - (tt - t0);
+      let sub = tau % STEPS;
+      for (var i = 0u; i < DK; i++) {
+        Sp[i] = state[segs(bh, tau - t0, 0u, i, j)];
+        ${mom ? 'Mp[i] = state[segs(bh, tau - t0, 1u, i, j)];' : ''}
+      }
+      ${c.learner === 'chunk' ? 'let cs = tau - tau % CHUNK; for (var i = 0u; i < DK; i++) { P0[i] = state[segs(bh, cs - t0, 0u, i, j)]; }' : ''}
+${stepRecompute}
+      var adq: array<f32, DK>;
+      var adk: array<f32, DK>;
+      var adl: array<f32, DK>;
+      var dlam: array<f32, DK>;
+      var deta: array<f32, DK>;
+      var dGv: array<f32, DK>;
+      var dP: array<f32, DK>;
+      var dSp: array<f32, DK>;
+      var dvj = 0.0;
+      var pdbeta = 0.0;
+      var pdg = 0.0;
+      var pddl = 0.0;
+      var pdmm = 0.0;
+      // output read-out o_t = SCALE · S_tᵀ q_t
+      if (sub == STEPS - 1u) {
+        let doj = dout[rowo(b, tau / STEPS, h) + j];
+        let qrow = rowq(b, tau / STEPS, h);
+        for (var i = 0u; i < DK; i++) { adq[i] = SCALE * Sn[i] * doj; dS[i] += SCALE * q[qrow + i] * doj; }
+      }
+      // retention: S_t = post(Z), Z = λ⊙S_{t−1} − c·step
+      for (var i = 0u; i < DK; i++) {
+        let ki = ${kload};
+        let lam = ${lam};
+        let dZ = ${c.retention.post ? 'post_d(Z[i]) * dS[i]' : 'dS[i]'};
+        dlam[i] = Sp[i] * dZ${c.retention.coupled ? ' - stp[i] * dZ' : ''};
+        let dstp = -${c.retention.coupled ? 'lam' : '1.0'} * dZ;
+        dSp[i] = lam * dZ;
+        ${
+          mom
+            ? `let dMn = dM[i] - dstp;
+        pdmm += Mp[i] * dMn;
+        dM[i] = mm * dMn;
+        let dU = -dMn;`
+            : 'let dU = dstp;'
+        }
+        // U = η k g
+        let eta = ${etaExpr};
+        deta[i] = ki * ${Gat(c)} * dU;
+        adk[i] = eta * ${Gat(c)} * dU;
+        dGv[i] = eta * ki * dU;
+      }
+${biasBwd}
+${route}
+${betaBwd}
+      ${c.retention.decay === 'scalar' ? 'if (sub == 0u) { for (var i = 0u; i < DK; i++) { pdg += lamS * dlam[i]; } }' : ''}
+      ${chan ? `for (var i = 0u; i < DK; i++) { let ki = ${kload}; adl[i] = ${lam} * dlam[i]; }` : ''}
+      dx[${u(L.dx.v)} + rowv(b, tau, h) + j] = dvj;
+${scalarReduce}
+${rowReduce}
+      for (var i = 0u; i < DK; i++) { dS[i] = dSp[i]; }
+    }
+  }
+}
+`;
+  return {
+    name: 'miras_recurrent_bwd',
+    wgsl,
+    entryPoint: 'main',
+    bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })),
+    workgroups: [L.B * L.H, 1, 1],
+  };
+}
+
+/** Pack the per-token gates into scratch.gates [B, TS, H, NG] (g and eta at sub-step 0 of each token). */
+function packKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec[] {
+  if (L.NG === 0) {
+    return [
+      threadKernel({
+        name: 'miras_recurrent_pack_none',
+        caps,
+        binds: [{ name: 'gates', buffer: 'scratch.gates', access: 'read_write' }],
+        total: 1,
+        body: '  gates[0] = 0.0;',
+      }),
+    ];
+  }
+  const f = L.fields;
+  const names = comboInputs(c, s).map((d) => d.name).filter((n) => !['q', 'k', 'v'].includes(n));
+  const binds: Bind[] = [...names.map((n) => ({ name: `in_${n}`, buffer: n, access: 'read' as const })), { name: 'gates', buffer: 'scratch.gates', access: 'read_write' }];
+  const S = c.steps;
+  const lines: string[] = [];
+  if (f.beta !== undefined) lines.push(`gates[i * NG + ${u(f.beta)}] = in_beta[i];`);
+  if (f.delta !== undefined) lines.push(`gates[i * NG + ${u(f.delta)}] = in_delta[i];`);
+  const tok = `((b * ${u(L.T)} + tau / ${u(S)}) * ${u(L.H)} + h)`;
+  if (f.g !== undefined) lines.push(`gates[i * NG + ${u(f.g)}] = select(0.0, in_g[${tok}], tau % ${u(S)} == 0u);`);
+  if (f.eta !== undefined) lines.push(`gates[i * NG + ${u(f.eta)}] = select(0.0, in_eta[${tok}], tau % ${u(S)} == 0u);`);
+  if (f.gc !== undefined)
+    lines.push(`for (var d = 0u; d < ${u(L.DK)}; d++) { gates[i * NG + ${u(f.gc)} + d] = select(0.0, in_g[${tok} * ${u(L.DK)} + d], tau % ${u(S)} == 0u); }`);
+  return [
+    threadKernel({
+      name: 'miras_recurrent_pack_gates',
+      caps,
+      binds,
+      total: L.B * L.TS * L.H,
+      prelude: `const NG = ${u(L.NG)};`,
+      body: `  let h = i % ${u(L.H)}; let tau = (i / ${u(L.H)}) % ${u(L.TS)}; let b = i / (${u(L.H)} * ${u(L.TS)});
+  ${lines.join('\n  ')}`,
+    }),
+  ];
+}
+
+/** Add the packed gradients in scratch.dx into grad.<input>. */
+function unpackKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec[] {
+  const dxb: Bind = { name: 'dx', buffer: 'scratch.dx', access: 'read' };
+  const add = (name: string, total: number, src: string) =>
+    threadKernel({
+      name: `miras_recurrent_grad_${name}`,
+      caps,
+      binds: [dxb, { name: 'gr', buffer: `grad.${name}`, access: 'read_write' }],
+      total,
+      prelude: `const NG = ${u(Math.max(1, L.NG))};`,
+      body: `  gr[i] += ${src};`,
+    });
+  const { B, T, TS, H, DK, DV } = L;
+  const S = c.steps;
+  const ks: KernelSpec[] = [
+    add('q', B * T * H * DK, `dx[${u(L.dx.q)} + i]`),
+    add('k', B * TS * H * DK, `dx[${u(L.dx.k)} + i]`),
+    add('v', B * TS * H * DV, `dx[${u(L.dx.v)} + i]`),
+  ];
+  const f = L.fields;
+  // per-sub-step gates: record i
+  if (f.beta !== undefined) ks.push(add('beta', B * TS * H, `dx[${u(L.dx.gates)} + i * NG + ${u(f.beta)}]`));
+  if (f.delta !== undefined) ks.push(add('delta', B * TS * H, `dx[${u(L.dx.gates)} + i * NG + ${u(f.delta)}]`));
+  // per-token gates: token (b, t, h) ↦ record (b, t·S, h)
+  const rec = `(((i / ${u(H)}) / ${u(T)}) * ${u(TS)} + ((i / ${u(H)}) % ${u(T)}) * ${u(S)}) * ${u(H)} + i % ${u(H)}`;
+  if (f.g !== undefined) ks.push(add('g', B * T * H, `dx[${u(L.dx.gates)} + (${rec}) * NG + ${u(f.g)}]`));
+  if (f.eta !== undefined) ks.push(add('eta', B * T * H, `dx[${u(L.dx.gates)} + (${rec}) * NG + ${u(f.eta)}]`));
+  if (f.gc !== undefined) {
+    const recc = `(((i / ${u(H * DK)}) / ${u(T)}) * ${u(TS)} + ((i / ${u(H * DK)}) % ${u(T)}) * ${u(S)}) * ${u(H)} + (i / ${u(DK)}) % ${u(H)}`;
+    ks.push(add('g', B * T * H * DK, `dx[${u(L.dx.gates)} + (${recc}) * NG + ${u(f.gc)} + i % ${u(DK)}]`));
+  }
+  // dx entries for sub-steps without a gate or read-out are never written: zero dx before the backward kernel.
+  return ks;
+}
+
+function zeroKernel(L: Layout, caps: DeviceCaps): KernelSpec {
+  return threadKernel({
+    name: 'miras_recurrent_zero_dx',
+    caps,
+    binds: [{ name: 'dx', buffer: 'scratch.dx', access: 'read_write' }],
+    total: L.dx.total,
+    body: '  dx[i] = 0.0;',
+  });
+}
+
+/** Forward and backward KernelSpec lists for one combination and shape, within `caps`. */
+export function recurrentKernels(c: Combo, s: ScanDims, caps: DeviceCaps, opts: RecurrentOptions = {}): RecurrentKernels {
+  const L = layout(c, s, opts);
+  const maxFloats = caps.maxStorageBufferBindingSize / 4;
+  if (L.stateFloats > maxFloats || L.dx.total > maxFloats) {
+    throw new Error(`${c.id}: checkpoint scratch (${(L.stateFloats * 4) / 2 ** 20} MiB) exceeds the ${caps.maxStorageBufferBindingSize / 2 ** 20} MiB binding limit; use fewer batch·heads or a shorter sequence`);
+  }
+  return {
+    forward: [...packKernels(c, s, L, caps), forwardKernel(c, s, L, caps)],
+    backward: [zeroKernel(L, caps), backwardKernel(c, s, L, caps), ...unpackKernels(c, s, L, caps)],
+    scratch: [
+      { name: 'gates', bytes: Math.max(4, L.B * L.TS * L.H * L.NG * 4) },
+      { name: 'state', bytes: L.stateFloats * 4 },
+      { name: 'dx', bytes: L.dx.total * 4 },
+    ],
+    checkpoint: L.CK,
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The fused recurrent kernels as a ScanProvider (engine/ir/scan.ts) for every matrix/vector-memory
+ * Miras combination the math module covers. Registered for mixers whose memory is matrix or vector;
+ * the chunk-parallel providers (engine/miras/chunk/) may register later and take precedence.
+ */
+import { registerScanProvider, type ScanProvider, type ScanShape } from '../../ir/scan';
+import type { DeviceCaps } from '../../plan/kernel';
+import type { MirasMixer } from '../../spec';
+import { comboInputs, comboOutputs, resolveCombo, type Combo, type ComboOptions } from '../math/combo';
+import { recurrentKernels, type RecurrentOptions } from './codegen';
+import { f64Backward, f64Forward } from './f64';
+
+export function recurrentProvider(mixer: MirasMixer, opts: ComboOptions & RecurrentOptions = {}): ScanProvider & { combo: Combo } {
+  const combo = resolveCombo(mixer, opts);
+  const check = (s: ScanShape) => {
+    if (s.dk !== mixer.headDimK || s.dv !== mixer.headDimV || s.heads !== mixer.heads) {
+      throw new Error(`${combo.id}: scan shape H=${s.heads} dk=${s.dk} dv=${s.dv} does not match the mixer (H=${mixer.heads} dk=${mixer.headDimK} dv=${mixer.headDimV})`);
+    }
+  };
+  return {
+    id: combo.id,
+    combo,
+    inputs: (s) => comboInputs(combo, s),
+    outputs: (s) => comboOutputs(s),
+    referenceForward: (x, s) => {
+      check(s);
+      return { ...f64Forward(combo, s, x) };
+    },
+    referenceBackward: (x, g, s) => {
+      check(s);
+      return f64Backward(combo, s, x, { o: g.o, finalState: g.finalState });
+    },
+    kernels: (caps: DeviceCaps, s) => {
+      check(s);
+      const k = recurrentKernels(combo, s, caps, opts);
+      return { forward: k.forward, backward: k.backward, scratch: k.scratch };
+    },
+  };
+}
+
+/** Whether the fused recurrent kernel supports this mixer (resolves without error). */
+export function recurrentSupports(mixer: MirasMixer): boolean {
+  try {
+    resolveCombo(mixer);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+registerScanProvider('miras-recurrent', recurrentSupports, (m) => recurrentProvider(m));

@@ -1,0 +1,56 @@
+/**
+ * Fused recurrent WGSL scan on WebGPU (SwiftShader in CI) against the float64 mirror: forward o and final
+ * state, and backward gradients of every input, for the preset combinations and every bias/retention/learner.
+ */
+import { describe, expect, it } from 'vitest';
+import { testGpu } from '../helpers/gpu';
+import { DEFAULT_CAPS } from '@/engine/plan/kernel';
+import { comboInputs, comboOutputs, resolveCombo } from '@/engine/miras/math/combo';
+import { recurrentKernels } from '@/engine/miras/recurrent/codegen';
+import { runScanKernels } from '@/engine/miras/recurrent/run';
+import { f64Backward, f64Forward } from '@/engine/miras/recurrent/f64';
+import { gauss, mixer, randomInputs, relErr, rng } from './kernel-helpers';
+
+export const GPU_CASES: [string, Parameters<typeof mixer>][] = [
+  ['linear attention', ['matrix', ['dot'], ['none'], ['gd']]],
+  ['retnet', ['matrix', ['dot'], ['constant'], ['gd']]],
+  ['mamba2', ['matrix', ['dot'], ['scalar', { parametrization: 'mamba2' }], ['gd']]],
+  ['gla', ['matrix', ['dot'], ['channel'], ['gd']]],
+  ['deltanet', ['matrix', ['l2'], ['none'], ['gd']]],
+  ['gated deltanet', ['matrix', ['l2'], ['scalar'], ['gd']]],
+  ['deltaproduct', ['matrix', ['l2'], ['scalar'], ['multistep', { steps: 2 }]]],
+  ['longhorn', ['vector', ['l2'], ['none'], ['implicit']]],
+  ['titans (momentum)', ['matrix', ['l2'], ['l2'], ['momentum']]],
+  ['ttt-linear (chunked)', ['matrix', ['l2'], ['none'], ['chunk', { chunkSize: 4 }]]],
+  ['moneta-like lp', ['matrix', ['lp', { p: 3 }], ['scalar'], ['gd']]],
+  ['yaad-like huber switch', ['matrix', ['huber', { variant: 'switch', delta: 'data' }], ['l2'], ['gd']]],
+  ['huber norm, vector', ['vector', ['huber', { variant: 'norm', delta: 'data' }], ['channel'], ['gd']]],
+  ['robust', ['matrix', ['robust', { shift: 0.3 }], ['none'], ['gd']]],
+  ['l1 + elastic', ['matrix', ['l1', { sharpness: 5 }], ['elastic', { surrogate: 'smooth', threshold: 0.02 }], ['gd']]],
+];
+
+describe('fused recurrent WGSL scan vs float64', () => {
+  for (const [name, args] of GPU_CASES) {
+    it(name, async () => {
+      const { device } = await testGpu();
+      const m = mixer(args[0], args[1], args[2], args[3], 2, 16, 16);
+      const c = resolveCombo(m);
+      const s = { batch: 1, time: 7, heads: 2, dk: 16, dv: 16 };
+      const x = randomInputs(c, s, 3);
+      const r = rng(5);
+      const want = f64Forward(c, s, x);
+      const go = Float64Array.from(want.o, () => gauss(r));
+      const gf = Float64Array.from(want.finalState, () => gauss(r));
+      const wantG = f64Backward(c, s, x, { o: go, finalState: gf });
+      const k = recurrentKernels(c, s, DEFAULT_CAPS, { checkpoint: 3 });
+      const got = await runScanKernels(device, k, { inputs: comboInputs(c, s), outputs: comboOutputs(s) }, x, { o: go, finalState: gf });
+      const eo = relErr(got.o, want.o);
+      const ef = relErr(got.finalState, want.finalState);
+      const eg = Object.fromEntries(Object.keys(wantG).map((n) => [n, relErr(got.grads![n], wantG[n])]));
+      console.log(`[kernel] ${name}: o ${eo.toExponential(2)} S ${ef.toExponential(2)} grads ${Object.entries(eg).map(([n, e]) => `${n} ${e.toExponential(2)}`).join(' ')}`);
+      expect(eo).toBeLessThan(1e-4);
+      expect(ef).toBeLessThan(1e-4);
+      for (const [n, e] of Object.entries(eg)) expect(e, `grad ${n}`).toBeLessThan(1e-3);
+    });
+  }
+});
