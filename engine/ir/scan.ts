@@ -22,6 +22,7 @@
  * holding other consumers' contributions. grad.o and grad.finalState are always bound
  * (grad.finalState is zero when nothing downstream uses the final state). Scratch written in
  * forward stays alive until this op's backward has run (saved activations, chunk states...).
+ * Every binding must be used by the kernel's WGSL (pipelines use layout 'auto', which drops unused ones).
  * Kernels must work within DEFAULT_CAPS (engine/plan/kernel.ts) and may use more when caps offer it.
  */
 import type { DeviceCaps, KernelSpec, ScratchBuffer } from '../plan/kernel';

@@ -1,0 +1,219 @@
+/**
+ * Normalisations over the last dim, optionally in groups (one op, three kinds):
+ *   layer: x̂ = (x − μ)/√(var + ε)        — LayerNorm (Ba et al. 2016); with groups = heads, GroupNorm per head
+ *   rms:   x̂ = x/√(mean(x²) + ε)         — RMSNorm (Zhang & Sennrich 2019)
+ *   l2:    x̂ = x/√(Σx² + ε)              — L2-normalise (fla l2norm), e.g. for q/k
+ * then y = x̂ ⊙ w + b (w, b optional, per channel). Forward also writes (μ, rstd) per row-group
+ * as a non-differentiable `stats` output that backward reads.
+ * Backward: with ĝ = gy ⊙ w,  dx = rstd · (ĝ − [layer] mean(ĝ) − x̂ · Σ(ĝ ⊙ x̂)/n),  n = D (layer, rms) or 1 (l2).
+ */
+import { numel, shapeStr, type Tensor } from '../ir/graph';
+import type { OpDef, TensorType } from '../ir/op';
+import type { KernelSpec } from '../plan/kernel';
+import { f, threadKernel, u } from './wgsl';
+
+export type NormKind = 'layer' | 'rms' | 'l2';
+export interface NormAttrs {
+  kind: NormKind;
+  groups: number;
+  eps: number;
+  /** Number of affine params passed after x: 0, 1 (weight) or 2 (weight, bias). */
+  affine: 0 | 1 | 2;
+}
+
+function dims(ins: TensorType[], a: NormAttrs) {
+  const x = ins[0];
+  const C = x.shape[x.shape.length - 1];
+  if (!Number.isInteger(a.groups) || a.groups < 1 || C % a.groups !== 0) throw new Error(`${C} channels do not split into ${a.groups} groups`);
+  return { rows: numel(x.shape) / C, C, G: a.groups, D: C / a.groups };
+}
+
+export const normOp: OpDef<NormAttrs> = {
+  name: 'norm',
+  infer(ins, a) {
+    if (!['layer', 'rms', 'l2'].includes(a.kind)) throw new Error(`unknown norm kind "${a.kind}"`);
+    if (!(a.eps >= 0)) throw new Error(`eps must be ≥ 0, got ${a.eps}`);
+    if (ins.length !== 1 + a.affine) throw new Error(`expected ${1 + a.affine} inputs (x${a.affine ? ', weight' : ''}${a.affine === 2 ? ', bias' : ''}), got ${ins.length}`);
+    if (ins.some((t) => t.dtype !== 'f32')) throw new Error('norm takes f32 tensors');
+    const { rows, C, G } = dims(ins, a);
+    for (const p of ins.slice(1)) if (p.shape.length !== 1 || p.shape[0] !== C) throw new Error(`affine params must be [${C}], got ${shapeStr(p.shape)}`);
+    return [
+      { shape: ins[0].shape, dtype: 'f32' },
+      { shape: [rows * G, 2], dtype: 'f32' },
+    ];
+  },
+  differentiable: () => [true, false],
+  forward(x, c) {
+    const { rows, C, G, D } = dims(c.ins, c.attrs);
+    const { kind, eps, affine } = c.attrs;
+    const y = new Float64Array(x[0].length);
+    const stats = new Float64Array(rows * G * 2);
+    for (let r = 0; r < rows; r++)
+      for (let g = 0; g < G; g++) {
+        const o = r * C + g * D;
+        let mu = 0;
+        if (kind === 'layer') {
+          for (let j = 0; j < D; j++) mu += x[0][o + j];
+          mu /= D;
+        }
+        let v = 0;
+        for (let j = 0; j < D; j++) v += (x[0][o + j] - mu) ** 2;
+        if (kind !== 'l2') v /= D;
+        const rstd = 1 / Math.sqrt(v + eps);
+        stats[(r * G + g) * 2] = mu;
+        stats[(r * G + g) * 2 + 1] = rstd;
+        for (let j = 0; j < D; j++) {
+          const cc = g * D + j;
+          const xh = (x[0][o + j] - mu) * rstd;
+          y[o + j] = xh * (affine ? x[1][cc] : 1) + (affine === 2 ? x[2][cc] : 0);
+        }
+      }
+    return [y, stats];
+  },
+  backward(x, [, stats], [gy], c) {
+    const { rows, C, G, D } = dims(c.ins, c.attrs);
+    const { kind, affine } = c.attrs;
+    const gx = new Float64Array(x[0].length);
+    const gw = new Float64Array(C);
+    const gb = new Float64Array(C);
+    if (gy) {
+      const n = kind === 'l2' ? 1 : D;
+      for (let r = 0; r < rows; r++)
+        for (let g = 0; g < G; g++) {
+          const o = r * C + g * D;
+          const mu = stats[(r * G + g) * 2];
+          const rstd = stats[(r * G + g) * 2 + 1];
+          let sg = 0;
+          let sgx = 0;
+          for (let j = 0; j < D; j++) {
+            const xh = (x[0][o + j] - mu) * rstd;
+            const gh = gy[o + j] * (affine ? x[1][g * D + j] : 1);
+            sg += gh;
+            sgx += gh * xh;
+            gw[g * D + j] += gy[o + j] * xh;
+            gb[g * D + j] += gy[o + j];
+          }
+          for (let j = 0; j < D; j++) {
+            const xh = (x[0][o + j] - mu) * rstd;
+            const gh = gy[o + j] * (affine ? x[1][g * D + j] : 1);
+            gx[o + j] = rstd * (gh - (kind === 'layer' ? sg / D : 0) - (xh * sgx) / n);
+          }
+        }
+    }
+    return [gx, gw, gb].slice(0, 1 + affine);
+  },
+  kernels: {
+    forward(c) {
+      const { rows, C, G, D } = dims(c.ins, c.attrs);
+      const { kind, eps, affine } = c.attrs;
+      const binds = [
+        { name: 'x', buffer: c.in[0], access: 'read' as const },
+        ...(affine ? [{ name: 'w', buffer: c.in[1], access: 'read' as const }] : []),
+        ...(affine === 2 ? [{ name: 'bb', buffer: c.in[2], access: 'read' as const }] : []),
+        { name: 'y', buffer: c.out[0], access: 'read_write' as const },
+        { name: 'stats', buffer: c.out[1], access: 'read_write' as const },
+      ];
+      return [
+        threadKernel({
+          name: `${c.label}:fwd`,
+          caps: c.caps,
+          binds,
+          total: rows * G,
+          body: `  let o = (i / ${u(G)}) * ${u(C)} + (i % ${u(G)}) * ${u(D)};
+  let cg = (i % ${u(G)}) * ${u(D)};
+  var mu = 0.0;
+  ${kind === 'layer' ? `for (var j = 0u; j < ${u(D)}; j++) { mu += x[o + j]; } mu = mu / ${f(D)};` : ''}
+  var v = 0.0;
+  for (var j = 0u; j < ${u(D)}; j++) { let d = x[o + j] - mu; v += d * d; }
+  ${kind === 'l2' ? '' : `v = v / ${f(D)};`}
+  let rstd = 1.0 / sqrt(v + ${f(eps)});
+  stats[i * 2u] = mu; stats[i * 2u + 1u] = rstd;
+  for (var j = 0u; j < ${u(D)}; j++) {
+    y[o + j] = (x[o + j] - mu) * rstd${affine ? ' * w[cg + j]' : ''}${affine === 2 ? ' + bb[cg + j]' : ''};
+  }`,
+        }),
+      ];
+    },
+    backward(c) {
+      const { rows, C, G, D } = dims(c.ins, c.attrs);
+      const { kind, affine } = c.attrs;
+      const n = kind === 'l2' ? 1 : D;
+      const ks: KernelSpec[] = [];
+      const wRead = affine ? [{ name: 'w', buffer: c.in[1], access: 'read' as const }] : [];
+      const gh = (idx: string, ch: string) => `gy[${idx}]${affine ? ` * w[${ch}]` : ''}`;
+      if (c.gin[0]) {
+        ks.push(
+          threadKernel({
+            name: `${c.label}:dx`,
+            caps: c.caps,
+            binds: [
+              { name: 'x', buffer: c.in[0], access: 'read' },
+              ...wRead,
+              { name: 'stats', buffer: c.out[1], access: 'read' },
+              { name: 'gy', buffer: c.gout[0]!, access: 'read' },
+              { name: 'gx', buffer: c.gin[0], access: 'read_write' },
+            ],
+            total: rows * G,
+            body: `  let o = (i / ${u(G)}) * ${u(C)} + (i % ${u(G)}) * ${u(D)};
+  let cg = (i % ${u(G)}) * ${u(D)};
+  let mu = stats[i * 2u]; let rstd = stats[i * 2u + 1u];
+  var sg = 0.0; var sgx = 0.0;
+  for (var j = 0u; j < ${u(D)}; j++) {
+    let g = ${gh('o + j', 'cg + j')};
+    sg += g; sgx += g * (x[o + j] - mu) * rstd;
+  }
+  for (var j = 0u; j < ${u(D)}; j++) {
+    let g = ${gh('o + j', 'cg + j')};
+    let xh = (x[o + j] - mu) * rstd;
+    gx[o + j] += rstd * (g ${kind === 'layer' ? `- sg / ${f(D)}` : ''} - xh * sgx / ${f(n)});
+  }`,
+          }),
+        );
+      }
+      for (let p = 1; p <= affine; p++) {
+        if (!c.gin[p]) continue;
+        ks.push(
+          threadKernel({
+            name: `${c.label}:d${p === 1 ? 'weight' : 'bias'}`,
+            caps: c.caps,
+            // Bind only what the body reads: 'auto' layouts drop unused bindings.
+            binds: [
+              ...(p === 1
+                ? [
+                    { name: 'x', buffer: c.in[0], access: 'read' as const },
+                    { name: 'stats', buffer: c.out[1], access: 'read' as const },
+                  ]
+                : []),
+              { name: 'gy', buffer: c.gout[0]!, access: 'read' },
+              { name: 'gp', buffer: c.gin[p]!, access: 'read_write' },
+            ],
+            total: C,
+            body: `  let g = i / ${u(D)};
+  var acc = 0.0;
+  for (var r = 0u; r < ${u(rows)}; r++) {
+    let s = (r * ${u(G)} + g) * 2u;
+    ${p === 1 ? `acc += gy[r * ${u(C)} + i] * (x[r * ${u(C)} + i] - stats[s]) * stats[s + 1u];` : `acc += gy[r * ${u(C)} + i];`}
+  }
+  gp[i] += acc;`,
+          }),
+        );
+      }
+      return ks;
+    },
+  },
+};
+
+function norm(kind: NormKind, x: Tensor, params: Tensor[], eps: number, groups: number, name: string): Tensor {
+  return x.graph.apply(normOp, [x, ...params], { kind, groups, eps, affine: params.length as 0 | 1 | 2 }, name)[0];
+}
+export const rmsnorm = (x: Tensor, weight: Tensor | null, eps: number, name = 'rmsnorm') => norm('rms', x, weight ? [weight] : [], eps, 1, name);
+export const layernorm = (x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, name = 'layernorm') =>
+  norm('layer', x, [weight, bias].filter((t): t is Tensor => t !== null), eps, 1, name);
+/** GroupNorm per head: LayerNorm within each of `groups` contiguous channel groups (RetNet's per-head norm). */
+export const groupnorm = (x: Tensor, groups: number, weight: Tensor | null, bias: Tensor | null, eps: number, name = 'groupnorm') =>
+  norm('layer', x, [weight, bias].filter((t): t is Tensor => t !== null), eps, groups, name);
+/** L2-normalise each group (e.g. per head of q/k), with ε inside the root as in fla. */
+export const l2normalize = (x: Tensor, groups = 1, eps = 1e-6, name = 'l2norm') => norm('l2', x, [], eps, groups, name);
+/** RMSNorm per group (e.g. per head of an output), with an optional weight. */
+export const rmsnormGroups = (x: Tensor, groups: number, weight: Tensor | null, eps: number, name = 'rmsnorm') =>
+  norm('rms', x, weight ? [weight] : [], eps, groups, name);

@@ -1,0 +1,223 @@
+/**
+ * Turns an ExecutionPlan into GPU objects and runs it: physical buffers, pipelines cached by
+ * WGSL source (per device), bind groups made once, and each run encoded into one command buffer
+ * with one compute pass (WebGPU orders dispatches within a pass). Pipeline and bind-group creation
+ * run inside error scopes so a validation or out-of-memory error names its kernel; a lost device
+ * surfaces on the next call with the reason.
+ */
+import type { KernelSpec } from '../plan/kernel';
+import type { ExecutionPlan } from './plan';
+
+export type Phase = 'forward' | 'backward' | 'optimizer';
+
+const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+export interface KernelTiming {
+  name: string;
+  phase: Phase;
+  ms: number;
+}
+
+export class GpuExecutor {
+  private lostReason: string | null = null;
+  private readonly staging = new Map<string, GPUBuffer>();
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly plan: ExecutionPlan,
+    private readonly physical: GPUBuffer[],
+    private readonly compiled: Record<Phase, { spec: KernelSpec; pipeline: GPUComputePipeline; bind: GPUBindGroup }[]>,
+  ) {
+    void device;
+  }
+
+  static async create(device: GPUDevice, plan: ExecutionPlan): Promise<GpuExecutor> {
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const physical = plan.slots.map((s, i) =>
+      device.createBuffer({
+        label: `slot${i}`,
+        size: s.bytes,
+        usage:
+          s.usage === 'uniform'
+            ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST
+            : GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      }),
+    );
+    const v = await device.popErrorScope();
+    const o = await device.popErrorScope();
+    if (v || o) throw new Error(`allocating ${plan.slots.length} buffers (${(plan.peakBytes / 2 ** 20).toFixed(1)} MiB): ${(o ?? v)!.message}`);
+    let cache = pipelineCache.get(device);
+    if (!cache) pipelineCache.set(device, (cache = new Map()));
+    const compiled = {} as GpuExecutor['compiled'];
+    for (const phase of ['forward', 'backward', 'optimizer'] as Phase[]) {
+      compiled[phase] = await Promise.all(
+        plan[phase].map(async (spec) => {
+          const pipeline = await pipelineFor(device, cache!, spec);
+          device.pushErrorScope('validation');
+          const bind = device.createBindGroup({
+            label: spec.name,
+            layout: pipeline.getBindGroupLayout(0),
+            entries: spec.bindings.map((b, i) => {
+              const pb = plan.buffers.get(b.buffer);
+              if (!pb) throw new Error(`kernel ${spec.name}: no buffer "${b.buffer}" in the plan`);
+              return { binding: i, resource: { buffer: physical[pb.slot], offset: 0, size: Math.max(4, pb.bytes) } };
+            }),
+          });
+          const err = await device.popErrorScope();
+          if (err) throw new Error(`kernel ${spec.name}: binding its buffers failed: ${err.message}`);
+          return { spec, pipeline, bind };
+        }),
+      );
+    }
+    return new GpuExecutor(device, plan, physical, compiled);
+  }
+
+  private check() {
+    if (this.lostReason) throw new Error(`WebGPU device lost (${this.lostReason})`);
+  }
+
+  private slice(name: string) {
+    const b = this.plan.buffers.get(name);
+    if (!b) throw new Error(`no buffer "${name}" in the plan`);
+    return { buffer: this.physical[b.slot], bytes: b.bytes };
+  }
+
+  has(name: string): boolean {
+    return this.plan.buffers.has(name);
+  }
+
+  write(name: string, data: Float32Array | Int32Array | Uint32Array) {
+    this.check();
+    const { buffer, bytes } = this.slice(name);
+    if (data.byteLength !== bytes) throw new Error(`writing "${name}": ${data.byteLength} bytes given, buffer holds ${bytes}`);
+    this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Encode the phases in one pass, copy `read` buffers out, submit, and return their contents. */
+  async run(phases: Phase[], read: string[] = []): Promise<Record<string, Float32Array>> {
+    this.check();
+    const { device } = this;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    for (const ph of phases)
+      for (const k of this.compiled[ph]) {
+        pass.setPipeline(k.pipeline);
+        pass.setBindGroup(0, k.bind);
+        pass.dispatchWorkgroups(...k.spec.workgroups);
+      }
+    pass.end();
+    const staged = read.map((name) => this.stage(enc, name));
+    const commands = enc.finish();
+    // Scopes are popped before submitting: an await pending while work runs was seen to abort Dawn's Node binding.
+    const v = await device.popErrorScope();
+    const o = await device.popErrorScope();
+    if (v || o) throw new Error(`encoding ${phases.join('+')}: ${(v ?? o)!.message}`);
+    device.queue.submit([commands]);
+    return this.collect(read, staged);
+  }
+
+  async read(names: string[]): Promise<Record<string, Float32Array>> {
+    this.check();
+    const enc = this.device.createCommandEncoder();
+    const staged = names.map((n) => this.stage(enc, n));
+    this.device.queue.submit([enc.finish()]);
+    return this.collect(names, staged);
+  }
+
+  private stage(enc: GPUCommandEncoder, name: string) {
+    const { buffer, bytes } = this.slice(name);
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    let st = this.staging.get(name);
+    if (!st) {
+      st = this.device.createBuffer({ label: `read:${name}`, size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      this.staging.set(name, st);
+    }
+    enc.copyBufferToBuffer(buffer, 0, st, 0, size);
+    return { st, bytes };
+  }
+
+  private async collect(names: string[], staged: { st: GPUBuffer; bytes: number }[]) {
+    const out: Record<string, Float32Array> = {};
+    // One mapping at a time: Dawn's Node bindings were seen to abort with several maps in flight.
+    for (let i = 0; i < staged.length; i++) {
+      const { st, bytes } = staged[i];
+      await st.mapAsync(GPUMapMode.READ);
+      out[names[i]] = new Float32Array(st.getMappedRange(0, Math.max(4, bytes)).slice(0)).subarray(0, bytes / 4);
+      st.unmap();
+    }
+    this.check();
+    return out;
+  }
+
+  /** Per-kernel GPU time from timestamp queries (one pass per kernel); null when unsupported. */
+  async profile(phases: Phase[]): Promise<KernelTiming[] | null> {
+    const { device } = this;
+    if (!device.features.has('timestamp-query')) return null;
+    const list = phases.flatMap((ph) => this.compiled[ph].map((k) => ({ ...k, phase: ph })));
+    const timings: KernelTiming[] = [];
+    for (let start = 0; start < list.length; start += 2048) {
+      const chunk = list.slice(start, start + 2048);
+      const qs = device.createQuerySet({ type: 'timestamp', count: chunk.length * 2 });
+      const resolve = device.createBuffer({ size: chunk.length * 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      const readBuf = device.createBuffer({ size: chunk.length * 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const enc = device.createCommandEncoder();
+      chunk.forEach((k, i) => {
+        const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+        pass.setPipeline(k.pipeline);
+        pass.setBindGroup(0, k.bind);
+        pass.dispatchWorkgroups(...k.spec.workgroups);
+        pass.end();
+      });
+      enc.resolveQuerySet(qs, 0, chunk.length * 2, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, readBuf, 0, chunk.length * 16);
+      device.queue.submit([enc.finish()]);
+      await readBuf.mapAsync(GPUMapMode.READ);
+      const ts = new BigInt64Array(readBuf.getMappedRange().slice(0));
+      readBuf.unmap();
+      chunk.forEach((k, i) => timings.push({ name: k.spec.name, phase: k.phase, ms: Number(ts[2 * i + 1] - ts[2 * i]) / 1e6 }));
+      qs.destroy();
+      resolve.destroy();
+      readBuf.destroy();
+    }
+    return timings;
+  }
+
+  kernelCount(): Record<Phase, number> {
+    return { forward: this.compiled.forward.length, backward: this.compiled.backward.length, optimizer: this.compiled.optimizer.length };
+  }
+
+  destroy() {
+    for (const b of this.physical) b.destroy();
+    for (const b of this.staging.values()) b.destroy();
+  }
+}
+
+async function pipelineFor(device: GPUDevice, cache: Map<string, Promise<GPUComputePipeline>>, spec: KernelSpec): Promise<GPUComputePipeline> {
+  const key = `${spec.entryPoint}\n${spec.wgsl}`;
+  let p = cache.get(key);
+  if (!p) {
+    p = (async () => {
+      const module = device.createShaderModule({ label: spec.name, code: spec.wgsl });
+      device.pushErrorScope('validation');
+      const pipeline = device.createComputePipeline({ label: spec.name, layout: 'auto', compute: { module, entryPoint: spec.entryPoint } });
+      const err = await device.popErrorScope();
+      if (err) {
+        const info = await module.getCompilationInfo();
+        const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}:${m.linePos} ${m.message}`);
+        throw new Error(`kernel ${spec.name}: pipeline creation failed: ${msgs.join('; ') || err.message}`);
+      }
+      return pipeline;
+    })();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  try {
+    return await p;
+  } catch (e) {
+    // A cached failure was raised for another kernel with the same source: rename it for this one.
+    throw new Error((e as Error).message.replace(/^kernel [^:]+:/, `kernel ${spec.name}:`));
+  }
+}

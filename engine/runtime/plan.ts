@@ -1,0 +1,311 @@
+/**
+ * IR → execution plan: the forward, backward and optimizer kernel lists (all KernelSpecs) and a
+ * buffer assignment. Tensors and gradients that live only inside a step share pooled buffers by
+ * lifetime (first to last kernel that binds them); parameters, their gradients, optimizer state,
+ * inputs and requested outputs are persistent. The plan is pure data: the executor turns it into
+ * GPU objects, and tests can inspect it without a device.
+ */
+import type { Graph, Tensor } from '../ir/graph';
+import type { GpuCtx } from '../ir/op';
+import type { DeviceCaps, KernelSpec } from '../plan/kernel';
+import { backwardNodes } from '../reference/interpreter';
+import { declare, grid, threadKernel, u, type Bind } from '../ops/wgsl';
+
+export interface PlanOptions {
+  caps: DeviceCaps;
+  /** Scalar loss tensor; omit for a forward-only plan. */
+  loss?: Tensor;
+  /** Tensors to keep readable after a run (e.g. logits for `check`, metrics for logging). */
+  keep?: Tensor[];
+  /** Build optimizer kernels (AdamW + global-norm clipping). */
+  optimizer?: boolean;
+  /** Shared-memory tiled GEMMs (real GPUs). */
+  tiled?: boolean;
+}
+
+export type BufferRole = 'param' | 'grad' | 'state' | 'input' | 'kept' | 'pooled' | 'uniform';
+
+export interface PlanBuffer {
+  name: string;
+  bytes: number;
+  role: BufferRole;
+  /** Physical buffer index (pooled buffers share). */
+  slot: number;
+}
+
+export interface ExecutionPlan {
+  forward: KernelSpec[];
+  backward: KernelSpec[];
+  optimizer: KernelSpec[];
+  buffers: Map<string, PlanBuffer>;
+  /** Physical buffers (bytes each). */
+  slots: { bytes: number; usage: 'storage' | 'uniform' }[];
+  /** Sum of all physical buffers: the plan's device-memory peak. */
+  peakBytes: number;
+  /** What the pooled part would take without reuse (for reporting). */
+  unpooledBytes: number;
+  params: { id: string; size: number; decay: boolean }[];
+}
+
+export const gradName = (id: string) => `grad:${id}`;
+export const HPARAMS = 'optim.hparams';
+export const GRAD_NORM = 'optim.gradNorm';
+const SUMSQ = 'optim.sumsq';
+export const adamM = (id: string) => `adam.m:${id}`;
+export const adamV = (id: string) => `adam.v:${id}`;
+
+/** AdamW hyper-parameters as laid out in the uniform buffer (8 × f32). */
+export const HPARAM_FIELDS = ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'bc1', 'bc2', 'clip'] as const;
+
+export function compilePlan(graph: Graph, opts: PlanOptions): ExecutionPlan {
+  const { caps } = opts;
+  const sizes = new Map<string, { bytes: number; role: BufferRole }>();
+  const all = new Map<string, Tensor>();
+  for (const t of graph.inputs) all.set(t.id, t);
+  for (const p of graph.params) all.set(p.tensor.id, p.tensor);
+  for (const n of graph.nodes) n.outputs.forEach((t) => all.set(t.id, t));
+  const bytesOf = (t: Tensor) => t.size * 4;
+  const kept = new Set((opts.keep ?? []).map((t) => t.id));
+  if (opts.loss) kept.add(opts.loss.id);
+  for (const t of all.values()) {
+    const role: BufferRole = t.role === 'param' ? 'param' : t.role === 'input' ? 'input' : kept.has(t.id) ? 'kept' : 'pooled';
+    sizes.set(t.id, { bytes: bytesOf(t), role });
+  }
+
+  const run = opts.loss ? backwardNodes(graph, opts.loss) : new Set<number>();
+  const paramIds = new Set(graph.params.map((p) => p.tensor.id));
+  const ctxFor = (i: number): GpuCtx<unknown> => {
+    const n = graph.nodes[i];
+    const diff = n.op.differentiable?.(n.attrs) ?? n.outputs.map((t) => t.dtype === 'f32');
+    const back = run.has(i);
+    const gin = n.inputs.map((t) => (back && t.dtype === 'f32' ? gradName(t.id) : null));
+    const gout = n.outputs.map((t, j) => (back && diff[j] ? gradName(t.id) : null));
+    for (const [list, ts] of [
+      [gin, n.inputs],
+      [gout, n.outputs],
+    ] as const) {
+      list.forEach((g, j) => {
+        if (g && !sizes.has(g)) sizes.set(g, { bytes: bytesOf(ts[j]), role: paramIds.has(ts[j].id) ? 'grad' : 'pooled' });
+      });
+    }
+    const scratch = n.op.scratch?.({ attrs: n.attrs, ins: n.inputs.map((t) => t.type), outs: n.outputs.map((t) => t.type) }, caps) ?? [];
+    for (const s of scratch) sizes.set(`scratch:${i}:${s.name}`, { bytes: s.bytes, role: 'pooled' });
+    return {
+      attrs: n.attrs,
+      ins: n.inputs.map((t) => t.type),
+      outs: n.outputs.map((t) => t.type),
+      caps,
+      label: `${n.op.name}[${n.label}]`,
+      in: n.inputs.map((t) => t.id),
+      out: n.outputs.map((t) => t.id),
+      gin,
+      gout,
+      scratch: (name) => {
+        if (!scratch.some((s) => s.name === name)) throw new Error(`${n.op.name} [${n.label}] uses undeclared scratch "${name}"`);
+        return `scratch:${i}:${name}`;
+      },
+      tiled: opts.tiled ?? false,
+    };
+  };
+
+  const wrap = (label: string, f: () => KernelSpec[]) => {
+    try {
+      return f();
+    } catch (e) {
+      throw new Error(`${label}: ${(e as Error).message}`);
+    }
+  };
+  const ctxs = graph.nodes.map((_, i) => ctxFor(i));
+  const forward = graph.nodes.flatMap((n, i) => wrap(ctxs[i].label, () => n.op.kernels.forward(ctxs[i])));
+
+  const backward: KernelSpec[] = [];
+  if (opts.loss) {
+    const seed = gradName(opts.loss.id);
+    if (!sizes.has(seed)) throw new Error(`the loss "${opts.loss.id}" does not depend on any parameter`);
+    backward.push(fill(seed, opts.loss.size, 1, caps));
+    const ready = new Set([seed]);
+    for (let i = graph.nodes.length - 1; i >= 0; i--) {
+      if (!run.has(i)) continue;
+      const c = ctxs[i];
+      // Gradient buffers are zeroed where they first appear in the backward sweep; later ops add into them.
+      [...c.gout, ...c.gin].forEach((g, j) => {
+        if (!g || ready.has(g)) return;
+        ready.add(g);
+        const t = j < c.gout.length ? graph.nodes[i].outputs[j] : graph.nodes[i].inputs[j - c.gout.length];
+        backward.push(fill(g, t.size, 0, caps));
+      });
+      backward.push(...wrap(c.label, () => graph.nodes[i].op.kernels.backward(c)));
+    }
+    for (const p of graph.params) {
+      const g = gradName(p.tensor.id);
+      if (!ready.has(g)) {
+        sizes.set(g, { bytes: bytesOf(p.tensor), role: 'grad' });
+        backward.push(fill(g, p.tensor.size, 0, caps));
+      }
+    }
+  }
+
+  const optimizer: KernelSpec[] = [];
+  if (opts.optimizer) {
+    if (!opts.loss) throw new Error('an optimizer plan needs a loss');
+    sizes.set(SUMSQ, { bytes: graph.params.length * 4, role: 'state' });
+    sizes.set(GRAD_NORM, { bytes: 4, role: 'kept' });
+    sizes.set(HPARAMS, { bytes: HPARAM_FIELDS.length * 4, role: 'uniform' });
+    graph.params.forEach((p, k) => optimizer.push(sumSquares(gradName(p.tensor.id), p.tensor.size, k, caps)));
+    optimizer.push(gradNorm(graph.params.length, caps));
+    for (const p of graph.params) {
+      sizes.set(adamM(p.tensor.id), { bytes: bytesOf(p.tensor), role: 'state' });
+      sizes.set(adamV(p.tensor.id), { bytes: bytesOf(p.tensor), role: 'state' });
+      optimizer.push(adamw(p.tensor.id, p.tensor.size, p.decay, caps));
+    }
+  }
+
+  // Lifetimes over the whole step, then greedy best-fit reuse of pooled buffers.
+  const order = [...forward, ...backward, ...optimizer];
+  const first = new Map<string, number>();
+  const last = new Map<string, number>();
+  order.forEach((k, idx) => {
+    const seen = new Set<string>();
+    for (const b of k.bindings) {
+      if (!sizes.has(b.buffer)) throw new Error(`kernel ${k.name} binds "${b.buffer}", which the plan does not know`);
+      if (seen.has(b.buffer) && k.bindings.some((x) => x.buffer === b.buffer && x.access === 'read_write')) {
+        throw new Error(`kernel ${k.name} binds "${b.buffer}" twice with write access`);
+      }
+      seen.add(b.buffer);
+      if (!first.has(b.buffer)) first.set(b.buffer, idx);
+      last.set(b.buffer, idx);
+    }
+  });
+  const buffers = new Map<string, PlanBuffer>();
+  const slots: ExecutionPlan['slots'] = [];
+  const alloc = (bytes: number, usage: 'storage' | 'uniform') => slots.push({ bytes: Math.max(16, align(bytes, 16)), usage }) - 1;
+  const pooled: { name: string; bytes: number; start: number; end: number }[] = [];
+  let unpooledBytes = 0;
+  for (const [name, s] of sizes) {
+    if (s.role === 'pooled') {
+      if (!first.has(name)) continue; // never bound: no buffer
+      pooled.push({ name, bytes: s.bytes, start: first.get(name)!, end: last.get(name)! });
+      unpooledBytes += align(s.bytes, 16);
+    } else {
+      buffers.set(name, { name, bytes: s.bytes, role: s.role, slot: alloc(s.bytes, s.role === 'uniform' ? 'uniform' : 'storage') });
+    }
+  }
+  pooled.sort((a, b) => a.start - b.start || b.bytes - a.bytes);
+  const busyUntil: number[] = []; // slot → last kernel index using it
+  const poolSlots: number[] = [];
+  for (const p of pooled) {
+    // Smallest free slot that fits; else the largest free slot, which grows.
+    let best = -1;
+    for (const s of poolSlots) {
+      if (busyUntil[s] >= p.start) continue;
+      const have = slots[s].bytes;
+      if (best < 0) best = s;
+      else {
+        const cur = slots[best].bytes;
+        const fitsHave = have >= p.bytes;
+        const fitsCur = cur >= p.bytes;
+        if ((fitsHave && (!fitsCur || have < cur)) || (!fitsHave && !fitsCur && have > cur)) best = s;
+      }
+    }
+    if (best < 0) {
+      best = alloc(p.bytes, 'storage');
+      poolSlots.push(best);
+    } else if (slots[best].bytes < p.bytes) slots[best].bytes = Math.max(16, align(p.bytes, 16));
+    busyUntil[best] = p.end;
+    buffers.set(p.name, { name: p.name, bytes: p.bytes, role: 'pooled', slot: best });
+  }
+  const peakBytes = slots.reduce((a, s) => a + s.bytes, 0);
+  return {
+    forward,
+    backward,
+    optimizer,
+    buffers,
+    slots,
+    peakBytes,
+    unpooledBytes,
+    params: graph.params.map((p) => ({ id: p.tensor.id, size: p.tensor.size, decay: p.decay })),
+  };
+}
+
+const align = (n: number, a: number) => Math.ceil(n / a) * a;
+
+function fill(buffer: string, n: number, value: number, caps: DeviceCaps): KernelSpec {
+  return threadKernel({
+    name: `fill[${buffer}]`,
+    caps,
+    binds: [{ name: 'y', buffer, access: 'read_write' }],
+    total: n,
+    body: `  y[i] = ${value === 0 ? '0.0' : `${value}.0`};`,
+  });
+}
+
+function sumSquares(grad: string, n: number, k: number, caps: DeviceCaps): KernelSpec {
+  const W = Math.min(256, caps.maxComputeInvocationsPerWorkgroup);
+  const binds: Bind[] = [
+    { name: 'g', buffer: grad, access: 'read' },
+    { name: 'out', buffer: SUMSQ, access: 'read_write' },
+  ];
+  const wgsl = `${declare(binds)}
+var<workgroup> part: array<f32, ${W}>;
+@compute @workgroup_size(${W})
+fn main(@builtin(local_invocation_id) lid: vec3u) {
+  var a = 0.0;
+  for (var j = lid.x; j < ${u(n)}; j += ${u(W)}) { a += g[j] * g[j]; }
+  part[lid.x] = a;
+  workgroupBarrier();
+  for (var st = ${u(W / 2)}; st > 0u; st = st >> 1u) {
+    if (lid.x < st) { part[lid.x] += part[lid.x + st]; }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) { out[${u(k)}] = part[0]; }
+}
+`;
+  return { name: `sumsq[${grad}]`, wgsl, entryPoint: 'main', bindings: binds.map((b) => ({ buffer: b.buffer, access: b.access })), workgroups: grid(1, caps) };
+}
+
+function gradNorm(nParams: number, caps: DeviceCaps): KernelSpec {
+  return threadKernel({
+    name: 'grad_norm',
+    caps,
+    binds: [
+      { name: 'sq', buffer: SUMSQ, access: 'read' },
+      { name: 'norm', buffer: GRAD_NORM, access: 'read_write' },
+    ],
+    total: 1,
+    body: `  var a = 0.0;
+  for (var k = 0u; k < ${u(nParams)}; k++) { a += sq[k]; }
+  norm[0] = sqrt(a);`,
+  });
+}
+
+const HP_STRUCT = `struct Hp { ${HPARAM_FIELDS.map((f) => `${f}: f32`).join(', ')} }`;
+
+/**
+ * AdamW (Loshchilov & Hutter 2019, Alg. 2) with global-norm clipping, as torch.optim.AdamW:
+ * g ← g·min(1, clip/‖g‖); m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²;
+ * p ← p − lr·(wd·p + (m/bc1)/(√(v/bc2) + ε)).
+ */
+function adamw(id: string, n: number, decay: boolean, caps: DeviceCaps): KernelSpec {
+  return threadKernel({
+    name: `adamw[${id}]`,
+    caps,
+    binds: [
+      { name: 'p', buffer: id, access: 'read_write' },
+      { name: 'g', buffer: gradName(id), access: 'read' },
+      { name: 'm', buffer: adamM(id), access: 'read_write' },
+      { name: 'v', buffer: adamV(id), access: 'read_write' },
+      { name: 'norm', buffer: GRAD_NORM, access: 'read' },
+      { name: 'hp', buffer: HPARAMS, access: 'uniform', type: 'Hp' },
+    ],
+    total: n,
+    prelude: HP_STRUCT,
+    body: `  var s = 1.0;
+  if (hp.clip > 0.0 && norm[0] > hp.clip) { s = hp.clip / norm[0]; }
+  let gi = g[i] * s;
+  let mi = hp.beta1 * m[i] + (1.0 - hp.beta1) * gi;
+  let vi = hp.beta2 * v[i] + (1.0 - hp.beta2) * gi * gi;
+  m[i] = mi; v[i] = vi;
+  let pi = p[i];
+  p[i] = pi - hp.lr * (${decay ? 'hp.weightDecay * pi + ' : ''}(mi / hp.bc1) / (sqrt(vi / hp.bc2) + hp.eps));`,
+  });
+}
