@@ -1,0 +1,85 @@
+/**
+ * Chunk-parallel scans as kernel lists: picks the chunk length and tiles from the device caps
+ * (16/32/64, largest that fits the workgroup memory, storage-buffer count and binding size) and
+ * returns the forward and backward KernelSpecs with their scratch (engine/ir/scan.ts naming).
+ */
+import type { DeviceCaps, KernelSpec, ScratchBuffer } from '../../plan/kernel';
+import type { ChunkScanConfig, ChunkScanShape } from './types';
+import { validateChunkScan } from './types';
+import { generateChunkKernels, type ChunkKernelLists, type ChunkTiling } from './wgsl';
+
+export interface ChunkPlan {
+  tiling: ChunkTiling;
+  forward: KernelSpec[];
+  backward: KernelSpec[];
+  scratch: ScratchBuffer[];
+  /** largest workgroup memory of any kernel, bytes */
+  smemBytes: number;
+}
+
+export interface ChunkPlanOptions {
+  /** force a chunk length (16, 32 or 64) instead of the largest that fits */
+  chunk?: number;
+  /** force the V-tile of the sequential kernels */
+  vTile?: number;
+  /**
+   * Invocations per workgroup (default min(256, device limit)). 1 makes every kernel
+   * barrier-free: the configuration for software adapters (SwiftShader/Subzero crashes at
+   * random on shaders with many workgroup barriers).
+   */
+  workgroupSize?: number;
+}
+
+function fits(lists: ChunkKernelLists, caps: DeviceCaps): string | null {
+  for (const k of [...lists.forward, ...lists.backward]) {
+    if (k.smemBytes > caps.maxComputeWorkgroupStorageSize) return `${k.name} needs ${k.smemBytes} B of workgroup memory`;
+    const storage = k.bindings.filter((b) => b.access !== 'uniform').length;
+    if (storage > caps.maxStorageBuffersPerShaderStage) return `${k.name} binds ${storage} storage buffers`;
+  }
+  for (const s of lists.scratch) {
+    const lim = Math.min(caps.maxStorageBufferBindingSize, caps.maxBufferSize);
+    if (s.bytes > lim) return `scratch.${s.name} needs ${s.bytes} B (> ${lim} B per binding)`;
+  }
+  return null;
+}
+
+export function planChunkScan(cfg: ChunkScanConfig, s: ChunkScanShape, caps: DeviceCaps, opts: ChunkPlanOptions = {}): ChunkPlan {
+  validateChunkScan(cfg, s);
+  const WG = opts.workgroupSize ?? Math.min(256, caps.maxComputeInvocationsPerWorkgroup, caps.maxComputeWorkgroupSizeX);
+  if (!Number.isInteger(WG) || WG < 1 || WG > caps.maxComputeInvocationsPerWorkgroup || WG > caps.maxComputeWorkgroupSizeX) {
+    throw new Error(`chunk scan: workgroup size ${WG} is outside the device's limits`);
+  }
+  if (s.B * s.H > caps.maxComputeWorkgroupsPerDimension) {
+    throw new Error(`chunk scan: batch·heads = ${s.B * s.H} exceeds ${caps.maxComputeWorkgroupsPerDimension} workgroups per dimension`);
+  }
+  const chunks = opts.chunk ? [opts.chunk] : [64, 32, 16];
+  if (opts.chunk && ![16, 32, 64].includes(opts.chunk)) throw new Error(`chunk length must be 16, 32 or 64, got ${opts.chunk}`);
+  const vmax = 1 << Math.ceil(Math.log2(s.V));
+  // V-tile of the sequential kernels: small enough for ≥ 128 workgroups when batch·heads is small
+  let vPar = 64;
+  while (vPar > 8 && s.B * s.H * Math.ceil(s.V / vPar) < 128) vPar /= 2;
+  const tiles = opts.vTile ? [opts.vTile] : [64, 32, 16, 8].filter((t) => t <= Math.min(vmax, vPar) || t === 8);
+  const reasons: string[] = [];
+  for (const C of chunks) {
+    for (const VT of tiles) {
+      const tiling = { C, VT, WG };
+      const lists = generateChunkKernels(cfg, s, tiling);
+      const why = fits(lists, caps);
+      if (why) {
+        reasons.push(`C=${C}, VT=${VT}: ${why}`);
+        continue;
+      }
+      const strip = (k: KernelSpec & { smemBytes?: number }): KernelSpec => ({
+        name: k.name, wgsl: k.wgsl, entryPoint: k.entryPoint, bindings: k.bindings, workgroups: k.workgroups,
+      });
+      return {
+        tiling,
+        forward: lists.forward.map(strip),
+        backward: lists.backward.map(strip),
+        scratch: lists.scratch,
+        smemBytes: Math.max(...[...lists.forward, ...lists.backward].map((k) => k.smemBytes)),
+      };
+    }
+  }
+  throw new Error(`chunk scan (${cfg.rule}, gate ${cfg.gate}, K=${s.K}, V=${s.V}) fits no tiling on this device: ${reasons.join('; ')}`);
+}

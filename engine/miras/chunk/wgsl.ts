@@ -1,0 +1,958 @@
+/**
+ * WGSL generators of the chunk-parallel scans (fla's chunk.py, miras.md §3.1–3.3), one float64
+ * reference away in ./naive.ts (chunkForward/chunkBackward mirror these kernels step for step).
+ *
+ * Kernels (C = chunk, NT = ⌈T/C⌉ chunks, BH = batch·heads; "par" = one workgroup per (chunk, bh),
+ * "seq" = one workgroup per (V-tile, bh) walking the chunks with its state tile in registers):
+ *   forward   [wy (delta, par)] → state (seq: h[n], v_new, final state) → output (par)
+ *   backward  linear: dstate (seq, reverse) → dq → dkv → dg          (par)
+ *             delta:  dvlocal → dstate (reverse, dv2) → dqk → wy_bwd_a → wy_bwd_b (par)
+ * Gates are chunk-local log2 cumsums (exp2 as fla). The channel-wise gate uses secondary chunking:
+ * 16-token sub-chunks; across sub-chunks I > J, e^{B_i−B_j} = e^{B_i−F_I}·e^{F_I−E_J}·e^{E_J−B_j}
+ * (F_I first row of I, E_J last row of J), three factors ≤ 1 that never overflow; inside a
+ * sub-chunk the factor is computed per element. Backward reuses the forward's scratch (states,
+ * w, u, v_new, (I+A)^-1) and ADDS into grad buffers (engine/ir/scan.ts convention).
+ * Every kernel binds at most 8 storage buffers and sizes its workgroup memory from the tiling.
+ */
+import type { KernelSpec } from '../../plan/kernel';
+import { bindings, declare, f, u, type Bind } from '../../ops/wgsl';
+import type { ChunkScanConfig, ChunkScanShape } from './types';
+
+export interface ChunkTiling {
+  /** chunk length: 16, 32 or 64 */
+  C: number;
+  /** V-tile of the sequential (state) kernels */
+  VT: number;
+  /** invocations per workgroup */
+  WG: number;
+}
+
+/** Logical buffer names, engine/ir/scan.ts convention. */
+const BUF: Record<string, string> = {
+  q: 'q', k: 'k', v: 'v', g: 'g', beta: 'beta', h0: 'h0', o: 'o', ht: 'finalState',
+  dO: 'grad.o', dht: 'grad.finalState', dq: 'grad.q', dk: 'grad.k', dv: 'grad.v', dg: 'grad.g', dbeta: 'grad.beta', dh0: 'grad.h0',
+  wsS: 'scratch.state', wsT: 'scratch.tok',
+};
+
+/** Offsets (in f32 elements) of the scratch regions. */
+export function scratchLayout(cfg: ChunkScanConfig, s: ChunkScanShape, C: number) {
+  const BH = s.B * s.H;
+  const NT = Math.ceil(s.T / C);
+  const TP = NT * C;
+  const stateN = BH * NT * s.K * s.V;
+  const regions: [string, number][] = [];
+  if (cfg.rule === 'delta') {
+    regions.push(['W', BH * TP * s.K], ['U', BH * TP * s.V], ['VN', BH * TP * s.V], ['AINV', BH * NT * C * C]);
+    regions.push(['DVL', BH * TP * s.V], ['DV2', BH * TP * s.V], ['DW', BH * TP * s.K]);
+    regions.push(['DX', BH * TP * s.K], ['DY', BH * TP * s.V], ['M1', BH * NT * C * C]);
+  }
+  const tok: Record<string, number> = {};
+  let off = 0;
+  for (const [name, n] of regions) {
+    tok[name] = off;
+    off += n;
+  }
+  // DB: per-token (per-channel for the vector gate) gradient of the chunk-local cumsum, before the reverse cumsum
+  const GK = cfg.gate === 'vector' ? s.K : 1;
+  return { HS: 0, DHS: stateN, DB: 2 * stateN, stateElems: 2 * stateN + BH * TP * GK, tok, tokElems: off };
+}
+
+class Kernel {
+  binds: Bind[] = [];
+  shared: [string, number][] = [];
+  constructor(readonly name: string) {}
+  bind(v: string, access: 'read' | 'read_write') {
+    this.binds.push({ name: v, buffer: BUF[v], access });
+    return this;
+  }
+  smem(name: string, n: number) {
+    this.shared.push([name, Math.max(1, n)]);
+    return this;
+  }
+  get smemBytes() {
+    return this.shared.reduce((a, [, n]) => a + 4 * n, 0);
+  }
+}
+
+export interface GeneratedKernel extends KernelSpec {
+  smemBytes: number;
+}
+
+/** Everything the generators need, with the WGSL snippets that depend on the gate. */
+class Ctx {
+  readonly C: number;
+  readonly NT: number;
+  readonly NC: number;
+  readonly GK: number;
+  readonly vec: boolean;
+  readonly gated: boolean;
+  readonly delta: boolean;
+  readonly lay: ReturnType<typeof scratchLayout>;
+  constructor(readonly cfg: ChunkScanConfig, readonly s: ChunkScanShape, readonly t: ChunkTiling) {
+    this.C = t.C;
+    this.NT = Math.ceil(s.T / t.C);
+    this.NC = t.C / 16;
+    this.vec = cfg.gate === 'vector';
+    this.gated = cfg.gate !== 'none';
+    this.delta = cfg.rule === 'delta';
+    this.GK = this.vec ? s.K : 1;
+    this.lay = scratchLayout(cfg, s, t.C);
+  }
+
+  /** log2 cumsum at chunk row i (channel kk for the vector gate): a WGSL expression. */
+  G(i: string, kk = '0u'): string {
+    if (!this.gated) return '0.0';
+    return this.vec ? `sB[(${i}) * K + (${kk})]` : `sB[${i}]`;
+  }
+
+  /** Raw log2 decay of token t (guarded by the caller). */
+  rawGate(kk: string): string {
+    switch (this.cfg.gate) {
+      case 'const':
+        return 'g[h] * RLN2';
+      case 'scalar':
+        return 'g[(b * T + t) * H + h] * RLN2';
+      case 'vector':
+        return `g[((b * T + t) * H + h) * K + ${kk}] * RLN2`;
+      default:
+        return '0.0';
+    }
+  }
+
+  prelude(k: Kernel): string {
+    const { s, C, NT } = this;
+    const tok = Object.entries(this.lay.tok)
+      .map(([n, o]) => `const ${n}_OFF: u32 = ${u(o)};`)
+      .join('\n');
+    return `// ${k.name}: chunk scan (${this.cfg.rule}, gate ${this.cfg.gate}), C=${C}
+${declare(k.binds)}
+const T: u32 = ${u(s.T)};
+const H: u32 = ${u(s.H)};
+const K: u32 = ${u(s.K)};
+const V: u32 = ${u(s.V)};
+const C: u32 = ${u(C)};
+const NT: u32 = ${u(NT)};
+const TP: u32 = ${u(NT * C)};
+const NC: u32 = ${u(this.NC)};
+const GK: u32 = ${u(this.GK)};
+const VT: u32 = ${u(this.t.VT)};
+const WG: u32 = ${u(this.t.WG)};
+const SCALE: f32 = ${f(this.cfg.scale)};
+const RLN2: f32 = 1.4426950408889634;
+const HS_OFF: u32 = ${u(this.lay.HS)};
+const DHS_OFF: u32 = ${u(this.lay.DHS)};
+const DB_OFF: u32 = ${u(this.lay.DB)};
+${tok}
+${k.shared.map(([n, sz]) => `var<workgroup> ${n}: array<f32, ${sz}>;`).join('\n')}
+fn qi(b: u32, t: u32, h: u32, d: u32) -> u32 { return ((b * T + t) * H + h) * K + d; }
+fn vi(b: u32, t: u32, h: u32, d: u32) -> u32 { return ((b * T + t) * H + h) * V + d; }
+`;
+  }
+
+  /** Loads the chunk's gates into sB and turns them into chunk-local log2 cumsums. */
+  gateCumsum(): string {
+    if (!this.gated) return '';
+    return `
+  for (var e = tid; e < C * GK; e += WG) {
+    let t = n0 + e / GK;
+    var x = 0.0;
+    if (t < T) { x = ${this.rawGate('e % GK')}; }
+    sB[e] = x;
+  }
+  workgroupBarrier();
+  for (var ch = tid; ch < GK; ch += WG) {
+    var acc = 0.0;
+    for (var i = 0u; i < C; i++) { acc += sB[i * GK + ch]; sB[i * GK + ch] = acc; }
+  }
+  workgroupBarrier();`;
+  }
+
+  /** Shared arrays for the gate and the vector-gate secondary chunking. */
+  gateSmem(k: Kernel, needCross: boolean) {
+    if (this.gated) k.smem('sB', this.C * this.GK);
+    if (this.vec && needCross && this.NC > 1) {
+      k.smem('sQF', this.C * this.s.K).smem('sKE', this.C * this.s.K).smem('sM', this.NC * this.NC * this.s.K);
+    }
+  }
+
+  /** Stages q·e^{B−F}, k·e^{E−B} and e^{F_I−E_J} for the cross-sub-chunk products (vector gate). */
+  stageCross(): string {
+    if (!(this.vec && this.NC > 1)) return '';
+    return `
+  for (var e = tid; e < C * K; e += WG) {
+    let i = e / K; let kk = e % K; let t = n0 + i;
+    var qv = 0.0; var kv = 0.0;
+    if (t < T) { qv = q[qi(b, t, h, kk)]; kv = k[qi(b, t, h, kk)]; }
+    let F = (i / 16u) * 16u; let E = F + 15u;
+    sQF[e] = qv * exp2(sB[i * K + kk] - sB[F * K + kk]);
+    sKE[e] = kv * exp2(sB[E * K + kk] - sB[i * K + kk]);
+  }
+  for (var e = tid; e < NC * NC * K; e += WG) {
+    let I = e / (NC * K); let J = (e / K) % NC; let kk = e % K;
+    var m = 0.0;
+    if (I > J) { m = exp2(sB[(I * 16u) * K + kk] - sB[(J * 16u + 15u) * K + kk]); }
+    sM[e] = m;
+  }
+  workgroupBarrier();`;
+  }
+
+  /** WGSL functions: gated q·k products, and (withIntra) the intra-chunk parts of dq and dk. */
+  helpers(withIntra = true): string {
+    const { vec, NC } = this;
+    const dotGated = vec
+      ? `
+fn gatedDot(b: u32, h: u32, n0: u32, i: u32, j: u32) -> f32 {
+  var acc = 0.0;
+  if (i / 16u == j / 16u) {
+    for (var kk = 0u; kk < K; kk++) {
+      acc += q[qi(b, n0 + i, h, kk)] * k[qi(b, n0 + j, h, kk)] * exp2(sB[i * K + kk] - sB[j * K + kk]);
+    }
+  } else {${NC > 1 ? `
+    let mo = ((i / 16u) * NC + j / 16u) * K;
+    for (var kk = 0u; kk < K; kk++) { acc += sQF[i * K + kk] * sM[mo + kk] * sKE[j * K + kk]; }` : ''}
+  }
+  return acc;
+}`
+      : `
+fn gatedDot(b: u32, h: u32, n0: u32, i: u32, j: u32) -> f32 {
+  var acc = 0.0;
+  for (var kk = 0u; kk < K; kk++) { acc += q[qi(b, n0 + i, h, kk)] * k[qi(b, n0 + j, h, kk)]; }
+  return acc * exp2(${this.G('i')} - ${this.G('j')});
+}`;
+    // dq_intra(i,kk) = Σ_{j≤i} sDS[i][j] k_jk Γ_ijk ; dk_intra(j,kk) = Σ_{i≥j} sDS[i][j] q_ik Γ_ijk
+    const intra = vec
+      ? `
+fn dqIntra(b: u32, h: u32, n0: u32, i: u32, kk: u32) -> f32 {
+  let I = i / 16u;
+  var acc = 0.0;
+  for (var j = I * 16u; j <= i; j++) { acc += sDS[i * C + j] * k[qi(b, n0 + j, h, kk)] * exp2(sB[i * K + kk] - sB[j * K + kk]); }${NC > 1 ? `
+  var cross = 0.0;
+  for (var J = 0u; J < I; J++) {
+    var part = 0.0;
+    for (var j = J * 16u; j < J * 16u + 16u; j++) { part += sDS[i * C + j] * sKE[j * K + kk]; }
+    cross += sM[(I * NC + J) * K + kk] * part;
+  }
+  acc += exp2(sB[i * K + kk] - sB[(I * 16u) * K + kk]) * cross;` : ''}
+  return acc;
+}
+fn dkIntra(b: u32, h: u32, n0: u32, cv: u32, j: u32, kk: u32) -> f32 {
+  let J = j / 16u;
+  var acc = 0.0;
+  for (var i = j; i < min(J * 16u + 16u, cv); i++) { acc += sDS[i * C + j] * q[qi(b, n0 + i, h, kk)] * exp2(sB[i * K + kk] - sB[j * K + kk]); }${NC > 1 ? `
+  var cross = 0.0;
+  for (var I = J + 1u; I < NC; I++) {
+    var part = 0.0;
+    for (var i = I * 16u; i < I * 16u + 16u; i++) { part += sDS[i * C + j] * sQF[i * K + kk]; }
+    cross += sM[(I * NC + J) * K + kk] * part;
+  }
+  acc += exp2(sB[(J * 16u + 15u) * K + kk] - sB[j * K + kk]) * cross;` : ''}
+  return acc;
+}`
+      : `
+fn dqIntra(b: u32, h: u32, n0: u32, i: u32, kk: u32) -> f32 {
+  var acc = 0.0;
+  for (var j = 0u; j <= i; j++) { acc += sDS[i * C + j] * k[qi(b, n0 + j, h, kk)]; }
+  return acc;
+}
+fn dkIntra(b: u32, h: u32, n0: u32, cv: u32, j: u32, kk: u32) -> f32 {
+  var acc = 0.0;
+  for (var i = j; i < cv; i++) { acc += sDS[i * C + j] * q[qi(b, n0 + i, h, kk)]; }
+  return acc;
+}`;
+    return withIntra ? dotGated + intra : dotGated;
+  }
+
+  /** v (linear) or v_new (delta) at chunk row j, column c. */
+  vn(j: string, c: string): string {
+    return this.delta ? `wsT[VN_OFF + (bh * TP + n0 + ${j}) * V + ${c}]` : `v[vi(b, n0 + ${j}, h, ${c})]`;
+  }
+
+  finish(k: Kernel, body: string, extra: string, workgroups: [number, number, number]): GeneratedKernel {
+    let wgsl = `${this.prelude(k)}${extra}
+@compute @workgroup_size(${this.t.WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {${body}
+}
+`;
+    // One invocation per workgroup needs no barriers; SwiftShader (Subzero) crashes at random on
+    // barrier-heavy shaders, so the software-adapter configuration runs barrier-free.
+    if (this.t.WG === 1) wgsl = wgsl.replace(/\b(workgroupBarrier|storageBarrier)\(\);/g, '');
+    return { name: k.name, wgsl, entryPoint: 'main', bindings: bindings(k.binds), workgroups, smemBytes: k.smemBytes };
+  }
+
+  get parGrid(): [number, number, number] {
+    return [this.NT, this.s.B * this.s.H, 1];
+  }
+  get seqGrid(): [number, number, number] {
+    return [Math.ceil(this.s.V / this.t.VT), this.s.B * this.s.H, 1];
+  }
+  /** Whether the backward produces dg (learned gates). */
+  get needDg(): boolean {
+    return this.cfg.gate === 'scalar' || this.cfg.gate === 'vector';
+  }
+  /** Rows i of the chunk, R lanes each (lanes split a row's channels); loops when WG < C. Close with rowEnd. */
+  get rowHead(): string {
+    return `
+  let R = max(1u, WG / C); let lane = tid % R;
+  for (var i = tid / R; i < C; i += WG / R) {`;
+  }
+  get parHead(): string {
+    return `
+  let n = wid.x; let bh = wid.y; let b = bh / H; let h = bh % H; let n0 = n * C;
+  let cv = min(C, T - n0);`;
+  }
+}
+
+/* ------------------------------------------------------------------------- forward */
+
+/** Delta rule: A = strict_lower(β_i k_i·k_j Γ_ij); (I+A)^-1 by 16×16 forward substitution and block merges; w, u. */
+function wyKernel(x: Ctx): GeneratedKernel {
+  const k = new Kernel('chunk_wy_fwd').bind('k', 'read').bind('v', 'read').bind('beta', 'read');
+  if (x.gated) k.bind('g', 'read');
+  k.bind('wsT', 'read_write');
+  x.gateSmem(k, false);
+  const NB = x.C / 16;
+  k.smem('sBeta', x.C).smem('sA', x.C * x.C).smem('sX', Math.max(64, (NB - 1) * 256));
+  const body = `${x.parHead}
+  for (var e = tid; e < C; e += WG) { var bt = 0.0; if (e < cv) { bt = beta[(b * T + n0 + e) * H + h]; } sBeta[e] = bt; }
+  ${x.gateCumsum()}
+  for (var e = tid; e < C * C; e += WG) {
+    let i = e / C; let j = e % C;
+    var a = 0.0;
+    if (j < i && i < cv) {
+      for (var kk = 0u; kk < K; kk++) { a += k[qi(b, n0 + i, h, kk)] * k[qi(b, n0 + j, h, kk)]; }
+      a *= sBeta[i] * exp2(${x.G('i')} - ${x.G('j')});
+    }
+    sA[e] = select(a, 1.0, i == j);
+  }
+  workgroupBarrier();
+  // 16×16 diagonal blocks, in place: row r of block blk from the rows above it
+  for (var r = 1u; r < 16u; r++) {
+    for (var e = tid; e < ${u(NB * 16)}; e += WG) {
+      let blk = e / 16u; let jj = e % 16u; let R = blk * 16u + r;
+      var val = 0.0;
+      if (jj < r) {
+        for (var m = jj; m < r; m++) { val -= sA[R * C + blk * 16u + m] * sA[(blk * 16u + m) * C + blk * 16u + jj]; }
+      }
+      sX[e] = val;
+    }
+    workgroupBarrier();
+    for (var e = tid; e < ${u(NB * 16)}; e += WG) {
+      let blk = e / 16u; let jj = e % 16u;
+      if (jj < r) { sA[(blk * 16u + r) * C + blk * 16u + jj] = sX[e]; }
+    }
+    workgroupBarrier();
+  }
+  // block merges: Ai_rc = −Ai_rr Σ_{c≤m<r} A_rm Ai_mc
+  for (var r = 1u; r < ${u(NB)}; r++) {
+    for (var e = tid; e < r * 256u; e += WG) {
+      let c = e / 256u; let a = (e / 16u) % 16u; let bc = e % 16u;
+      var acc = 0.0;
+      for (var m = c; m < r; m++) {
+        for (var l = 0u; l < 16u; l++) { acc += sA[(r * 16u + a) * C + m * 16u + l] * sA[(m * 16u + l) * C + c * 16u + bc]; }
+      }
+      sX[e] = acc;
+    }
+    workgroupBarrier();
+    for (var e = tid; e < r * 256u; e += WG) {
+      let c = e / 256u; let a = (e / 16u) % 16u; let bc = e % 16u;
+      var acc = 0.0;
+      for (var l = 0u; l <= a; l++) { acc += sA[(r * 16u + a) * C + r * 16u + l] * sX[c * 256u + l * 16u + bc]; }
+      sA[(r * 16u + a) * C + c * 16u + bc] = -acc;
+    }
+    workgroupBarrier();
+  }
+  for (var e = tid; e < C * K; e += WG) {
+    let i = e / K; let kk = e % K;
+    var acc = 0.0;
+    for (var j = 0u; j <= min(i, cv - 1u); j++) { acc += sA[i * C + j] * sBeta[j] * exp2(${x.G('j', 'kk')}) * k[qi(b, n0 + j, h, kk)]; }
+    wsT[W_OFF + (bh * TP + n0 + i) * K + kk] = acc;
+  }
+  for (var e = tid; e < C * V; e += WG) {
+    let i = e / V; let c = e % V;
+    var acc = 0.0;
+    for (var j = 0u; j <= min(i, cv - 1u); j++) { acc += sA[i * C + j] * sBeta[j] * v[vi(b, n0 + j, h, c)]; }
+    wsT[U_OFF + (bh * TP + n0 + i) * V + c] = acc;
+  }
+  for (var e = tid; e < C * C; e += WG) { wsT[AINV_OFF + (bh * NT + n) * C * C + e] = sA[e]; }`;
+  return x.finish(k, body, '', x.parGrid);
+}
+
+/** Sequential state pass: h[n] (state entering chunk n) to scratch, v_new for delta, final state. */
+function stateKernel(x: Ctx): GeneratedKernel {
+  const k = new Kernel('chunk_state_fwd').bind('k', 'read');
+  if (!x.delta) k.bind('v', 'read');
+  if (x.gated) k.bind('g', 'read');
+  if (x.cfg.initialState) k.bind('h0', 'read');
+  k.bind('wsS', 'read_write');
+  if (x.delta) k.bind('wsT', 'read_write');
+  k.bind('ht', 'read_write');
+  const { K } = x.s;
+  const VT = x.t.VT;
+  // the state tile lives in workgroup memory (each thread owns its elements): SwiftShader
+  // corrupts private arrays across barriers, and the delta rule reads the whole tile anyway
+  k.smem('sK', x.C * K).smem('sV', x.C * VT).smem('sH', K * VT);
+  if (x.gated) k.smem('sB', x.C * x.GK);
+  const decayV = x.gated && !x.vec ? `exp2(sB[C - 1u] - sB[i])` : '1.0';
+  const decayK = x.vec ? `exp2(sB[(C - 1u) * K + kk] - sB[i * K + kk])` : '1.0';
+  const decayL = !x.gated ? '1.0' : x.vec ? `exp2(sB[(C - 1u) * K + kk])` : `exp2(sB[C - 1u])`;
+  const body = `
+  let c0 = wid.x * VT; let bh = wid.y; let b = bh / H; let h = bh % H;
+  for (var e = tid; e < K * VT; e += WG) {
+    let kk = e / VT; let c = c0 + e % VT;
+    var x = 0.0;
+    ${x.cfg.initialState ? 'if (c < V) { x = h0[(bh * K + kk) * V + c]; }' : ''}
+    sH[e] = x;
+  }
+  for (var n = 0u; n < NT; n++) {
+    let n0 = n * C;
+    let cv = min(C, T - n0);
+    for (var e = tid; e < K * VT; e += WG) {
+      let kk = e / VT; let c = c0 + e % VT;
+      if (c < V) { wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c] = sH[e]; }
+    }
+    ${x.delta ? `for (var e = tid; e < C * K; e += WG) { sK[e] = wsT[W_OFF + (bh * TP + n0) * K + e]; }` : ''}
+    ${x.gated ? x.gateCumsum() : 'workgroupBarrier();'}
+    ${x.delta ? `
+    for (var e = tid; e < C * VT; e += WG) {
+      let i = e / VT; let c = c0 + e % VT;
+      var acc = 0.0;
+      if (c < V) {
+        acc = wsT[U_OFF + (bh * TP + n0 + i) * V + c];
+        for (var kk = 0u; kk < K; kk++) { acc -= sK[i * K + kk] * sH[kk * VT + e % VT]; }
+        wsT[VN_OFF + (bh * TP + n0 + i) * V + c] = acc;
+      }
+      sV[e] = acc * ${decayV};
+    }
+    workgroupBarrier();` : `
+    for (var e = tid; e < C * VT; e += WG) {
+      let i = e / VT; let c = c0 + e % VT;
+      var x = 0.0;
+      if (i < cv && c < V) { x = v[vi(b, n0 + i, h, c)] * ${decayV}; }
+      sV[e] = x;
+    }`}
+    for (var e = tid; e < C * K; e += WG) {
+      let i = e / K; let kk = e % K;
+      var x = 0.0;
+      if (i < cv) { x = k[qi(b, n0 + i, h, kk)] * ${decayK}; }
+      sK[e] = x;
+    }
+    workgroupBarrier();
+    for (var e = tid; e < K * VT; e += WG) {
+      let kk = e / VT; let cc = e % VT;
+      var acc = sH[e] * ${decayL};
+      for (var i = 0u; i < C; i++) { acc += sK[i * K + kk] * sV[i * VT + cc]; }
+      sH[e] = acc;
+    }
+    workgroupBarrier();
+  }
+  for (var e = tid; e < K * VT; e += WG) {
+    let kk = e / VT; let c = c0 + e % VT;
+    if (c < V) { ht[(bh * K + kk) * V + c] = sH[e]; }
+  }`;
+  return x.finish(k, body, '', x.seqGrid);
+}
+
+/** Output: o = scale·[(q ⊙ e^B) h[n] + tril(A) v_new]. */
+function outputKernel(x: Ctx): GeneratedKernel {
+  const k = new Kernel('chunk_output_fwd').bind('q', 'read').bind('k', 'read');
+  if (!x.delta) k.bind('v', 'read');
+  if (x.gated) k.bind('g', 'read');
+  k.bind('wsS', 'read');
+  if (x.delta) k.bind('wsT', 'read');
+  k.bind('o', 'read_write');
+  x.gateSmem(k, true);
+  k.smem('sA', x.C * x.C);
+  if (x.vec) k.smem('sQG', x.C * x.s.K);
+  const inter = x.vec
+    ? `for (var kk = 0u; kk < K; kk++) { acc += sQG[i * K + kk] * wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c]; }`
+    : `for (var kk = 0u; kk < K; kk++) { acc += q[qi(b, n0 + i, h, kk)] * wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c]; }
+      acc *= exp2(${x.G('i')});`;
+  const body = `${x.parHead}
+  ${x.gateCumsum()}
+  ${x.stageCross()}
+  for (var e = tid; e < C * C; e += WG) {
+    let i = e / C; let j = e % C;
+    var a = 0.0;
+    if (j <= i && i < cv) { a = gatedDot(b, h, n0, i, j); }
+    sA[e] = a;
+  }
+  ${x.vec ? `for (var e = tid; e < C * K; e += WG) {
+    let i = e / K; let kk = e % K;
+    var x = 0.0;
+    if (i < cv) { x = q[qi(b, n0 + i, h, kk)] * exp2(sB[e]); }
+    sQG[e] = x;
+  }` : ''}
+  workgroupBarrier();
+  for (var e = tid; e < C * V; e += WG) {
+    let i = e / V; let c = e % V;
+    if (i < cv) {
+      var acc = 0.0;
+      ${inter}
+      for (var j = 0u; j <= i; j++) { acc += sA[i * C + j] * ${x.vn('j', 'c')}; }
+      o[vi(b, n0 + i, h, c)] = SCALE * acc;
+    }
+  }`;
+  return x.finish(k, body, x.helpers(false), x.parGrid);
+}
+
+/* ------------------------------------------------------------------------- backward */
+
+/** Delta: intra-chunk part of ∂L/∂v_new, dvl_j = scale Σ_{i≥j} A_ij do_i (needed inside the reverse pass). */
+function dvLocalKernel(x: Ctx): GeneratedKernel {
+  const k = new Kernel('chunk_dvlocal_bwd').bind('q', 'read').bind('k', 'read');
+  if (x.gated) k.bind('g', 'read');
+  k.bind('dO', 'read').bind('wsT', 'read_write');
+  x.gateSmem(k, false);
+  k.smem('sA', x.C * x.C);
+  const body = `${x.parHead}
+  ${x.gateCumsum()}
+  for (var e = tid; e < C * C; e += WG) {
+    let i = e / C; let j = e % C;
+    var a = 0.0;
+    if (j <= i && i < cv) { a = gatedDot(b, h, n0, i, j); }
+    sA[e] = a;
+  }
+  workgroupBarrier();
+  for (var e = tid; e < C * V; e += WG) {
+    let j = e / V; let c = e % V;
+    var acc = 0.0;
+    for (var i = j; i < cv; i++) { acc += sA[i * C + j] * dO[vi(b, n0 + i, h, c)]; }
+    wsT[DVL_OFF + (bh * TP + n0 + j) * V + c] = SCALE * acc;
+  }`;
+  return x.finish(k, body, x.helpers(false), x.parGrid);
+}
+
+/** Reverse state pass: dh[n] = ∂L/∂(state after chunk n) to scratch; delta also dv2 = ∂L/∂v_new; dh0. */
+function dstateKernel(x: Ctx): GeneratedKernel {
+  const k = new Kernel('chunk_dstate_bwd').bind('q', 'read');
+  if (x.delta) k.bind('k', 'read');
+  if (x.gated) k.bind('g', 'read');
+  k.bind('dO', 'read').bind('dht', 'read').bind('wsS', 'read_write');
+  if (x.delta) k.bind('wsT', 'read_write');
+  if (x.cfg.initialState) k.bind('dh0', 'read_write');
+  const { K } = x.s;
+  const VT = x.t.VT;
+  k.smem('sK', x.C * K).smem('sV', x.C * VT).smem('sH', K * VT);
+  if (x.gated) k.smem('sB', x.C * x.GK);
+  if (x.delta) k.smem('sD', x.C * VT);
+  const decayL = !x.gated ? '1.0' : x.vec ? `exp2(sB[(C - 1u) * K + kk])` : `exp2(sB[C - 1u])`;
+  const qdecay = !x.gated ? '1.0' : x.vec ? `exp2(sB[i * K + kk])` : `exp2(sB[i])`;
+  const body = `
+  let c0 = wid.x * VT; let bh = wid.y; let b = bh / H; let h = bh % H;
+  for (var e = tid; e < K * VT; e += WG) {
+    let kk = e / VT; let c = c0 + e % VT;
+    var x = 0.0;
+    if (c < V) { x = dht[(bh * K + kk) * V + c]; }
+    sH[e] = x;
+  }
+  for (var nn = 0u; nn < NT; nn++) {
+    let n = NT - 1u - nn;
+    let n0 = n * C;
+    let cv = min(C, T - n0);
+    for (var e = tid; e < K * VT; e += WG) {
+      let kk = e / VT; let c = c0 + e % VT;
+      if (c < V) { wsS[DHS_OFF + ((bh * NT + n) * K + kk) * V + c] = sH[e]; }
+    }
+    ${x.delta ? `for (var e = tid; e < C * K; e += WG) {
+      let i = e / K; var x = 0.0;
+      if (i < cv) { x = k[qi(b, n0 + i, h, e % K)]; }
+      sK[e] = x;
+    }` : ''}
+    ${x.gated ? x.gateCumsum() : 'workgroupBarrier();'}
+    ${x.delta ? `
+    for (var e = tid; e < C * VT; e += WG) {
+      let i = e / VT; let c = c0 + e % VT;
+      var acc = 0.0;
+      if (c < V) {
+        for (var kk = 0u; kk < K; kk++) { acc += sK[i * K + kk] * sH[kk * VT + e % VT]; }
+        acc = acc * exp2(${x.G('C - 1u')} - ${x.G('i')}) + wsT[DVL_OFF + (bh * TP + n0 + i) * V + c];
+        wsT[DV2_OFF + (bh * TP + n0 + i) * V + c] = acc;
+      }
+      sD[e] = acc;
+    }
+    workgroupBarrier();
+    for (var e = tid; e < C * K; e += WG) { sK[e] = wsT[W_OFF + (bh * TP + n0) * K + e]; }
+    workgroupBarrier();
+    for (var e = tid; e < K * VT; e += WG) {
+      let kk = e / VT; let cc = e % VT;
+      var acc = sH[e] * ${decayL};
+      for (var i = 0u; i < C; i++) { acc -= sK[i * K + kk] * sD[i * VT + cc]; }
+      sH[e] = acc;
+    }
+    workgroupBarrier();` : ''}
+    for (var e = tid; e < C * K; e += WG) {
+      let i = e / K; let kk = e % K;
+      var x = 0.0;
+      if (i < cv) { x = SCALE * q[qi(b, n0 + i, h, kk)] * ${qdecay}; }
+      sK[e] = x;
+    }
+    for (var e = tid; e < C * VT; e += WG) {
+      let i = e / VT; let c = c0 + e % VT;
+      var x = 0.0;
+      if (i < cv && c < V) { x = dO[vi(b, n0 + i, h, c)]; }
+      sV[e] = x;
+    }
+    workgroupBarrier();
+    for (var e = tid; e < K * VT; e += WG) {
+      let kk = e / VT; let cc = e % VT;
+      var acc = sH[e]${x.delta ? '' : ` * ${decayL}`};
+      for (var i = 0u; i < C; i++) { acc += sK[i * K + kk] * sV[i * VT + cc]; }
+      sH[e] = acc;
+    }
+    workgroupBarrier();
+  }
+  ${x.cfg.initialState ? `for (var e = tid; e < K * VT; e += WG) {
+    let kk = e / VT; let c = c0 + e % VT;
+    if (c < V) { dh0[(bh * K + kk) * V + c] += sH[e]; }
+  }` : ''}`;
+  return x.finish(k, body, '', x.seqGrid);
+}
+
+/** sDS[i][j] = scale·(do_i·vn_j)·Γ_ij (Γ folded in for scalar gates), j ≤ i. */
+function dsSnippet(x: Ctx): string {
+  return `
+  for (var e = tid; e < C * C; e += WG) {
+    let i = e / C; let j = e % C;
+    var a = 0.0;
+    if (j <= i && i < cv) {
+      for (var c = 0u; c < V; c++) { a += dO[vi(b, n0 + i, h, c)] * ${x.vn('j', 'c')}; }
+      a *= SCALE${x.vec ? '' : ` * exp2(${x.G('i')} - ${x.G('j')})`};
+    }
+    sDS[e] = a;
+  }`;
+}
+
+/** The (inter + intra) dq of row i, channel kk, into `dqv`. */
+function dqElem(x: Ctx): string {
+  return `
+      var inter = 0.0;
+      for (var c = 0u; c < V; c++) { inter += wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c] * dO[vi(b, n0 + i, h, c)]; }
+      let dqv = SCALE * exp2(${x.G('i', 'kk')}) * inter + dqIntra(b, h, n0, i, kk);`;
+}
+
+/** The state part of dk (kst) and the full dk of this kernel (dkv) of row i, channel kk. */
+function dkElem(x: Ctx): string {
+  return `
+      var st = 0.0;
+      for (var c = 0u; c < V; c++) { st += wsS[DHS_OFF + ((bh * NT + n) * K + kk) * V + c] * ${x.vn('i', 'c')}; }
+      let kst = exp2(${x.G('C - 1u', 'kk')} - ${x.G('i', 'kk')}) * st;
+      let dkv = kst + dkIntra(b, h, n0, cv, i, kk);`;
+}
+
+/** Sums lane partials sP of each row into DB (op '=' or '-='), scalar gate. */
+function rowReduceDB(op: string, extra = ''): string {
+  return `
+  workgroupBarrier();
+  for (var r = tid; r < C; r += WG) {
+    var acc = 0.0;
+    for (var l = 0u; l < R; l++) { acc += sP[r * R + l]; }${extra}
+    let bi = DB_OFF + bh * TP + n0 + r;
+    wsS[bi] ${op} acc;
+  }`;
+}
+
+/** Linear rule: dq; DB = q⊙dq. Delta rule: dq, the state+intra part of dk, dw = −dv2 h^T, DB partial with the chunk-end terms. */
+function dqKernel(x: Ctx): GeneratedKernel {
+  const k = new Kernel(x.delta ? 'chunk_dqk_bwd' : 'chunk_dq_bwd').bind('q', 'read').bind('k', 'read');
+  if (!x.delta) k.bind('v', 'read');
+  if (x.gated) k.bind('g', 'read');
+  const dbWrite = x.needDg || x.delta;
+  k.bind('dO', 'read').bind('wsS', dbWrite ? 'read_write' : 'read');
+  if (x.delta) k.bind('wsT', 'read_write');
+  k.bind('dq', 'read_write');
+  if (x.delta) k.bind('dk', 'read_write');
+  x.gateSmem(k, true);
+  const RL = Math.max(1, x.t.WG / x.C);
+  k.smem('sDS', x.C * x.C).smem('sP', x.C * RL).smem('sQ', x.C * RL).smem('sHD', x.t.WG);
+  let body = `${x.parHead}
+  ${x.gateCumsum()}
+  ${x.stageCross()}
+  ${dsSnippet(x)}
+  workgroupBarrier();
+  ${x.rowHead}
+  var p = 0.0;
+  var ks = 0.0;
+  if (i < cv) {
+    for (var kk = lane; kk < K; kk += R) {${dqElem(x)}
+      dq[qi(b, n0 + i, h, kk)] += dqv;
+      let qv = q[qi(b, n0 + i, h, kk)];`;
+  if (!x.delta) {
+    body += x.vec
+      ? `
+      wsS[DB_OFF + (bh * TP + n0 + i) * K + kk] = qv * dqv;
+    }
+  }
+  }`
+      : `
+      p += qv * dqv;
+    }
+  }
+  sP[i * R + lane] = p;
+  }
+  ${x.needDg ? rowReduceDB('=') : ''}`;
+  } else {
+    body += `${dkElem(x)}
+      dk[qi(b, n0 + i, h, kk)] += dkv;
+      let kv = k[qi(b, n0 + i, h, kk)];
+      p += qv * dqv - kv * dkv;
+      ks += kv * kst;
+      var dw = 0.0;
+      for (var c = 0u; c < V; c++) { dw -= wsT[DV2_OFF + (bh * TP + n0 + i) * V + c] * wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c]; }
+      wsT[DW_OFF + (bh * TP + n0 + i) * K + kk] = dw;
+    }
+  } else {
+    for (var kk = lane; kk < K; kk += R) { wsT[DW_OFF + (bh * TP + n0 + i) * K + kk] = 0.0; }
+  }
+  sP[i * R + lane] = p;
+  sQ[i * R + lane] = ks;
+  }
+  // chunk-end terms: e^{b_L} Σ h⊙dh + Σ_j k_j·dk_j^state, added at the last valid row
+  var hd = 0.0;
+  for (var e = tid; e < K * V; e += WG) { hd += wsS[HS_OFF + (bh * NT + n) * K * V + e] * wsS[DHS_OFF + (bh * NT + n) * K * V + e]; }
+  sHD[tid] = exp2(${x.G('C - 1u')}) * hd;
+  ${rowReduceDB('=', `
+    if (r == cv - 1u) {
+      for (var l = 0u; l < C * R; l++) { acc += sQ[l]; }
+      for (var l = 0u; l < WG; l++) { acc += sHD[l]; }
+    }`)}`;
+  }
+  return x.finish(k, body, x.helpers(), x.parGrid);
+}
+
+/** Linear rule: dk = e^{L−B}⊙(dh v) + intra, dv = (k⊙e^{L−B})^T dh + scale Σ_{i≥j} A_ij do_i; DB −= k⊙dk. */
+function dkvKernel(x: Ctx): GeneratedKernel {
+  const k = new Kernel('chunk_dkv_bwd').bind('q', 'read').bind('k', 'read').bind('v', 'read');
+  if (x.gated) k.bind('g', 'read');
+  k.bind('dO', 'read').bind('wsS', x.needDg ? 'read_write' : 'read').bind('dk', 'read_write').bind('dv', 'read_write');
+  x.gateSmem(k, true);
+  k.smem('sDS', x.C * x.C).smem('sA', x.C * x.C).smem('sP', x.C * Math.max(1, x.t.WG / x.C));
+  const dvState = x.vec
+    ? `for (var kk = 0u; kk < K; kk++) { acc += k[qi(b, n0 + j, h, kk)] * exp2(sB[(C - 1u) * K + kk] - sB[j * K + kk]) * wsS[DHS_OFF + ((bh * NT + n) * K + kk) * V + c]; }`
+    : `for (var kk = 0u; kk < K; kk++) { acc += k[qi(b, n0 + j, h, kk)] * wsS[DHS_OFF + ((bh * NT + n) * K + kk) * V + c]; }
+      acc *= exp2(${x.G('C - 1u')} - ${x.G('j')});`;
+  const body = `${x.parHead}
+  ${x.gateCumsum()}
+  ${x.stageCross()}
+  ${dsSnippet(x)}
+  for (var e = tid; e < C * C; e += WG) {
+    let i = e / C; let j = e % C;
+    var a = 0.0;
+    if (j <= i && i < cv) { a = gatedDot(b, h, n0, i, j); }
+    sA[e] = a;
+  }
+  workgroupBarrier();
+  for (var e = tid; e < C * V; e += WG) {
+    let j = e / V; let c = e % V;
+    if (j < cv) {
+      var acc = 0.0;
+      ${dvState}
+      var intra = 0.0;
+      for (var i = j; i < cv; i++) { intra += sA[i * C + j] * dO[vi(b, n0 + i, h, c)]; }
+      dv[vi(b, n0 + j, h, c)] += acc + SCALE * intra;
+    }
+  }
+  ${x.rowHead}
+  var p = 0.0;
+  if (i < cv) {
+    for (var kk = lane; kk < K; kk += R) {${dkElem(x)}
+      dk[qi(b, n0 + i, h, kk)] += dkv;
+      ${x.vec ? `wsS[DB_OFF + (bh * TP + n0 + i) * K + kk] -= k[qi(b, n0 + i, h, kk)] * dkv;` : `p += k[qi(b, n0 + i, h, kk)] * dkv;`}
+    }
+  }
+  ${x.vec ? '' : 'sP[i * R + lane] = p;'}
+  }
+  ${x.needDg && !x.vec ? rowReduceDB('-=') : ''}`;
+  return x.finish(k, body, x.helpers(), x.parGrid);
+}
+
+/** Linear rule: dg = reverse cumsum over the chunk of DB plus the chunk-end terms at the last valid row. */
+function dgKernel(x: Ctx): GeneratedKernel {
+  const k = new Kernel('chunk_dg_bwd').bind('k', 'read').bind('v', 'read').bind('g', 'read').bind('wsS', 'read').bind('dg', 'read_write');
+  x.gateSmem(k, false);
+  k.smem('sP', Math.max(x.s.K, 1));
+  // chunk-end term of channel kk: e^{B_L} Σ_c h⊙dh + Σ_j k_j e^{B_L−B_j} Σ_c dh v_j
+  const lterm = `
+    let eL = exp2(${x.G('C - 1u', 'kk')});
+    var lt = 0.0;
+    for (var c = 0u; c < V; c++) {
+      let dh = wsS[DHS_OFF + ((bh * NT + n) * K + kk) * V + c];
+      var kv = 0.0;
+      for (var j = 0u; j < cv; j++) { kv += k[qi(b, n0 + j, h, kk)] * exp2(${x.G('C - 1u', 'kk')} - ${x.G('j', 'kk')}) * v[vi(b, n0 + j, h, c)]; }
+      lt += dh * (eL * wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c] + kv);
+    }`;
+  const body = x.vec
+    ? `${x.parHead}
+  ${x.gateCumsum()}
+  for (var kk = tid; kk < K; kk += WG) {${lterm}
+    var run = lt;
+    for (var ii = 0u; ii < cv; ii++) {
+      let i = cv - 1u - ii;
+      run += wsS[DB_OFF + (bh * TP + n0 + i) * K + kk];
+      dg[qi(b, n0 + i, h, kk)] += run;
+    }
+  }`
+    : `${x.parHead}
+  ${x.gateCumsum()}
+  for (var kk = tid; kk < K; kk += WG) {${lterm}
+    sP[kk] = lt;
+  }
+  workgroupBarrier();
+  if (tid == 0u) {
+    var run = 0.0;
+    for (var kk = 0u; kk < K; kk++) { run += sP[kk]; }
+    for (var ii = 0u; ii < cv; ii++) {
+      let i = cv - 1u - ii;
+      run += wsS[DB_OFF + bh * TP + n0 + i];
+      dg[(b * T + n0 + i) * H + h] += run;
+    }
+  }`;
+  return x.finish(k, body, '', x.parGrid);
+}
+
+/** Delta: dX = Tm^T dw, dY = Tm^T dv2; dv += β dY; dβ += e^b dX·k + dY·v; DB += β e^b dX·k; M1 = dX X^T + dY Y^T. */
+function wyBwdAKernel(x: Ctx): GeneratedKernel {
+  const k = new Kernel('chunk_wy_bwd_a').bind('k', 'read').bind('v', 'read').bind('beta', 'read');
+  if (x.gated) k.bind('g', 'read');
+  k.bind('wsS', 'read_write').bind('wsT', 'read_write').bind('dv', 'read_write').bind('dbeta', 'read_write');
+  x.gateSmem(k, false);
+  const RL = Math.max(1, x.t.WG / x.C);
+  k.smem('sBeta', x.C).smem('sT', x.C * x.C).smem('sP', x.C * RL).smem('sQ', x.C * RL);
+  const body = `${x.parHead}
+  for (var e = tid; e < C; e += WG) { var bt = 0.0; if (e < cv) { bt = beta[(b * T + n0 + e) * H + h]; } sBeta[e] = bt; }
+  for (var e = tid; e < C * C; e += WG) { sT[e] = wsT[AINV_OFF + (bh * NT + n) * C * C + e]; }
+  ${x.gateCumsum()}
+  ${x.gated ? '' : 'workgroupBarrier();'}
+  ${x.rowHead}
+  var px = 0.0;
+  var py = 0.0;
+  let eb = exp2(${x.G('i')});
+  for (var kk = lane; kk < K; kk += R) {
+    var acc = 0.0;
+    for (var m = i; m < C; m++) { acc += sT[m * C + i] * wsT[DW_OFF + (bh * TP + n0 + m) * K + kk]; }
+    wsT[DX_OFF + (bh * TP + n0 + i) * K + kk] = acc;
+    if (i < cv) { px += acc * eb * k[qi(b, n0 + i, h, kk)]; }
+  }
+  for (var c = lane; c < V; c += R) {
+    var acc = 0.0;
+    for (var m = i; m < C; m++) { acc += sT[m * C + i] * wsT[DV2_OFF + (bh * TP + n0 + m) * V + c]; }
+    wsT[DY_OFF + (bh * TP + n0 + i) * V + c] = acc;
+    if (i < cv) {
+      py += acc * v[vi(b, n0 + i, h, c)];
+      dv[vi(b, n0 + i, h, c)] += sBeta[i] * acc;
+    }
+  }
+  sP[i * R + lane] = px;
+  sQ[i * R + lane] = py;
+  }
+  storageBarrier();
+  workgroupBarrier();
+  for (var r = tid; r < cv; r += WG) {
+    var sx = 0.0; var sy = 0.0;
+    for (var l = 0u; l < R; l++) { sx += sP[r * R + l]; sy += sQ[r * R + l]; }
+    dbeta[(b * T + n0 + r) * H + h] += sx + sy;
+    wsS[DB_OFF + bh * TP + n0 + r] += sBeta[r] * sx;
+  }
+  for (var e = tid; e < C * C; e += WG) {
+    let ii = e / C; let m = e % C;
+    var acc = 0.0;
+    if (m < ii && m < cv) {
+      let xm = sBeta[m] * exp2(${x.G('m')});
+      for (var kk = 0u; kk < K; kk++) { acc += wsT[DX_OFF + (bh * TP + n0 + ii) * K + kk] * xm * k[qi(b, n0 + m, h, kk)]; }
+      for (var c = 0u; c < V; c++) { acc += wsT[DY_OFF + (bh * TP + n0 + ii) * V + c] * sBeta[m] * v[vi(b, n0 + m, h, c)]; }
+    }
+    wsT[M1_OFF + (bh * NT + n) * C * C + e] = acc;
+  }`;
+  return x.finish(k, body, '', x.parGrid);
+}
+
+/** Delta: dA = −M1 Tm^T (strictly lower); dk += β_i Σ dAΓ k_j (+ transpose) + β e^b dX; dβ, DB from A = β (k k^T)⊙Γ; dg = reverse cumsum. */
+function wyBwdBKernel(x: Ctx): GeneratedKernel {
+  const k = new Kernel('chunk_wy_bwd_b').bind('k', 'read').bind('beta', 'read');
+  if (x.gated) k.bind('g', 'read');
+  k.bind('wsS', 'read').bind('wsT', 'read_write').bind('dk', 'read_write').bind('dbeta', 'read_write');
+  if (x.needDg) k.bind('dg', 'read_write');
+  x.gateSmem(k, false);
+  k.smem('sBeta', x.C).smem('sT', x.C * x.C).smem('sM', x.C * x.C).smem('sDB', x.C);
+  const body = `${x.parHead}
+  for (var e = tid; e < C; e += WG) { var bt = 0.0; if (e < cv) { bt = beta[(b * T + n0 + e) * H + h]; } sBeta[e] = bt; }
+  for (var e = tid; e < C * C; e += WG) {
+    sT[e] = wsT[AINV_OFF + (bh * NT + n) * C * C + e];
+    sM[e] = wsT[M1_OFF + (bh * NT + n) * C * C + e];
+  }
+  ${x.gateCumsum()}
+  ${x.gated ? '' : 'workgroupBarrier();'}
+  // dA⊙Γ goes through the M1 scratch (no private arrays across barriers: SwiftShader corrupts them)
+  for (var e = tid; e < C * C; e += WG) {
+    let i = e / C; let j = e % C;
+    var acc = 0.0;
+    if (j < i) {
+      for (var l = 0u; l <= j; l++) { acc -= sM[i * C + l] * sT[j * C + l]; }
+      acc *= exp2(${x.G('i')} - ${x.G('j')});
+    }
+    wsT[M1_OFF + (bh * NT + n) * C * C + e] = acc;
+  }
+  storageBarrier();
+  workgroupBarrier();
+  for (var e = tid; e < C * C; e += WG) { sM[e] = wsT[M1_OFF + (bh * NT + n) * C * C + e]; }
+  workgroupBarrier();
+  // sM = dA⊙Γ (strictly lower). sT := Q_ij = dA_ij Γ_ij (k_i·k_j)
+  for (var e = tid; e < C * C; e += WG) {
+    let i = e / C; let j = e % C;
+    var qv = 0.0;
+    if (j < i && i < cv) {
+      var r = 0.0;
+      for (var kk = 0u; kk < K; kk++) { r += k[qi(b, n0 + i, h, kk)] * k[qi(b, n0 + j, h, kk)]; }
+      qv = sM[e] * r;
+    }
+    sT[e] = qv;
+  }
+  for (var e = tid; e < C * K; e += WG) {
+    let i = e / K; let kk = e % K;
+    if (i < cv) {
+      var acc = 0.0;
+      for (var j = 0u; j < i; j++) { acc += sM[i * C + j] * k[qi(b, n0 + j, h, kk)]; }
+      acc *= sBeta[i];
+      for (var ii = i + 1u; ii < cv; ii++) { acc += sBeta[ii] * sM[ii * C + i] * k[qi(b, n0 + ii, h, kk)]; }
+      acc += sBeta[i] * exp2(${x.G('i')}) * wsT[DX_OFF + (bh * TP + n0 + i) * K + kk];
+      dk[qi(b, n0 + i, h, kk)] += acc;
+    }
+  }
+  workgroupBarrier();
+  for (var r = tid; r < cv; r += WG) {
+    var rs = 0.0;
+    for (var j = 0u; j < r; j++) { rs += sT[r * C + j]; }
+    var cs = 0.0;
+    for (var ii = r + 1u; ii < cv; ii++) { cs += sBeta[ii] * sT[ii * C + r]; }
+    dbeta[(b * T + n0 + r) * H + h] += rs;
+    sDB[r] = wsS[DB_OFF + bh * TP + n0 + r] + sBeta[r] * rs - cs;
+  }
+  ${x.needDg ? `workgroupBarrier();
+  if (tid == 0u) {
+    var run = 0.0;
+    for (var ii = 0u; ii < cv; ii++) {
+      let i = cv - 1u - ii;
+      run += sDB[i];
+      dg[(b * T + n0 + i) * H + h] += run;
+    }
+  }` : ''}`;
+  return x.finish(k, body, '', x.parGrid);
+}
+
+export interface ChunkKernelLists {
+  forward: GeneratedKernel[];
+  backward: GeneratedKernel[];
+  /** scratch.state and scratch.tok sizes in bytes */
+  scratch: { name: string; bytes: number }[];
+}
+
+/** All kernels of one configuration at one tiling. */
+export function generateChunkKernels(cfg: ChunkScanConfig, s: ChunkScanShape, t: ChunkTiling): ChunkKernelLists {
+  const x = new Ctx(cfg, s, t);
+  const forward = x.delta ? [wyKernel(x), stateKernel(x), outputKernel(x)] : [stateKernel(x), outputKernel(x)];
+  const backward = x.delta
+    ? [dvLocalKernel(x), dstateKernel(x), dqKernel(x), wyBwdAKernel(x), wyBwdBKernel(x)]
+    : [dstateKernel(x), dqKernel(x), dkvKernel(x), ...(x.needDg ? [dgKernel(x)] : [])];
+  const scratch = [{ name: 'state', bytes: 4 * x.lay.stateElems }];
+  if (x.delta) scratch.push({ name: 'tok', bytes: 4 * x.lay.tokElems });
+  return { forward, backward, scratch };
+}
