@@ -1,0 +1,72 @@
+/**
+ * The two backends of `scan` and `check`: the float64 reference (engine/miras/reference) and the
+ * fused WebGPU kernel (engine/miras/recurrent, helper B2), driven with the SAME semantics: the
+ * kernel's options (where the gradient is taken, the query scale, whether β is read) come from the
+ * catalog combination, so both run the recurrence the catalog describes.
+ */
+import type { ScanProvider, ScanShape } from '../../ir/scan';
+import { capsFromDescription, type AdapterDescription } from '../../gpu/describe';
+import type { Combo } from '../catalog';
+import { referenceScan, referenceScanGrad, type ScanArrays } from '../reference';
+import { recurrentProvider } from '../recurrent/provider';
+import { runScanKernels } from '../recurrent/run';
+
+export interface ScanResult {
+  o: Float64Array;
+  finalState: Float64Array;
+  /** d<name> for every input, with --grad. */
+  grads?: ScanArrays;
+}
+
+/** Why the fused kernel cannot run this combination with the reference's semantics (null: it can). */
+export function fusedKernelGap(c: Combo): string | null {
+  if (!['matrix', 'vector'].includes(c.memory.kind)) return `the fused recurrent kernel covers matrix and vector memories, not "${c.memory.kind}"`;
+  if (['lq', 'kl'].includes(c.retention.kind)) return `the fused recurrent kernel has no "${c.retention.kind}" retention yet`;
+  if (c.block.mlstmNormalizer) return 'the fused recurrent kernel has no mLSTM normaliser state';
+  if (c.block.betaPerChannel) return 'the fused recurrent kernel reads one β per head';
+  if (c.block.memoryInit !== 'zeros') return 'the fused recurrent kernel starts from a zero state';
+  if (c.learner.kind === 'chunk' && c.learner.params.lagToken) return 'the fused recurrent kernel has no lag token';
+  if (c.learner.kind === 'implicit' && c.memory.kind === 'vector') return 'the fused kernel\'s vector implicit step uses the per-row ε = β/(1+βk_n²), the reference Longhorn\'s ε = β/(1+β‖k‖²)';
+  if (c.learner.kind === 'multistep' && (c.retention.params.coupled || c.retention.kind === 'elastic')) return 'multistep with a coupled or non-linear retention orders decay and map differently in the fused kernel';
+  return null;
+}
+
+/** The fused kernel provider for a combination, configured to the catalog's semantics. */
+export function fusedProvider(c: Combo, s: ScanShape): ScanProvider {
+  const gap = fusedKernelGap(c);
+  if (gap) throw new Error(gap);
+  const mixer = { type: 'miras' as const, heads: s.heads, headDimK: s.dk, headDimV: s.dv, memory: c.memory, bias: c.bias, retention: c.retention, learner: c.learner, block: c.block };
+  const gradAt = c.retention.params.gradientAt === 'decayed' && !c.retention.params.coupled ? 'retained' : 'prev';
+  return recurrentProvider(mixer, { gradAt, scale: c.block.queryScale === 'inv-sqrt-dk' ? 1 / Math.sqrt(s.dk) : 1, beta: true });
+}
+
+export function runReference(c: Combo, s: ScanShape, inputs: ScanArrays, dOut?: { o: Float64Array; finalState?: Float64Array }): ScanResult {
+  if (!dOut) return referenceScan(c, s, inputs);
+  const r = referenceScanGrad(c, s, inputs, dOut);
+  return { o: r.o, finalState: r.finalState, grads: r.grads };
+}
+
+export async function runWebgpu(
+  device: GPUDevice,
+  description: AdapterDescription,
+  c: Combo,
+  s: ScanShape,
+  inputs: ScanArrays,
+  dOut?: { o: Float64Array; finalState?: Float64Array },
+): Promise<ScanResult> {
+  const provider = fusedProvider(c, s);
+  const decls = { inputs: provider.inputs(s), outputs: provider.outputs(s) };
+  const extra = Object.keys(inputs).filter((n) => !decls.inputs.some((d) => d.name === n) && !(n === 'beta' && inputs.beta.every((x) => x === 1)));
+  if (extra.length) throw new Error(`the WebGPU kernel for ${provider.id} does not read ${extra.join(', ')}`);
+  const feed: Record<string, ArrayLike<number>> = { ...inputs };
+  // A dot-product combination without a beta tensor writes with strength 1.
+  if (!feed.beta && decls.inputs.some((d) => d.name === 'beta')) feed.beta = new Float64Array(decls.inputs.find((d) => d.name === 'beta')!.shape.reduce((a, b) => a * b, 1)).fill(1);
+  const kernels = provider.kernels(capsFromDescription(description), s);
+  const r = await runScanKernels(device, kernels, decls, feed, dOut ? { o: dOut.o, ...(dOut.finalState ? { finalState: dOut.finalState } : {}) } : undefined);
+  const out: ScanResult = { o: Float64Array.from(r.o), finalState: Float64Array.from(r.finalState) };
+  if (r.grads) {
+    out.grads = {};
+    for (const name of Object.keys(inputs)) out.grads[name] = r.grads[name] ? Float64Array.from(r.grads[name]) : new Float64Array(inputs[name].length);
+  }
+  return out;
+}
