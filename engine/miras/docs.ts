@@ -8,6 +8,7 @@ import { AXES, AXIS_LABEL, type Preset } from '../spec';
 import { BlockParamsSchema, CATALOG, catalogEntry, type CatalogEntry } from './catalog';
 import { compatibleKinds } from './validate';
 import { mixerCost } from './cost';
+import { SCAN_TENSORS } from './reference/scan';
 
 interface JsonProp {
   type?: string;
@@ -76,7 +77,7 @@ export function renderCatalogDoc(): string {
     '',
   ];
   for (const a of AXES) out.push(`- [${AXIS_LABEL[a]}](#${AXIS_LABEL[a].replace(/ /g, '-')}): ${CATALOG[a].map((e) => `\`${e.kind}\``).join(', ')}`);
-  out.push('- [block options](#block-options)', '- [validity rules](#validity-rules)', '');
+  out.push('- [block options](#block-options)', '- [validity rules](#validity-rules)', '- [scan tensors and the scan command](#scan-tensors-and-the-scan-command)', '');
   for (const a of AXES) {
     out.push(`## ${AXIS_LABEL[a]}`, '', '| kind | option | summary |', '|---|---|---|');
     for (const e of CATALOG[a]) out.push(`| \`${e.kind}\` | ${e.label} | ${esc(e.summary)} |`);
@@ -101,6 +102,18 @@ export function renderCatalogDoc(): string {
     'the [−1, 1] eigenvalue range needs the ℓ2 bias with a GD-type learner on a matrix/vector memory and a sigmoid β; the mLSTM',
     'normaliser needs matrix + dot-product + scalar/constant/no decay + one GD step with an exp input gate; HGRN2\'s key tie needs a',
     'channel-wise decay; Mamba2\'s step-as-write-strength needs the mamba2 decay; initialisation ranges must be non-empty.',
+    '',
+    '## scan tensors and the scan command',
+    '',
+    '`npm run miras -- scan --combo FILE.json --in FILE.safetensors --out FILE.safetensors [--backend reference|webgpu] [--grad]`',
+    'runs only the recurrence of one combination. The combo file is a ModelSpec miras mixer or `{ memory, bias, retention, learner, block }`.',
+    'The input file holds the tensors the combination reads, in flash-linear-attention\'s layout; with `--grad` it also holds the upstream',
+    'gradient `do` (and optionally `dfinalState`), and the output file gets `d<name>` for every input. `npm run miras -- check --random N --seed S`',
+    'compares the WebGPU kernels with the float64 reference on N random valid combinations.',
+    '',
+    '| tensor | shape | meaning |',
+    '|---|---|---|',
+    ...SCAN_TENSORS.map((t) => `| \`${t.name}\` | ${t.shape} | ${esc(t.meaning)} |`),
     '',
   );
   return out.join('\n');

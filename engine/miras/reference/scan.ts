@@ -49,6 +49,21 @@ export const LN_EPS = 1e-6;
 
 export type ScanArrays = Record<string, Float64Array>;
 
+/** Every tensor name the scan knows, for docs and CLI help (shapes symbolic; T' = T·n_h for the n_h-step learner). */
+export const SCAN_TENSORS: { name: string; shape: string; meaning: string }[] = [
+  { name: 'q', shape: '[B, T, H, dk]', meaning: 'queries, after projection, short conv, feature map and q/k norm' },
+  { name: 'k', shape: "[B, T', H, dk]", meaning: 'keys (sub-step j of token t at position t·n_h + j)' },
+  { name: 'v', shape: "[B, T', H, dv]", meaning: 'values' },
+  { name: 'beta', shape: "[B, T', H] or [B, T', H, dv]", meaning: 'learning rate / write strength η_t (θ_t for momentum); 1 when absent; already doubled for eigenvalues in [−1, 1]' },
+  { name: 'g', shape: '[B, T, H] or [B, T, H, dk]', meaning: 'natural-log decay, α_t = exp(g_t) (per key channel for channel-wise retention)' },
+  { name: 'eta', shape: '[B, T, H]', meaning: 'momentum decay η_t ∈ (0, 1) (momentum learner)' },
+  { name: 'delta', shape: "[B, T', H]", meaning: 'Huber threshold δ_t > 0 (data-dependent δ)' },
+  { name: 'i', shape: '[B, T, H]', meaning: 'mLSTM log input gate ĩ_t (with the mLSTM normaliser; replaces beta)' },
+  { name: 'initialState', shape: '[B, H, stateSize]', meaning: 'initial state (engine/miras/cost.ts stateLayout); zeros or uniform when absent' },
+  { name: 'o', shape: '[B, T, H, dv]', meaning: 'output: read-out of every token' },
+  { name: 'finalState', shape: '[B, H, stateSize]', meaning: 'output: state after the last token ([B, H, dk, dv] for a plain matrix memory)' },
+];
+
 export interface ScanTensorInfo {
   name: string;
   shape: number[];
