@@ -30,7 +30,7 @@ import { ShortcutsHelp, isTypingTarget } from './ShortcutsHelp';
 import { Toolbar } from './Toolbar';
 import { TrainTab } from './TrainTab';
 import { useEditor, undo, redo, type EditorNode } from './store';
-import { duplicate, makeNode } from './factory';
+import { duplicate, makeNode, withDefaultAxes } from './factory';
 import { layoutGraph } from './autoLayout';
 import { useAnalysisDriver } from './useAnalysisDriver';
 import { loadAutosave, useAutosave } from './persistence';
@@ -66,14 +66,14 @@ function Canvas() {
   const [hint, setHint] = useState<{ text: string; x: number; y: number } | null>(null);
   const pointer = useRef({ x: 0, y: 0 });
 
-  const isValidConnection: IsValidConnection = useCallback((c) => connectionError(graphView(), c) === null, []);
+  const isValidConnection: IsValidConnection = useCallback((c) => connectionError(graphView(), c, { replace: true }) === null, []);
 
   const onConnectEnd = useCallback((_e: MouseEvent | TouchEvent, state: FinalConnectionState) => {
     setHint(null);
     if (state.toHandle && state.fromHandle && state.isValid === false) {
       const src = state.fromHandle.type === 'source' ? state.fromHandle : state.toHandle;
       const dst = state.fromHandle.type === 'source' ? state.toHandle : state.fromHandle;
-      const why = connectionError(graphView(), { source: src.nodeId, sourceHandle: src.id, target: dst.nodeId, targetHandle: dst.id });
+      const why = connectionError(graphView(), { source: src.nodeId, sourceHandle: src.id, target: dst.nodeId, targetHandle: dst.id }, { replace: true });
       if (why) toast(`Connection refused: ${why}`, 'error', 'connection-refused');
     }
   }, []);
@@ -96,7 +96,7 @@ function Canvas() {
       const src = { node: from.dataset.nodeid!, handle: from.dataset.handleid ?? null };
       const dst = { node: el.dataset.nodeid!, handle: el.dataset.handleid ?? null };
       const why = el.classList.contains('target')
-        ? connectionError(graphView(), { source: src.node, sourceHandle: src.handle, target: dst.node, targetHandle: dst.handle })
+        ? connectionError(graphView(), { source: src.node, sourceHandle: src.handle, target: dst.node, targetHandle: dst.handle }, { replace: true })
         : 'Connect an output (bottom or right) to an input (top or left).';
       setHint(why ? { text: why, x: e.clientX, y: e.clientY } : null);
     };
@@ -127,7 +127,11 @@ function Canvas() {
         }
       }
       const node = makeNode(type, kind, position, parentId);
-      useEditor.getState().addNodes([node]);
+      if (type === 'miras') {
+        // A Miras block arrives with the first catalog choice on each axis, plugged in and ready to swap.
+        const { nodes, edges } = withDefaultAxes(node);
+        useEditor.getState().addNodes([node, ...nodes], edges);
+      } else useEditor.getState().addNodes([node]);
       return node;
     },
     [getInternalNode],

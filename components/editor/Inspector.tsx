@@ -138,13 +138,16 @@ export const Inspector = memo(function Inspector() {
     }
     return id;
   });
-  const node = useEditor((s) => (selectedId && selectedId !== '__many__' ? s.nodes.find((n) => n.id === selectedId) : undefined));
+  // Type and data only: their identity survives drags, so dragging does not re-render the form.
+  const one = selectedId && selectedId !== '__many__' ? selectedId : null;
+  const type = useEditor((s) => (one ? (s.nodes.find((n) => n.id === one)?.type ?? '') : ''));
+  const data = useEditor((s) => (one ? s.nodes.find((n) => n.id === one)?.data : undefined));
+  const node = one && data ? { id: one, type, data } : undefined;
   const updateNode = useEditor((s) => s.updateNode);
   const issues = useNodeIssues(node?.id ?? '');
   const cost = useNodeCost(node?.id ?? '');
   if (selectedId === '__many__') return <p className="muted">Several nodes selected. Select one to edit it; Delete removes them, Ctrl+C copies them.</p>;
   if (!node) return <p className="muted">Select a node to edit its parameters. Drag blocks from the palette, or load a preset.</p>;
-  const type = node.type ?? '';
   const def = nodeTypeDef(type);
   const setParams = (p: Record<string, ParamValue>) => updateNode(node.id, { params: p });
   return (

@@ -1,6 +1,7 @@
 'use client';
 /** New nodes with catalog/grammar defaults, and copy/paste with fresh ids. */
 import type { Edge } from '@xyflow/react';
+import { AXES } from '@/engine/spec';
 import { STRUCTURE_PARAMS, isAxisType, portOf, type StructureType } from '@/engine/design/grammar';
 import { axisEntries, axisParamsSchema, blockParamsSchema } from '@/engine/design/catalog';
 import { schemaDefaults } from '@/engine/design/form';
@@ -63,4 +64,14 @@ export function duplicate(nodes: EditorNode[], edges: Edge[], offset: number): {
     .filter((e) => ids.has(e.source) && ids.has(e.target))
     .map((e) => ({ ...e, id: freshId('e'), source: ids.get(e.source)!, target: ids.get(e.target)!, selected: false }));
   return { nodes: outNodes, edges: outEdges };
+}
+
+/** Default axis nodes (first catalog entry per axis) to the left of a Miras block, connected. */
+export function withDefaultAxes(block: EditorNode): { nodes: EditorNode[]; edges: Edge[] } {
+  const nodes = AXES.map((axis, i) => ({
+    ...makeNode(axis, undefined, { x: block.position.x - 250, y: block.position.y - 30 + i * 70 }, block.parentId),
+    selected: false,
+  }));
+  const edges = nodes.map((n, i) => typedEdge({ id: freshId('e'), source: n.id, sourceHandle: 'out', target: block.id, targetHandle: AXES[i] }, n.type));
+  return { nodes, edges };
 }

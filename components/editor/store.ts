@@ -151,9 +151,11 @@ export const useEditor = create<EditorState>()(
       },
       onConnect(c) {
         const s = get();
-        if (connectionError({ nodes: s.nodes.map((n) => ({ id: n.id, type: n.type ?? '' })), edges: s.edges }, c)) return;
+        if (connectionError({ nodes: s.nodes.map((n) => ({ id: n.id, type: n.type ?? '' })), edges: s.edges }, c, { replace: true })) return;
         const edge = typedEdge({ ...c, id: `e-${c.source}-${c.sourceHandle ?? 'out'}-${c.target}-${c.targetHandle ?? 'in'}` }, s.nodes.find((n) => n.id === c.source)?.type);
-        set({ edges: addEdge(edge, s.edges), structureVersion: s.structureVersion + 1 });
+        // An input takes one edge: connecting into a taken input replaces what was there (one undo step).
+        const kept = s.edges.filter((e) => !(e.target === c.target && (e.targetHandle ?? 'in') === (c.targetHandle ?? 'in')));
+        set({ edges: addEdge(edge, kept), structureVersion: s.structureVersion + 1 });
       },
       addNodes(nodes, edges = []) {
         set((s) => ({

@@ -166,8 +166,9 @@ export function reaches(graph: GraphView, from: string, to: string): boolean {
 /**
  * Why a connection is not allowed, in words; null when it is. This is the grammar:
  * port types must match, an input takes one edge, and the graph stays acyclic.
+ * With `replace`, a connection into a taken input is allowed (the editor swaps the old edge out).
  */
-export function connectionError(graph: GraphView, c: ConnectionAttempt): string | null {
+export function connectionError(graph: GraphView, c: ConnectionAttempt, opts: { replace?: boolean } = {}): string | null {
   const src = graph.nodes.find((n) => n.id === c.source);
   const dst = graph.nodes.find((n) => n.id === c.target);
   if (!src || !dst) return 'One end of this connection is not on the canvas.';
@@ -180,7 +181,7 @@ export function connectionError(graph: GraphView, c: ConnectionAttempt): string 
     return `A ${PORT_LABEL[out.type]} cannot plug into the ${inp.label} port, which takes a ${PORT_LABEL[inp.type]}.`;
   }
   const taken = graph.edges.some((e) => e.target === dst.id && (e.targetHandle ?? portOf(dst.type, 'in', null)?.id) === inp.id);
-  if (taken) return `The ${inp.label} port of ${nodeTypeDef(dst.type)?.title ?? dst.type} is already connected; remove that edge first.`;
+  if (taken && !opts.replace) return `The ${inp.label} port of ${nodeTypeDef(dst.type)?.title ?? dst.type} is already connected; remove that edge first.`;
   if (reaches(graph, dst.id, src.id)) return 'This connection would create a cycle; a model is a directed acyclic graph.';
   return null;
 }

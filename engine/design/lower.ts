@@ -138,7 +138,7 @@ class Lowering {
 
     type Sub = { kind: 'mixer' | 'mlp'; node: string; mixer?: Mixer; mlp?: { type: 'swiglu'; hidden: number }; parent: string | null; conv: DesignNode | null };
     const subs: Sub[] = [];
-    let norms: DesignNode[] = [];
+    const norms: DesignNode[] = [];
     let stream = emb;
     for (let guard = 0; guard < 10000; guard++) {
       const outs = this.consumers(stream.id);

@@ -3,7 +3,7 @@
  * built app: palette drag-and-drop, typed connections, inspector edits, undo, every preset,
  * export/import and malformed files. Also writes the editor screenshots under docs/.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../helpers/browser';
@@ -186,6 +186,47 @@ describe('editor in Chromium', () => {
     await expect.poll(() => page.getByTestId('import-error').last().textContent()).toMatch(/not a Miras Studio design.*looks like a ModelSpec/);
     // A failed import leaves the canvas as it was.
     expect(await graphStats()).toEqual(stats);
+  });
+
+  it('a dropped Miras block comes with its four axes, and a new gate swaps into the taken port', async () => {
+    await loadPreset('blank');
+    const canvas = (await page.getByTestId('canvas').boundingBox())!;
+    const block = await dropFromPalette('palette-miras', { x: canvas.x + 520, y: canvas.y + 200 });
+    await expect.poll(graphStats).toEqual({ nodes: 5, edges: 4 });
+    const gate = await dropFromPalette('palette-retention-scalar', { x: canvas.x + 120, y: canvas.y + 520 });
+    await drag(await center(handle(gate, 'out', 'source')), await center(handle(block, 'retention', 'target')));
+    await expect.poll(graphStats).toEqual({ nodes: 6, edges: 4 });
+    const into = await page.locator(`.react-flow__edge`).evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+    expect(into.some((id) => id?.includes(gate))).toBe(true);
+    // One undo step puts the previous gate back.
+    await page.locator('.react-flow__pane').click({ position: { x: 10, y: 10 } });
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => (await page.locator('.react-flow__edge').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).some((id) => id?.includes(gate))).toBe(false);
+  });
+
+  it('saves editor screenshots with presets loaded', async () => {
+    mkdirSync('docs', { recursive: true });
+    // Clear earlier messages so they do not cover the canvas.
+    for (const b of await page.locator('.toast button').all()) await b.click();
+    await loadPreset('deltanet');
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: 'docs/editor-deltanet.png' });
+    await loadPreset('gated-deltanet-swa-hybrid');
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: 'docs/editor-hybrid.png' });
+    // An ill-defined combination, shown on the node at fault.
+    await loadPreset('memora');
+    await page.locator('.react-flow__node-miras').first().click();
+    await page.getByTestId('field-memoryInit').locator('select').selectOption('zeros');
+    await expect.poll(() => page.locator('[data-testid="design-node"][data-error="true"]').count()).toBeGreaterThan(0);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: 'docs/editor-error.png' });
+    await page.locator('.react-flow__pane').click({ position: { x: 10, y: 10 } });
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => page.locator('[data-testid="design-node"][data-error="true"]').count()).toBe(0);
+    await page.getByTestId('open-presets').click();
+    await page.screenshot({ path: 'docs/editor-presets.png' });
+    await page.keyboard.press('Escape');
   });
 
   it('autosaves: a reload loses nothing', async () => {
