@@ -2,8 +2,16 @@
 import { z } from 'zod';
 import type { CatalogEntry } from './types';
 
+import type { Requirement } from './types';
+
 const GRADIENT_LEARNERS = ['gd', 'momentum', 'multistep', 'chunk'] as const;
 const PARAMETRIC = ['matrix', 'vector', 'mlp'] as const;
+
+/** A non-quadratic objective: minimised by gradient steps on memory weights, no closed-form step. */
+const nonQuadratic = (name: string): Requirement[] => [
+  { axis: 'memory', kinds: PARAMETRIC, why: `the ${name} objective is minimised by gradient steps on memory weights` },
+  { axis: 'learner', kinds: GRADIENT_LEARNERS, why: 'a non-quadratic bias has no closed-form (implicit) step; it needs a gradient-based learner' },
+];
 
 export const BIAS: CatalogEntry[] = [
   {
@@ -46,10 +54,7 @@ export const BIAS: CatalogEntry[] = [
     citation: 'Miras (arXiv 2504.13173) §4.1 Eq. 10-11 (ℓp attentional bias) and §5.1 (Moneta, p = 3).',
     usedBy: ['Moneta'],
     inputs: ['beta (learning rate η_t)'],
-    requires: [
-      { axis: 'memory', kinds: PARAMETRIC, why: 'the ℓp objective is minimised by gradient steps on memory weights' },
-      { axis: 'learner', kinds: GRADIENT_LEARNERS, why: 'a non-quadratic bias has no closed-form (implicit) step; it needs a gradient-based learner' },
-    ],
+    requires: nonQuadratic('ℓp'),
     unverified: 'The smoothing form of |x| (√(x²+ε), ε = 1e-6) is a transcription of the Miras remark; ε is a parameter.',
   },
   {
@@ -65,10 +70,7 @@ export const BIAS: CatalogEntry[] = [
     citation: 'Miras (arXiv 2504.13173) §4.1 Eq. 12 (ℓ1 / value-less memory) and the smooth-surrogate remark.',
     usedBy: ['Miras ablations'],
     inputs: ['beta (learning rate η_t)'],
-    requires: [
-      { axis: 'memory', kinds: PARAMETRIC, why: 'the ℓ1 objective is minimised by gradient steps on memory weights' },
-      { axis: 'learner', kinds: GRADIENT_LEARNERS, why: 'a non-quadratic bias has no closed-form (implicit) step; it needs a gradient-based learner' },
-    ],
+    requires: nonQuadratic('ℓ1'),
     unverified: 'The surrogate sharpness a ≈ 10 comes from one transcription; it is a parameter.',
   },
   {
@@ -92,10 +94,7 @@ export const BIAS: CatalogEntry[] = [
     citation: 'Miras (arXiv 2504.13173) §4.1 Eq. 13-16 (Huber variants) and §5.2 Eq. 26 (Yaad).',
     usedBy: ['Yaad'],
     inputs: ['beta (learning rate η_t)', 'delta (threshold δ_t, when data-dependent)'],
-    requires: [
-      { axis: 'memory', kinds: PARAMETRIC, why: 'the Huber objective is minimised by gradient steps on memory weights' },
-      { axis: 'learner', kinds: GRADIENT_LEARNERS, why: 'a non-quadratic bias has no closed-form (implicit) step; it needs a gradient-based learner' },
-    ],
+    requires: nonQuadratic('Huber'),
   },
   {
     axis: 'bias',
@@ -111,9 +110,6 @@ export const BIAS: CatalogEntry[] = [
     citation: 'Miras (arXiv 2504.13173) §4.1 Eq. 17 (robust to value shifts).',
     usedBy: ['Miras ablations'],
     inputs: ['beta (learning rate η_t)'],
-    requires: [
-      { axis: 'memory', kinds: PARAMETRIC, why: 'the robust objective is minimised by gradient steps on memory weights' },
-      { axis: 'learner', kinds: GRADIENT_LEARNERS, why: 'a non-quadratic bias has no closed-form (implicit) step; it needs a gradient-based learner' },
-    ],
+    requires: nonQuadratic('robust'),
   },
 ];

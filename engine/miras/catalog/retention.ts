@@ -4,11 +4,17 @@
  * Multiplicative decays arrive as natural-log gates (fla convention): α_t = exp(g_t).
  */
 import { z } from 'zod';
-import type { CatalogEntry } from './types';
+import type { CatalogEntry, Requirement } from './types';
 
 const PARAMETRIC = ['matrix', 'vector', 'mlp'] as const;
 const LINEAR_STATE = ['matrix', 'vector'] as const;
 const GRADIENT_LEARNERS = ['gd', 'momentum', 'multistep', 'chunk'] as const;
+
+/** A non-linear retention map: acts on memory weights and has no closed-form implicit step. */
+const nonLinearMap = (what: string): Requirement[] => [
+  { axis: 'memory', kinds: PARAMETRIC, why: what },
+  { axis: 'learner', kinds: GRADIENT_LEARNERS, why: 'the implicit step has a closed form only for quadratic retention' },
+];
 
 export const RETENTION: CatalogEntry[] = [
   {
@@ -133,10 +139,7 @@ export const RETENTION: CatalogEntry[] = [
     citation: 'Miras (arXiv 2504.13173) §4.2 Eq. 22-23 (elastic net: hard and soft forgetting).',
     usedBy: ['Miras ablations'],
     inputs: ['g (log λ_t, [B,T,H], when decay is on)'],
-    requires: [
-      { axis: 'memory', kinds: PARAMETRIC, why: 'soft thresholding acts on memory weights' },
-      { axis: 'learner', kinds: GRADIENT_LEARNERS, why: 'the implicit step has a closed form only for quadratic retention' },
-    ],
+    requires: nonLinearMap('soft thresholding acts on memory weights'),
   },
   {
     axis: 'retention',
@@ -156,10 +159,7 @@ export const RETENTION: CatalogEntry[] = [
     citation: 'Miras (arXiv 2504.13173) §4.2 (ℓq memory stability) and §5.1 Moneta (q = 4).',
     usedBy: ['Moneta'],
     inputs: ['g (log α_t, [B,T,H], when decay is on)'],
-    requires: [
-      { axis: 'memory', kinds: PARAMETRIC, why: 'the ℓq normalisation rescales memory weights' },
-      { axis: 'learner', kinds: GRADIENT_LEARNERS, why: 'the implicit step has a closed form only for quadratic retention' },
-    ],
+    requires: nonLinearMap('the ℓq normalisation rescales memory weights'),
     unverified: 'The exponent of the normalisation (q − 2, (q − 2)/q, or the exact mirror map) differs between transcriptions; `form` selects it.',
   },
   {
@@ -180,10 +180,7 @@ export const RETENTION: CatalogEntry[] = [
     citation: 'Miras (arXiv 2504.13173) §4.2 Eq. 19-21 (KL retention) and §5.3 Eq. 27 (Memora).',
     usedBy: ['Memora'],
     inputs: ['g (log α_t, [B,T,H], when decay is on)'],
-    requires: [
-      { axis: 'memory', kinds: PARAMETRIC, why: 'KL retention keeps memory weights on the simplex' },
-      { axis: 'learner', kinds: GRADIENT_LEARNERS, why: 'the implicit step has a closed form only for quadratic retention' },
-    ],
+    requires: nonLinearMap('KL retention keeps memory weights on the simplex'),
     unverified: 'The softmax slice for matrix and MLP memories is loosely specified in the paper; `axis` selects it. The scale c is omitted in Eq. 27.',
   },
 ];
