@@ -174,15 +174,15 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
       </fieldset>
       <div className="train-controls">
         {!running ? (
-          <button type="button" disabled={!!problem} onClick={() => spec && void session.start(spec, config, { preset, name: name ?? `${preset ?? 'design'} · ${config.task}`, design })}>
+          <button type="button" data-testid="train-start" disabled={!!problem} onClick={() => spec && void session.start(spec, config, { preset, name: name ?? `${preset ?? 'design'} · ${config.task}`, design })}>
             Start
           </button>
         ) : view.state === 'paused' ? (
-          <button type="button" onClick={session.resume}>Resume</button>
+          <button type="button" data-testid="train-resume" onClick={session.resume}>Resume</button>
         ) : (
-          <button type="button" onClick={session.pause} disabled={view.state !== 'running'}>Pause</button>
+          <button type="button" data-testid="train-pause" onClick={session.pause} disabled={view.state !== 'running'}>Pause</button>
         )}
-        <button type="button" onClick={session.stop} disabled={!running}>Stop</button>
+        <button type="button" data-testid="train-stop" onClick={session.stop} disabled={!running}>Stop</button>
         {problem && !running && <span className="train-msg error" role="status">{problem}</span>}
       </div>
       {view.message && <p className={`train-msg ${view.message.kind}`} role={view.message.kind === 'error' ? 'alert' : 'status'} data-testid="train-message">{view.message.text}</p>}

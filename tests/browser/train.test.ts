@@ -42,8 +42,11 @@ async function openTrainPanel(page: Page) {
   page.on('console', (m) => { if (m.type() === 'error') console.log(`[page] ${m.text()}`); });
   page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
   await page.goto(server.url);
-  await page.getByTestId('open-presets').click();
+  // The gallery opens by itself on a first visit; otherwise open it.
+  const gallery = page.getByTestId('presets-gallery');
+  await gallery.waitFor({ timeout: 10_000 }).catch(() => page.getByTestId('open-presets').click());
   await page.getByTestId('preset-deltanet').click();
+  await gallery.waitFor({ state: 'detached' });
   await page.getByTestId('tab-train').click();
   await page.getByLabel('Training progress').waitFor({ state: 'visible' });
 }
@@ -78,7 +81,7 @@ describe('in-browser training', () => {
     const page = await browser.context.newPage();
     await openTrainPanel(page);
     await configure(page, 30, 10);
-    await page.getByRole('button', { name: 'Start' }).click();
+    await page.getByTestId('train-start').click();
 
     const progress = page.getByLabel('Training progress');
     await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 240_000, interval: 500 }).toBeGreaterThan(0);
@@ -111,7 +114,7 @@ describe('in-browser training', () => {
     const page = await browser.context.newPage();
     await openTrainPanel(page);
     await configure(page, 24, 8);
-    await page.getByRole('button', { name: 'Start' }).click();
+    await page.getByTestId('train-start').click();
     const runId = await (async () => {
       await expect.poll(async () => (await status(page).getAttribute('data-run-id')) ?? '', { timeout: 60_000 }).not.toBe('');
       return (await status(page).getAttribute('data-run-id'))!;
