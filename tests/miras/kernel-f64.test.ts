@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolveCombo } from '@/engine/miras/math/combo';
 import { f64Backward, f64Forward } from '@/engine/miras/recurrent/f64';
-import { gauss, mixer, randomInputs, rng } from './kernel-helpers';
+import { referenceProviderFor } from '@/engine/miras/reference/provider';
+import { gauss, mixer, randomInputs, relErr, rng } from './kernel-helpers';
 
 const CASES: [string, Parameters<typeof mixer>][] = [
   ['linear attention', ['matrix', ['dot'], ['none'], ['gd']]],
@@ -29,14 +30,22 @@ const CASES: [string, Parameters<typeof mixer>][] = [
   ['robust', ['matrix', ['robust', { shift: 0.3 }], ['channel'], ['gd']]],
   ['elastic smooth', ['matrix', ['l2'], ['elastic', { surrogate: 'smooth', threshold: 0.05 }], ['gd']]],
   ['elastic exact', ['vector', ['l2'], ['elastic', { threshold: 0.01 }], ['momentum']]],
+  ['gdn, gradient at the previous memory', ['matrix', ['l2'], ['scalar', { gradientAt: 'previous' }], ['gd']]],
+  ['chunk with lag token', ['matrix', ['lp', { p: 2.5 }], ['channel'], ['chunk', { chunkSize: 2, lagToken: true }]]],
+  ['chunk without lag token', ['matrix', ['l2'], ['scalar'], ['chunk', { chunkSize: 2, lagToken: false }]]],
+  ['beta per channel, implicit', ['matrix', ['l2'], ['scalar'], ['implicit'], 2, 3, 4, { betaPerChannel: true }]],
+  ['learned initial state, momentum', ['matrix', ['huber', { variant: 'norm', delta: 'fixed', deltaValue: 0.5 }], ['scalar'], ['momentum'], 2, 3, 4, { memoryInit: 'learned' }]],
+  ['uniform init, q scale', ['vector', ['l2'], ['none'], ['gd'], 2, 3, 4, { memoryInit: 'uniform', queryScale: 'inv-sqrt-dk' }]],
+  ['multistep elastic', ['matrix', ['l2'], ['elastic', { surrogate: 'smooth', threshold: 0.05 }], ['multistep', { steps: 3 }]]],
 ];
 
 describe('float64 mirror: backward = finite differences of forward', () => {
   for (const [name, args] of CASES) {
     it(name, () => {
-      const m = mixer(args[0], args[1], args[2], args[3], 2, 3, 4);
-      for (const gradAt of ['prev', 'retained'] as const) {
-        const c = resolveCombo(m, { gradAt });
+      const m = mixer(args[0], args[1], args[2], args[3], 2, 3, 4, args[7] ?? {});
+      {
+        const c = resolveCombo(m);
+        const gradAt = c.gradAt;
         const s = { batch: 1, time: 5, heads: 2, dk: 3, dv: 4 };
         const x = randomInputs(c, s, 7);
         const r = rng(99);
@@ -62,6 +71,28 @@ describe('float64 mirror: backward = finite differences of forward', () => {
           expect(Math.abs(fd - an), `${name} d${name} (${gradAt}): fd ${fd} vs ${an}`).toBeLessThan(1e-5 * (1 + Math.abs(fd)));
         }
       }
+    });
+  }
+});
+
+describe('float64 mirror = B1 float64 oracle (engine/miras/reference)', () => {
+  for (const [name, args] of CASES) {
+    it(name, () => {
+      const m = mixer(args[0], args[1], args[2], args[3], 2, 3, 4, args[7] ?? {});
+      const c = resolveCombo(m);
+      const s = { batch: 2, time: 5, heads: 2, dk: 3, dv: 4 };
+      const x = randomInputs(c, s, 11);
+      const oracle = referenceProviderFor(c.catalog);
+      const r = rng(3);
+      const want = oracle.referenceForward(x, s);
+      const got = f64Forward(c, s, x);
+      expect(relErr(got.o, want.o), 'o').toBeLessThan(1e-12);
+      expect(relErr(got.finalState, want.finalState), 'finalState').toBeLessThan(1e-12);
+      const go = Float64Array.from(got.o, () => gauss(r));
+      const gf = Float64Array.from(got.finalState, () => gauss(r));
+      const wantG = oracle.referenceBackward(x, { o: go, finalState: gf }, s);
+      const gotG = f64Backward(c, s, x, { o: go, finalState: gf });
+      for (const n of Object.keys(x)) expect(relErr(gotG[n], wantG[n]), `grad ${n}`).toBeLessThan(1e-10);
     });
   }
 });

@@ -1,5 +1,5 @@
 /**
- * Fused recurrent WGSL scan on WebGPU (SwiftShader in CI) against the float64 mirror: forward o and final
+ * Fused recurrent WGSL scan on WebGPU (SwiftShader in CI) against B1's float64 oracle (engine/miras/reference): forward o and final
  * state, and backward gradients of every input, for the preset combinations and every bias/retention/learner.
  */
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { DEFAULT_CAPS } from '@/engine/plan/kernel';
 import { comboInputs, comboOutputs, resolveCombo } from '@/engine/miras/math/combo';
 import { recurrentKernels } from '@/engine/miras/recurrent/codegen';
 import { runScanKernels } from '@/engine/miras/recurrent/run';
-import { f64Backward, f64Forward } from '@/engine/miras/recurrent/f64';
+import { referenceProviderFor } from '@/engine/miras/reference/provider';
 import { gauss, mixer, randomInputs, relErr, rng } from './kernel-helpers';
 
 export const GPU_CASES: [string, Parameters<typeof mixer>][] = [
@@ -27,23 +27,28 @@ export const GPU_CASES: [string, Parameters<typeof mixer>][] = [
   ['huber norm, vector', ['vector', ['huber', { variant: 'norm', delta: 'data' }], ['channel'], ['gd']]],
   ['robust', ['matrix', ['robust', { shift: 0.3 }], ['none'], ['gd']]],
   ['l1 + elastic', ['matrix', ['l1', { sharpness: 5 }], ['elastic', { surrogate: 'smooth', threshold: 0.02 }], ['gd']]],
+  ['chunk + lag token, channel decay', ['matrix', ['l2'], ['channel'], ['chunk', { chunkSize: 3, lagToken: true }]]],
+  ['longhorn, β per channel, q scale', ['matrix', ['l2'], ['none'], ['implicit'], 2, 16, 16, { betaPerChannel: true, queryScale: 'inv-sqrt-dk' }]],
+  ['learned initial state + momentum', ['vector', ['robust', { shift: 0.2 }], ['scalar', { gradientAt: 'previous' }], ['momentum'], 2, 16, 16, { memoryInit: 'learned' }]],
+  ['uniform init, multistep elastic', ['matrix', ['huber', { variant: 'coordinate', delta: 'data' }], ['elastic', { threshold: 0.01 }], ['multistep', { steps: 3 }], 2, 16, 16, { memoryInit: 'uniform' }]],
 ];
 
 describe('fused recurrent WGSL scan vs float64', () => {
   for (const [name, args] of GPU_CASES) {
     it(name, async () => {
       const { device } = await testGpu();
-      const m = mixer(args[0], args[1], args[2], args[3], 2, 16, 16);
+      const m = mixer(args[0], args[1], args[2], args[3], 2, 16, 16, args[7] ?? {});
       const c = resolveCombo(m);
-      const s = { batch: 1, time: 7, heads: 2, dk: 16, dv: 16 };
+      const s = { batch: 2, time: 7, heads: 2, dk: 16, dv: 16 };
       const x = randomInputs(c, s, 3);
       const r = rng(5);
-      const want = f64Forward(c, s, x);
+      const oracle = referenceProviderFor(c.catalog);
+      const want = oracle.referenceForward(x, s);
       const go = Float64Array.from(want.o, () => gauss(r));
       const gf = Float64Array.from(want.finalState, () => gauss(r));
-      const wantG = f64Backward(c, s, x, { o: go, finalState: gf });
+      const wantG = oracle.referenceBackward(x, { o: go, finalState: gf }, s);
       const k = recurrentKernels(c, s, DEFAULT_CAPS, { checkpoint: 3 });
-      const got = await runScanKernels(device, k, { inputs: comboInputs(c, s), outputs: comboOutputs(s) }, x, { o: go, finalState: gf });
+      const got = await runScanKernels(device, k, { inputs: comboInputs(c, s), outputs: comboOutputs(c, s) }, x, { o: go, finalState: gf });
       const eo = relErr(got.o, want.o);
       const ef = relErr(got.finalState, want.finalState);
       const eg = Object.fromEntries(Object.keys(wantG).map((n) => [n, relErr(got.grads![n], wantG[n])]));

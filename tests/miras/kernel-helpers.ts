@@ -17,7 +17,16 @@ export function gauss(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
 
-export function mixer(memory: string, bias: [string, object?], retention: [string, object?], learner: [string, object?], heads = 2, dk = 16, dv = 16): MirasMixer {
+export function mixer(
+  memory: string,
+  bias: [string, object?],
+  retention: [string, object?],
+  learner: [string, object?],
+  heads = 2,
+  dk = 16,
+  dv = 16,
+  block: object = {},
+): MirasMixer {
   return {
     type: 'miras',
     heads,
@@ -27,7 +36,7 @@ export function mixer(memory: string, bias: [string, object?], retention: [strin
     bias: { kind: bias[0], params: (bias[1] ?? {}) as Record<string, number> },
     retention: { kind: retention[0], params: (retention[1] ?? {}) as Record<string, number> },
     learner: { kind: learner[0], params: (learner[1] ?? {}) as Record<string, number> },
-    block: {},
+    block: block as Record<string, number>,
   };
 }
 
@@ -43,6 +52,7 @@ export function randomInputs(c: Combo, s: ScanDims, seed: number): Record<string
       else if (d.name === 'g') x[i] = Math.log(0.75 + 0.24 * r());
       else if (d.name === 'delta') x[i] = 0.3 + r();
       else if (d.name === 'eta') x[i] = 0.5 + 0.45 * r();
+      else if (d.name === 'initialState') x[i] = 0.3 * gauss(r);
       else x[i] = gauss(r);
     }
     if (d.name === 'k') {

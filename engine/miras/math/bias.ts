@@ -34,7 +34,15 @@ const num = (p: Params, k: string, d: number): number => (typeof p[k] === 'numbe
 const str = (p: Params, k: string, d: string): string => (typeof p[k] === 'string' ? (p[k] as string) : d);
 
 export function biasMath(kind: string, params: Params = {}): BiasMath {
-  const base = { kind, hebbian: false, delta: null, deltaValue: 0, fwdSums: [], bwdSums: [], ddelta: '0.0' } as const;
+  const base: Pick<BiasMath, 'kind' | 'hebbian' | 'delta' | 'deltaValue' | 'fwdSums' | 'bwdSums' | 'ddelta'> = {
+    kind,
+    hebbian: false,
+    delta: null,
+    deltaValue: 0,
+    fwdSums: [],
+    bwdSums: [],
+    ddelta: '0.0',
+  };
   switch (kind) {
     case 'dot':
       return { ...base, formula: 'ℓ = −⟨Wk, v⟩, g = −v', hebbian: true, g: '0.0', de: '0.0' };

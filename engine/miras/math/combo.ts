@@ -7,13 +7,16 @@
  *         DeltaProduct, Longhorn), or S at the chunk start (mini-batch GD)
  *   e   = Pᵀk − v (matrix)  |  e[n,:] = k_n P[n,:] − v (vector memory: each key row its own memory)
  *   g   = bias(e)  (−v for the dot-product bias)
- *   U   = η k gᵀ  |  U[n,:] = η k_n g[n,:]      (η = beta, or 1; implicit: ε = β/(1 + β‖k‖²), β/(1 + β k_n²))
+ *   U   = η k gᵀ  |  U[n,:] = η k_n g[n,:]      (η = beta per head or per value column, or 1; implicit: ε = β/(1 + β‖k‖²))
  *   momentum: M_t = η^m_t M_{t−1} − U, step = −M_t; otherwise step = U
  *   S_t = post(λ ⊙ S_{t−1} − c·step)          (retention; c = λ when coupled)
  * Multistep (DeltaProduct): k, v, beta (and delta) have T·n_h positions; λ acts on sub-step 0, q is read
- * after the last sub-step.
+ * after the last sub-step. The semantics are B1's float64 oracle (engine/miras/reference/scan.ts), which the
+ * tests compare against; inputs and outputs are its provider's (engine/miras/reference/provider.ts).
  */
 import type { MirasMixer } from '../../spec';
+import { resolveCombo as resolveCatalogCombo, type Combo as CatalogCombo, type ComboInput } from '../catalog';
+import { providerInputs } from '../reference/provider';
 import { biasMath, type BiasMath } from './bias';
 import { retentionMath, type RetentionMath } from './retention';
 
@@ -29,6 +32,8 @@ export interface ScanDims {
 
 export interface Combo {
   id: string;
+  /** The catalog combination (B1's resolveCombo): names, shapes and semantics follow engine/miras/reference. */
+  catalog: CatalogCombo;
   memory: 'matrix' | 'vector';
   bias: BiasMath;
   retention: RetentionMath;
@@ -37,41 +42,65 @@ export interface Combo {
   steps: number;
   /** Mini-batch size b (chunk learner), else 1. */
   chunk: number;
+  /** Chunk learner: the first token of a chunk steps exactly and the rest use the memory after it (Memora). */
+  lagToken: boolean;
   gradAt: 'prev' | 'retained';
   scale: number;
-  /** Whether a `beta` tensor (η_t, θ_t or β_t) is read; absent means η = 1. */
+  /** β per value channel ([B,T',H,dv]) instead of per head. */
+  betaPerChannel: boolean;
+  /** S_0: zeros, a constant (uniform init), or the learned `initialState` input [H, size]. */
+  init: { kind: 'zeros' } | { kind: 'uniform'; value: number } | { kind: 'learned' };
+  /** Whether a `beta` tensor is read (absent: η = 1). */
   hasBeta: boolean;
 }
 
-export interface ComboOptions {
-  /** Where ∇ℓ is taken for gd/momentum (default from the catalog: 'prev'; multistep and implicit are always 'retained'). */
-  gradAt?: 'prev' | 'retained';
-  /** Query scale (default dk^−½, fla). */
-  scale?: number;
-  /** Force a write-strength tensor for the dot-product bias (default: only for the Mamba2 parametrisation). */
-  beta?: boolean;
+const MULTIPLICATIVE = ['none', 'constant', 'scalar', 'channel', 'l2'];
+
+/** Why the fused recurrent kernel can not run this combination, or null when it can. */
+export function recurrentUnsupported(c: CatalogCombo): string | null {
+  if (c.memory.kind !== 'matrix' && c.memory.kind !== 'vector') return `memory "${c.memory.kind}" (the fused recurrent kernel covers matrix and vector memories)`;
+  if (c.block.mlstmNormalizer) return 'the mLSTM normaliser/stabiliser';
+  if (['lq', 'kl'].includes(c.retention.kind)) return `retention "${c.retention.kind}" (whole-state normalisation is not generated yet)`;
+  if (!['gd', 'momentum', 'multistep', 'implicit', 'chunk'].includes(c.learner.kind)) return `learner "${c.learner.kind}"`;
+  return null;
 }
 
-export function resolveCombo(mixer: MirasMixer, opts: ComboOptions = {}): Combo {
-  const memory = mixer.memory.kind;
-  if (memory !== 'matrix' && memory !== 'vector') {
-    throw new Error(`the fused recurrent kernel covers matrix and vector memories; "${memory}" is not supported by it`);
-  }
-  const bias = biasMath(mixer.bias.kind, mixer.bias.params);
-  const retention = retentionMath(mixer.retention.kind, mixer.retention.params, mixer.heads);
-  const lk = mixer.learner.kind;
-  if (!['gd', 'momentum', 'multistep', 'implicit', 'chunk'].includes(lk)) {
-    throw new Error(`the fused recurrent kernel has no learner "${lk}" (gd, momentum, multistep, implicit, chunk)`);
-  }
-  const learner = lk as LearnerKind;
-  if (learner === 'implicit' && mixer.bias.kind !== 'l2') throw new Error('implicit GD (Longhorn) has a closed form only for the ℓ2 bias');
-  if (learner === 'implicit' && retention.post) throw new Error('implicit GD (Longhorn) needs a multiplicative retention');
-  const steps = learner === 'multistep' ? Number(mixer.learner.params.steps ?? 2) : 1;
-  const chunk = learner === 'chunk' ? Number(mixer.learner.params.chunkSize ?? 16) : 1;
-  const gradAt = learner === 'multistep' || learner === 'implicit' ? 'retained' : (opts.gradAt ?? 'prev');
-  const hasBeta = bias.hebbian ? (opts.beta ?? mixer.retention.params.parametrization === 'mamba2') : true;
-  const id = `miras:${memory}/${bias.kind}/${retention.kind}/${learner}`;
-  return { id, memory, bias, retention, learner, steps, chunk, gradAt, scale: opts.scale ?? 1 / Math.sqrt(mixer.headDimK), hasBeta };
+export function resolveCombo(mixer: MirasMixer | ComboInput, heads?: number, dk?: number): Combo {
+  const cat = resolveCatalogCombo(mixer);
+  const why = recurrentUnsupported(cat);
+  if (why) throw new Error(`the fused recurrent kernel does not support ${why}`);
+  const H = heads ?? ('heads' in mixer ? mixer.heads : 1);
+  const K = dk ?? ('headDimK' in mixer ? mixer.headDimK : 1);
+  const bias = biasMath(cat.bias.kind, cat.bias.params);
+  const retention = retentionMath(cat.retention.kind, cat.retention.params, H);
+  const learner = cat.learner.kind as LearnerKind;
+  const steps = learner === 'multistep' ? Number(cat.learner.params.steps) : 1;
+  const chunk = learner === 'chunk' ? Number(cat.learner.params.chunkSize) : 1;
+  const multiplicative = MULTIPLICATIVE.includes(cat.retention.kind);
+  const decayedOpt = cat.retention.params.gradientAt === 'decayed' && multiplicative && !cat.retention.params.coupled;
+  let gradAt: 'prev' | 'retained' = decayedOpt ? 'retained' : 'prev';
+  if (learner === 'implicit') gradAt = 'retained';
+  if (learner === 'multistep') gradAt = multiplicative ? 'retained' : 'prev';
+  if (learner === 'chunk') gradAt = 'prev';
+  const init: Combo['init'] =
+    cat.block.memoryInit === 'learned' ? { kind: 'learned' } : cat.block.memoryInit === 'uniform' ? { kind: 'uniform', value: 0 } : { kind: 'zeros' };
+  const id = `miras:${cat.memory.kind}/${cat.bias.kind}/${cat.retention.kind}/${learner}`;
+  return {
+    id,
+    catalog: cat,
+    memory: cat.memory.kind as 'matrix' | 'vector',
+    bias,
+    retention,
+    learner,
+    steps,
+    chunk,
+    lagToken: learner === 'chunk' && cat.learner.params.lagToken === true,
+    gradAt,
+    scale: cat.block.queryScale === 'inv-sqrt-dk' ? 1 / Math.sqrt(K) : 1,
+    betaPerChannel: cat.block.betaPerChannel,
+    init,
+    hasBeta: providerInputs(cat, { batch: 1, time: 1, heads: H, dk: K, dv: 1 }).some((d) => d.name === 'beta'),
+  };
 }
 
 export interface TensorDecl {
@@ -79,26 +108,28 @@ export interface TensorDecl {
   shape: number[];
 }
 
-/** Scan inputs in call order: q, k, v, then beta, g, delta, eta as the combination needs them. */
-export function comboInputs(c: Combo, s: ScanDims): TensorDecl[] {
-  const { batch: B, time: T, heads: H, dk, dv } = s;
-  const Ts = T * c.steps;
-  const ins: TensorDecl[] = [
-    { name: 'q', shape: [B, T, H, dk] },
-    { name: 'k', shape: [B, Ts, H, dk] },
-    { name: 'v', shape: [B, Ts, H, dv] },
-  ];
-  if (c.hasBeta) ins.push({ name: 'beta', shape: [B, Ts, H] });
-  if (c.retention.decay === 'scalar') ins.push({ name: 'g', shape: [B, T, H] });
-  if (c.retention.decay === 'channel') ins.push({ name: 'g', shape: [B, T, H, dk] });
-  if (c.bias.delta === 'data') ins.push({ name: 'delta', shape: [B, Ts, H] });
-  if (c.learner === 'momentum') ins.push({ name: 'eta', shape: [B, T, H] });
-  return ins;
+/** Uniform initial value 1/d_v (the reference's uniform init for non-KL memories). */
+export function initValue(c: Combo, s: ScanDims): number {
+  return c.init.kind === 'uniform' ? 1 / s.dv : 0;
 }
 
-export function comboOutputs(s: ScanDims): TensorDecl[] {
+/** Floats of carried state per head: S (and the momentum). */
+export function stateSize(c: Combo, s: ScanDims): number {
+  return (c.learner === 'momentum' ? 2 : 1) * s.dk * s.dv;
+}
+
+/** Scan inputs in call order, exactly the reference provider's (q, k, v, beta?, g?, eta?, delta?, initialState?). */
+export function comboInputs(c: Combo, s: ScanDims): TensorDecl[] {
+  return providerInputs(c.catalog, s);
+}
+
+export function has(c: Combo, s: ScanDims, name: string): boolean {
+  return comboInputs(c, s).some((d) => d.name === name);
+}
+
+export function comboOutputs(c: Combo, s: ScanDims): TensorDecl[] {
   return [
     { name: 'o', shape: [s.batch, s.time, s.heads, s.dv] },
-    { name: 'finalState', shape: [s.batch, s.heads, s.dk, s.dv] },
+    { name: 'finalState', shape: [s.batch, s.heads, stateSize(c, s)] },
   ];
 }

@@ -18,7 +18,7 @@
  *     small kernels then add (+=) into grad.<input>.
  */
 import type { DeviceCaps, KernelSpec, ScratchBuffer } from '../../plan/kernel';
-import { comboInputs, type Combo, type ScanDims } from '../math/combo';
+import { comboInputs, initValue, stateSize, type Combo, type ScanDims } from '../math/combo';
 import { lit } from '../math/expr';
 import { threadKernel, type Bind } from '../../ops/wgsl';
 
@@ -45,13 +45,15 @@ interface Layout {
   DV: number;
   TS: number;
   /** Packed gate fields. */
-  fields: { beta?: number; g?: number; delta?: number; eta?: number; gc?: number };
+  fields: { beta?: number; bc?: number; g?: number; delta?: number; eta?: number; gc?: number };
   NG: number;
   CK: number;
   NCK: number;
   NST: number;
   /** offsets (in floats) of the dx regions */
-  dx: { q: number; k: number; v: number; gates: number; total: number };
+  dx: { q: number; k: number; v: number; gates: number; init: number; total: number };
+  /** carried floats per head (S, and the momentum) */
+  SZ: number;
   stateFloats: number;
   segOffset: number;
 }
@@ -61,13 +63,17 @@ function layout(c: Combo, s: ScanDims, opts: RecurrentOptions): Layout {
   const TS = T * c.steps;
   const fields: Layout['fields'] = {};
   let NG = 0;
-  if (c.hasBeta) fields.beta = NG++;
+  if (c.hasBeta && !c.betaPerChannel) fields.beta = NG++;
   if (c.retention.decay === 'scalar') fields.g = NG++;
   if (c.bias.delta === 'data') fields.delta = NG++;
   if (c.learner === 'momentum') fields.eta = NG++;
   if (c.retention.decay === 'channel') {
     fields.gc = NG;
     NG += DK;
+  }
+  if (c.hasBeta && c.betaPerChannel) {
+    fields.bc = NG;
+    NG += DV;
   }
   const unit = c.steps * c.chunk;
   const want = opts.checkpoint ?? Math.max(1, Math.round(Math.sqrt(TS)));
@@ -78,10 +84,12 @@ function layout(c: Combo, s: ScanDims, opts: RecurrentOptions): Layout {
   const k = q + B * T * H * DK;
   const v = k + B * TS * H * DK;
   const gates = v + B * TS * H * DV;
-  const total = gates + B * TS * H * NG;
+  const SZ = stateSize(c, s);
+  const init = gates + B * TS * H * NG;
+  const total = init + (c.init.kind === 'learned' ? B * H * SZ : 0);
   const segOffset = B * H * NCK * NST * DK * DV;
   const stateFloats = segOffset + B * H * CK * NST * DK * DV;
-  return { B, T, H, DK, DV, TS, fields, NG, CK, NCK, NST, dx: { q, k, v, gates, total }, stateFloats, segOffset };
+  return { B, T, H, DK, DV, TS, fields, NG, CK, NCK, NST, dx: { q, k, v, gates, init, total }, SZ, stateFloats, segOffset };
 }
 
 /** WGSL functions for the bias and retention expressions (the same strings the float64 mirror compiles). */
@@ -126,6 +134,8 @@ const NCK = ${u(L.NCK)};
 const NG = ${u(Math.max(1, L.NG))};
 const SCALE = ${lit(c.scale)};
 const SEG = ${u(L.segOffset)};
+const SZ = ${u(L.SZ)};
+const INIT = ${lit(initValue(c, { batch: L.B, time: L.T, heads: L.H, dk: L.DK, dv: L.DV }))};
 ${g ? `var<private> GAMMA: array<f32, ${g.length}> = array<f32, ${g.length}>(${g.map(lit).join(', ')});` : ''}
 fn rowk(b: u32, t: u32, h: u32) -> u32 { return ((b * TS + t) * H + h) * DK; }
 fn rowv(b: u32, t: u32, h: u32) -> u32 { return ((b * TS + t) * H + h) * DV; }
@@ -146,7 +156,7 @@ function stepScalars(c: Combo, L: Layout): string {
   return `    let gbase = rowg(b, tau, h);
     var lamS = 1.0;
     if (sub == 0u) { lamS = ${lamS}; }
-    let beta = ${c.hasBeta ? `gates[gbase + ${u(f.beta!)}]` : '1.0'};
+    let beta = ${!c.hasBeta ? '1.0' : c.betaPerChannel ? `gates[gbase + ${u(f.bc!)} + j]` : `gates[gbase + ${u(f.beta!)}]`};
     let dl = ${c.bias.delta === 'data' ? `gates[gbase + ${u(f.delta!)}]` : lit(c.bias.deltaValue)};
     let mm = ${c.learner === 'momentum' ? `gates[gbase + ${u(f.eta!)}]` : '1.0'};
     let krow = rowk(b, tau, h);
@@ -164,7 +174,7 @@ function lamAt(c: Combo, L: Layout, gcLoad: string): string {
 /** Effective step size of row i. */
 function etaAt(c: Combo): string {
   if (c.learner !== 'implicit') return 'beta';
-  return c.memory === 'matrix' ? 'beta / (1.0 + beta * kk)' : 'beta / (1.0 + beta * ki * ki)';
+  return 'beta / (1.0 + beta * kk)';
 }
 
 /** Sum of per-invocation values over the workgroup's columns, broadcast to all: red[m*DV + j]. */
@@ -268,9 +278,10 @@ function budget(caps: DeviceCaps, c: Combo, L: Layout) {
 function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
   const { RC, red, LP } = budget(caps, c, L);
   const chan = c.retention.decay === 'channel';
-  const binds = ['q', 'k', 'v', 'scratch.gates', 'o', 'finalState', 'scratch.state'];
-  const access = ['read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write'] as const;
-  const names = ['q', 'k', 'v', 'gates', 'o', 'finalState', 'state'];
+  const learned = c.init.kind === 'learned';
+  const binds = ['q', 'k', 'v', 'scratch.gates', 'o', 'finalState', 'scratch.state', ...(learned ? ['initialState'] : [])];
+  const access = ['read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write', 'read'] as const;
+  const names = ['q', 'k', 'v', 'gates', 'o', 'finalState', 'state', 'initialState'].slice(0, binds.length);
   const decl = names.map((n, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${n}: array<f32>;`).join('\n');
   const mom = c.learner === 'momentum';
   const wgsl = `${header(c, s, L, 'forward')}
@@ -297,6 +308,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var Mp: array<f32, DK>;
   var Mn: array<f32, DK>;
   var P0: array<f32, DK>;
+  // initial memory S_0 (and momentum)
+  for (var i = 0u; i < DK; i++) {
+    ${learned ? `Sp[i] = initialState[h * SZ + i * DV + j];${mom ? ' Mp[i] = initialState[h * SZ + DK * DV + i * DV + j];' : ''}` : 'Sp[i] = INIT;'}
+  }
   for (var base = 0u; base < TS; base += LP) {
     // prefetch LP sub-steps of k, q${chan ? ' and the channel gates' : ''} into workgroup memory
     workgroupBarrier();
@@ -324,6 +339,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       ${c.learner === 'chunk' ? 'if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { P0[i] = Sp[i]; } }' : ''}
 ${stepBody(c, L, RC, 'sk[l * DK + i]', 'sg[l * DK + i]')}
       for (var i = 0u; i < DK; i++) { Sp[i] = Sn[i]; ${mom ? 'Mp[i] = Mn[i];' : ''} }
+      ${c.lagToken ? 'if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { P0[i] = Sn[i]; } } // lag token: anchor after the first step' : ''}
       if (sub == STEPS - 1u) {
         var acc = 0.0;
         for (var i = 0u; i < DK; i++) { acc += Sp[i] * sq[l * DK + i]; }
@@ -331,7 +347,10 @@ ${stepBody(c, L, RC, 'sk[l * DK + i]', 'sg[l * DK + i]')}
       }
     }
   }
-  for (var i = 0u; i < DK; i++) { finalState[(bh * DK + i) * DV + j] = Sp[i]; }
+  for (var i = 0u; i < DK; i++) {
+    finalState[bh * SZ + i * DV + j] = Sp[i];
+    ${mom ? 'finalState[bh * SZ + DK * DV + i * DV + j] = Mp[i];' : ''}
+  }
 }
 `;
   return {
@@ -386,7 +405,10 @@ ${colSums(nb, (m) => `bias_bsum${m}(e, dl, ${rargs('r', '')}, dG, 0.0, 0.0, 0.0)
   }
   // route dP
   let route: string;
-  if (c.learner === 'chunk') {
+  if (c.learner === 'chunk' && c.lagToken) {
+    route = `    if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { dSp[i] += dP[i]; } }
+    else { for (var i = 0u; i < DK; i++) { dP0[i] += dP[i]; } }`;
+  } else if (c.learner === 'chunk') {
     route = `    for (var i = 0u; i < DK; i++) { dP0[i] += dP[i]; }
     if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { dSp[i] += dP0[i]; dP0[i] = 0.0; } }`;
   } else if (c.gradAt === 'retained') {
@@ -395,22 +417,19 @@ ${colSums(nb, (m) => `bias_bsum${m}(e, dl, ${rargs('r', '')}, dG, 0.0, 0.0, 0.0)
     route = '    for (var i = 0u; i < DK; i++) { dSp[i] += dP[i]; }';
   }
   // step size (β) gradient and the implicit step's dependence on k
+  // step size (β) gradient, and the implicit step's dependence on k (ε = β/(1 + β‖k‖²), per column when β is)
   let betaBwd = '';
   if (c.hasBeta) {
-    if (c.learner !== 'implicit') betaBwd = '    for (var i = 0u; i < DK; i++) { pdbeta += deta[i]; }';
-    else if (c.memory === 'matrix')
-      betaBwd = `    var sd = 0.0;
+    betaBwd =
+      c.learner !== 'implicit'
+        ? '    for (var i = 0u; i < DK; i++) { pdbeta += deta[i]; }'
+        : `    var sd = 0.0;
     for (var i = 0u; i < DK; i++) { sd += deta[i]; }
     let den = 1.0 + beta * kk;
     pdbeta += sd / (den * den);
     for (var i = 0u; i < DK; i++) { let ki = ${kload}; adk[i] += sd * (-2.0 * beta * beta * ki) / (den * den); }`;
-    else
-      betaBwd = `    for (var i = 0u; i < DK; i++) {
-      let ki = ${kload};
-      let den = 1.0 + beta * ki * ki;
-      pdbeta += deta[i] / (den * den);
-      adk[i] += deta[i] * (-2.0 * beta * beta * ki) / (den * den);
-    }`;
+    if (c.betaPerChannel) betaBwd += `
+    dx[${u(L.dx.gates)} + gbase + ${u(f.bc!)} + j] = pdbeta;`;
   }
   const scalarGrads: { field: number; val: string }[] = [];
   if (f.beta !== undefined) scalarGrads.push({ field: f.beta, val: 'pdbeta' });
@@ -477,7 +496,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var dS: array<f32, DK>;
   var dM: array<f32, DK>;
   var dP0: array<f32, DK>;
-  for (var i = 0u; i < DK; i++) { dS[i] = dfinal[(bh * DK + i) * DV + j]; }
+  for (var i = 0u; i < DK; i++) {
+    dS[i] = dfinal[bh * SZ + i * DV + j];
+    ${mom ? 'dM[i] = dfinal[bh * SZ + DK * DV + i * DV + j];' : ''}
+  }
   for (var sg = 0u; sg < NCK; sg++) {
     let seg = NCK - 1u - sg;
     let t0 = seg * CK;
@@ -496,6 +518,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       ${c.learner === 'chunk' ? 'if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { P0[i] = Sp[i]; } }' : ''}
 ${stepRecompute}
       for (var i = 0u; i < DK; i++) { Sp[i] = Sn[i]; ${mom ? 'Mp[i] = Mn[i];' : ''} }
+      ${c.lagToken ? 'if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { P0[i] = Sn[i]; } }' : ''}
     }
     // 2. reverse recurrence over the segment
     for (var tt = t0; tt < t1; tt++) {
@@ -505,7 +528,16 @@ ${stepRecompute}
         Sp[i] = state[segs(bh, tau - t0, 0u, i, j)];
         ${mom ? 'Mp[i] = state[segs(bh, tau - t0, 1u, i, j)];' : ''}
       }
-      ${c.learner === 'chunk' ? 'let cs = tau - tau % CHUNK; for (var i = 0u; i < DK; i++) { P0[i] = state[segs(bh, cs - t0, 0u, i, j)]; }' : ''}
+      ${
+        c.learner !== 'chunk'
+          ? ''
+          : c.lagToken
+            ? `let cs = tau - tau % CHUNK;
+      let anchor = select(cs + 1u, cs, tau == cs);
+      for (var i = 0u; i < DK; i++) { P0[i] = state[segs(bh, anchor - t0, 0u, i, j)]; }
+      if (tau == cs) { for (var i = 0u; i < DK; i++) { dS[i] += dP0[i]; dP0[i] = 0.0; } }`
+            : 'let cs = tau - tau % CHUNK; for (var i = 0u; i < DK; i++) { P0[i] = state[segs(bh, cs - t0, 0u, i, j)]; }'
+      }
 ${stepRecompute}
       var adq: array<f32, DK>;
       var adk: array<f32, DK>;
@@ -559,6 +591,15 @@ ${rowReduce}
       for (var i = 0u; i < DK; i++) { dS[i] = dSp[i]; }
     }
   }
+  ${
+    c.init.kind === 'learned'
+      ? `// gradient of the initial memory (summed over the batch by the unpack kernel)
+  for (var i = 0u; i < DK; i++) {
+    dx[${u(L.dx.init)} + bh * SZ + i * DV + j] = dS[i];
+    ${mom ? `dx[${u(L.dx.init)} + bh * SZ + DK * DV + i * DV + j] = dM[i];` : ''}
+  }`
+      : ''
+  }
 }
 `;
   return {
@@ -584,11 +625,12 @@ function packKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kernel
     ];
   }
   const f = L.fields;
-  const names = comboInputs(c, s).map((d) => d.name).filter((n) => !['q', 'k', 'v'].includes(n));
+  const names = comboInputs(c, s).map((d) => d.name).filter((n) => !['q', 'k', 'v', 'initialState'].includes(n));
   const binds: Bind[] = [...names.map((n) => ({ name: `in_${n}`, buffer: n, access: 'read' as const })), { name: 'gates', buffer: 'scratch.gates', access: 'read_write' }];
   const S = c.steps;
   const lines: string[] = [];
   if (f.beta !== undefined) lines.push(`gates[i * NG + ${u(f.beta)}] = in_beta[i];`);
+  if (f.bc !== undefined) lines.push(`for (var d = 0u; d < ${u(L.DV)}; d++) { gates[i * NG + ${u(f.bc)} + d] = in_beta[i * ${u(L.DV)} + d]; }`);
   if (f.delta !== undefined) lines.push(`gates[i * NG + ${u(f.delta)}] = in_delta[i];`);
   const tok = `((b * ${u(L.T)} + tau / ${u(S)}) * ${u(L.H)} + h)`;
   if (f.g !== undefined) lines.push(`gates[i * NG + ${u(f.g)}] = select(0.0, in_g[${tok}], tau % ${u(S)} == 0u);`);
@@ -631,6 +673,13 @@ function unpackKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
   // per-sub-step gates: record i
   if (f.beta !== undefined) ks.push(add('beta', B * TS * H, `dx[${u(L.dx.gates)} + i * NG + ${u(f.beta)}]`));
   if (f.delta !== undefined) ks.push(add('delta', B * TS * H, `dx[${u(L.dx.gates)} + i * NG + ${u(f.delta)}]`));
+  if (f.bc !== undefined) ks.push(add('beta', B * TS * H * DV, `dx[${u(L.dx.gates)} + (i / ${u(DV)}) * NG + ${u(f.bc)} + i % ${u(DV)}]`));
+  if (c.init.kind === 'learned') {
+    // initialState [H, SZ] is shared by the batch: sum the per-(b, h) gradients
+    const per = H * L.SZ;
+    const terms = Array.from({ length: B }, (_, b) => `dx[${u(L.dx.init + b * per)} + i]`).join(' + ');
+    ks.push(add('initialState', per, terms));
+  }
   // per-token gates: token (b, t, h) ↦ record (b, t·S, h)
   const rec = `(((i / ${u(H)}) / ${u(T)}) * ${u(TS)} + ((i / ${u(H)}) % ${u(T)}) * ${u(S)}) * ${u(H)} + i % ${u(H)}`;
   if (f.g !== undefined) ks.push(add('g', B * T * H, `dx[${u(L.dx.gates)} + (${rec}) * NG + ${u(f.g)}]`));

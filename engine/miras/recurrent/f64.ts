@@ -5,7 +5,7 @@
  * WGSL kernels against it; B1's independent oracle (engine/miras/reference/) is the third check.
  */
 import { jsExpr } from '../math/expr';
-import { comboInputs, type Combo, type ScanDims } from '../math/combo';
+import { comboInputs, initValue, stateSize, type Combo, type ScanDims } from '../math/combo';
 
 type F64 = Float64Array;
 type Fn = (...a: number[]) => number;
@@ -41,7 +41,7 @@ function compile(c: Combo): Compiled {
 /** Per-step intermediate values of one head, shared by forward and backward. */
 interface Step {
   lam: F64; // [dk]
-  eta: F64; // [dk] effective step size per key row
+  eta: F64; // [dk*dv] effective step size per entry (per head, or per value column)
   c: F64; // [dk] coupling of the step
   dl: number;
   P: F64; // [dk*dv] gradient point
@@ -83,13 +83,15 @@ function runStep(c: Combo, s: ScanDims, fx: Compiled, x: Record<string, F64>, b:
   }
   const k = (i: number) => x.k[ix(Ts, b, tau, h, i, dk)];
   const v = (jj: number) => x.v[ix(Ts, b, tau, h, jj, dv)];
-  const beta = c.hasBeta ? x.beta[ix(Ts, b, tau, h, 0, 1)] : 1;
-  const eta = new Float64Array(dk).fill(beta);
-  if (c.learner === 'implicit') {
-    let kk = 0;
-    for (let i = 0; i < dk; i++) kk += k(i) * k(i);
-    for (let i = 0; i < dk; i++) eta[i] = beta / (1 + beta * (c.memory === 'matrix' ? kk : k(i) * k(i)));
-  }
+  const betaAt = (jj: number) => (!c.hasBeta ? 1 : c.betaPerChannel ? x.beta[ix(Ts, b, tau, h, jj, dv)] : x.beta[ix(Ts, b, tau, h, 0, 1)]);
+  let kk = 0;
+  for (let i = 0; i < dk; i++) kk += k(i) * k(i);
+  const eta = new Float64Array(dk * dv);
+  for (let i = 0; i < dk; i++)
+    for (let jj = 0; jj < dv; jj++) {
+      const bt = betaAt(jj);
+      eta[i * dv + jj] = c.learner === 'implicit' ? bt / (1 + bt * kk) : bt;
+    }
   const cc = new Float64Array(dk);
   for (let i = 0; i < dk; i++) cc[i] = c.retention.coupled ? lam[i] : 1;
   const dl = c.bias.delta === 'data' ? x.delta[ix(Ts, b, tau, h, 0, 1)] : c.bias.deltaValue;
@@ -134,7 +136,7 @@ function runStep(c: Combo, s: ScanDims, fx: Compiled, x: Record<string, F64>, b:
     }
   }
   const U = new Float64Array(N);
-  for (let i = 0; i < dk; i++) for (let jj = 0; jj < dv; jj++) U[i * dv + jj] = eta[i] * k(i) * G[i * dv + jj];
+  for (let i = 0; i < dk; i++) for (let jj = 0; jj < dv; jj++) U[i * dv + jj] = eta[i * dv + jj] * k(i) * G[i * dv + jj];
   let mm = 1;
   let Mnew: F64 | null = null;
   let step = U;
@@ -164,11 +166,13 @@ export function f64Forward(c: Combo, s: ScanDims, x: Record<string, F64>, keep?:
   const { B, T, H, dk, dv, Ts, ix } = ctx(c, s);
   const fx = compile(c);
   const o = new Float64Array(B * T * H * dv);
-  const finalState = new Float64Array(B * H * dk * dv);
+  const SZ = stateSize(c, s);
+  const finalState = new Float64Array(B * H * SZ);
   for (let b = 0; b < B; b++)
     for (let h = 0; h < H; h++) {
-      let S: F64 = new Float64Array(dk * dv);
-      let M: F64 | null = c.learner === 'momentum' ? new Float64Array(dk * dv) : null;
+      const init = initialState(c, s, x, h);
+      let S: F64 = init.S;
+      let M: F64 | null = init.M;
       let P0: F64 | null = null;
       const Ss: F64[] = [];
       const Ms: F64[] = [];
@@ -179,6 +183,7 @@ export function f64Forward(c: Combo, s: ScanDims, x: Record<string, F64>, keep?:
         const st = runStep(c, s, fx, x, b, h, tau, S, M, P0);
         S = st.Snew;
         M = st.Mnew;
+        if (c.lagToken && tau % c.chunk === 0) P0 = S.slice();
         if (tau % c.steps === c.steps - 1) {
           const t = Math.floor(tau / c.steps);
           for (let jj = 0; jj < dv; jj++) {
@@ -188,7 +193,8 @@ export function f64Forward(c: Combo, s: ScanDims, x: Record<string, F64>, keep?:
           }
         }
       }
-      finalState.set(S, (b * H + h) * dk * dv);
+      finalState.set(S, (b * H + h) * SZ);
+      if (M) finalState.set(M, (b * H + h) * SZ + dk * dv);
       if (keep) {
         keep.S.push(Ss);
         keep.M.push(Ms);
@@ -211,15 +217,24 @@ export function f64Backward(c: Combo, s: ScanDims, x: Record<string, F64>, gy: {
       const bh = b * H + h;
       const Ss = keep.S[bh];
       const Ms = keep.M[bh];
-      let dS: F64 = gy.finalState ? gy.finalState.slice(bh * N, (bh + 1) * N) : new Float64Array(N);
-      let dM: F64 = new Float64Array(N);
+      const SZ = stateSize(c, s);
+      let dS: F64 = gy.finalState ? gy.finalState.slice(bh * SZ, bh * SZ + N) : new Float64Array(N);
+      let dM: F64 = gy.finalState && c.learner === 'momentum' ? gy.finalState.slice(bh * SZ + N, bh * SZ + 2 * N) : new Float64Array(N);
       let dP0 = new Float64Array(N);
       for (let tau = Ts - 1; tau >= 0; tau--) {
         const t = Math.floor(tau / c.steps);
         const jsub = tau % c.steps;
         const S = Ss[tau];
         const chunkStart = c.learner === 'chunk' ? tau - (tau % c.chunk) : 0;
-        const P0 = c.learner === 'chunk' ? Ss[chunkStart] : null;
+        // the chunk's anchor: the memory at its start, or after its first (lag) token
+        const anchorAt = c.lagToken && tau !== chunkStart ? chunkStart + 1 : chunkStart;
+        const P0 = c.learner === 'chunk' ? Ss[anchorAt] : null;
+        if (c.lagToken && tau === chunkStart) {
+          // gradients of the tokens anchored after the lag token flow into the lag token's output
+          dS = dS.slice();
+          for (let a = 0; a < N; a++) dS[a] += dP0[a];
+          dP0 = new Float64Array(N);
+        }
         const st = runStep(c, s, fx, x, b, h, tau, S, Ms.length ? Ms[tau] : null, P0);
         const k = (i: number) => x.k[ix(Ts, b, tau, h, i, dk)];
         dS = dS.slice();
@@ -263,15 +278,15 @@ export function f64Backward(c: Combo, s: ScanDims, x: Record<string, F64>, gy: {
           dM = dMp;
           grads.eta[ix(T, b, t, h, 0, 1)] += dmm;
         }
-        const deta = new Float64Array(dk);
+        const deta = new Float64Array(N);
         const dG = new Float64Array(N);
         const dkv = new Float64Array(dk);
         for (let i = 0; i < dk; i++)
           for (let jj = 0; jj < dv; jj++) {
             const a = i * dv + jj;
-            deta[i] += k(i) * st.G[a] * dU[a];
-            dkv[i] += st.eta[i] * st.G[a] * dU[a];
-            dG[a] = st.eta[i] * k(i) * dU[a];
+            deta[a] = k(i) * st.G[a] * dU[a];
+            dkv[i] += st.eta[a] * st.G[a] * dU[a];
+            dG[a] = st.eta[a] * k(i) * dU[a];
           }
         const dP = new Float64Array(N);
         const dvv = new Float64Array(dv);
@@ -319,38 +334,32 @@ export function f64Backward(c: Combo, s: ScanDims, x: Record<string, F64>, gy: {
         for (let i = 0; i < dk; i++)
           for (let jj = 0; jj < dv; jj++) {
             const a = i * dv + jj;
-            if (c.learner === 'chunk') dP0[a] += dP[a];
+            if (c.learner === 'chunk' && !(c.lagToken && tau === chunkStart)) dP0[a] += dP[a];
+            else if (c.learner === 'chunk') dSprev[a] += dP[a];
             else if (c.gradAt === 'retained') {
               dSprev[a] += st.lam[i] * dP[a];
               dlam[i] += S[a] * dP[a];
             } else dSprev[a] += dP[a];
           }
-        if (c.learner === 'chunk' && tau === chunkStart) {
+        if (c.learner === 'chunk' && !c.lagToken && tau === chunkStart) {
           for (let a = 0; a < N; a++) dSprev[a] += dP0[a];
           dP0 = new Float64Array(N);
         }
-        // step size
+        // step size: η_ij = β_j (per head: one β), implicit ε_j = β_j/(1 + β_j‖k‖²)
         if (c.hasBeta) {
-          const beta = x.beta[ix(Ts, b, tau, h, 0, 1)];
-          let db = 0;
-          if (c.learner === 'implicit') {
-            let kk = 0;
-            for (let i = 0; i < dk; i++) kk += k(i) * k(i);
-            if (c.memory === 'matrix') {
-              let sd = 0;
-              for (let i = 0; i < dk; i++) sd += deta[i];
-              const den = 1 + beta * kk;
-              db = sd / (den * den);
-              for (let i = 0; i < dk; i++) dkv[i] += (sd * -2 * beta * beta * k(i)) / (den * den);
-            } else {
-              for (let i = 0; i < dk; i++) {
-                const den = 1 + beta * k(i) * k(i);
-                db += deta[i] / (den * den);
-                dkv[i] += (deta[i] * -2 * beta * beta * k(i)) / (den * den);
-              }
-            }
-          } else for (let i = 0; i < dk; i++) db += deta[i];
-          grads.beta[ix(Ts, b, tau, h, 0, 1)] += db;
+          let kk = 0;
+          for (let i = 0; i < dk; i++) kk += k(i) * k(i);
+          for (let jj = 0; jj < dv; jj++) {
+            const bidx = c.betaPerChannel ? ix(Ts, b, tau, h, jj, dv) : ix(Ts, b, tau, h, 0, 1);
+            const bt = x.beta[bidx];
+            let sd = 0;
+            for (let i = 0; i < dk; i++) sd += deta[i * dv + jj];
+            if (c.learner === 'implicit') {
+              const den = 1 + bt * kk;
+              grads.beta[bidx] += sd / (den * den);
+              for (let i = 0; i < dk; i++) dkv[i] += (sd * -2 * bt * bt * k(i)) / (den * den);
+            } else grads.beta[bidx] += sd;
+          }
         }
         for (let i = 0; i < dk; i++) grads.k[ix(Ts, b, tau, h, i, dk)] += dkv[i];
         if (jsub === 0) {
@@ -364,8 +373,25 @@ export function f64Backward(c: Combo, s: ScanDims, x: Record<string, F64>, gy: {
         }
         dS = dSprev;
       }
+      if (c.init.kind === 'learned') {
+        // initialState [H, size] is shared by the batch rows
+        for (let a = 0; a < N; a++) grads.initialState[h * SZ + a] += dS[a];
+        if (c.learner === 'momentum') for (let a = 0; a < N; a++) grads.initialState[h * SZ + N + a] += dM[a];
+      }
     }
   return grads;
+}
+
+function initialState(c: Combo, s: ScanDims, x: Record<string, F64>, h: number): { S: F64; M: F64 | null } {
+  const N = s.dk * s.dv;
+  const SZ = stateSize(c, s);
+  const S = new Float64Array(N).fill(initValue(c, s));
+  const M = c.learner === 'momentum' ? new Float64Array(N) : null;
+  if (c.init.kind === 'learned') {
+    S.set(x.initialState.subarray(h * SZ, h * SZ + N));
+    if (M) M.set(x.initialState.subarray(h * SZ + N, h * SZ + 2 * N));
+  }
+  return { S, M };
 }
 
 export function checkInputs(c: Combo, s: ScanDims, x: Record<string, F64 | Float32Array>): void {

@@ -6,12 +6,14 @@
 import { registerScanProvider, type ScanProvider, type ScanShape } from '../../ir/scan';
 import type { DeviceCaps } from '../../plan/kernel';
 import type { MirasMixer } from '../../spec';
-import { comboInputs, comboOutputs, resolveCombo, type Combo, type ComboOptions } from '../math/combo';
+import { comboInputs, comboOutputs, recurrentUnsupported, resolveCombo, type Combo } from '../math/combo';
+import { resolveCombo as resolveCatalogCombo } from '../catalog';
 import { recurrentKernels, type RecurrentOptions } from './codegen';
-import { f64Backward, f64Forward } from './f64';
+import { referenceProviderFor } from '../reference/provider';
 
-export function recurrentProvider(mixer: MirasMixer, opts: ComboOptions & RecurrentOptions = {}): ScanProvider & { combo: Combo } {
-  const combo = resolveCombo(mixer, opts);
+export function recurrentProvider(mixer: MirasMixer, opts: RecurrentOptions = {}): ScanProvider & { combo: Combo } {
+  const combo = resolveCombo(mixer);
+  const oracle = referenceProviderFor(combo.catalog);
   const check = (s: ScanShape) => {
     if (s.dk !== mixer.headDimK || s.dv !== mixer.headDimV || s.heads !== mixer.heads) {
       throw new Error(`${combo.id}: scan shape H=${s.heads} dk=${s.dk} dv=${s.dv} does not match the mixer (H=${mixer.heads} dk=${mixer.headDimK} dv=${mixer.headDimV})`);
@@ -21,14 +23,15 @@ export function recurrentProvider(mixer: MirasMixer, opts: ComboOptions & Recurr
     id: combo.id,
     combo,
     inputs: (s) => comboInputs(combo, s),
-    outputs: (s) => comboOutputs(s),
+    outputs: (s) => comboOutputs(combo, s),
+    // The float64 oracle (B1, engine/miras/reference) defines the semantics the kernels are tested against.
     referenceForward: (x, s) => {
       check(s);
-      return { ...f64Forward(combo, s, x) };
+      return oracle.referenceForward(x, s);
     },
     referenceBackward: (x, g, s) => {
       check(s);
-      return f64Backward(combo, s, x, { o: g.o, finalState: g.finalState });
+      return oracle.referenceBackward(x, g, s);
     },
     kernels: (caps: DeviceCaps, s) => {
       check(s);
@@ -41,8 +44,7 @@ export function recurrentProvider(mixer: MirasMixer, opts: ComboOptions & Recurr
 /** Whether the fused recurrent kernel supports this mixer (resolves without error). */
 export function recurrentSupports(mixer: MirasMixer): boolean {
   try {
-    resolveCombo(mixer);
-    return true;
+    return recurrentUnsupported(resolveCatalogCombo(mixer)) === null;
   } catch {
     return false;
   }

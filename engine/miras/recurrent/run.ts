@@ -34,7 +34,7 @@ export async function runKernels(device: GPUDevice, req: RunRequest): Promise<Re
   for (const [name, data] of Object.entries(req.inputs)) {
     const b = make(name, data.byteLength);
     keep.push(data);
-    device.queue.writeBuffer(b, 0, data);
+    device.queue.writeBuffer(b, 0, data as Float32Array<ArrayBuffer>);
   }
   for (const [name, n] of Object.entries(req.zeros ?? {})) {
     const b = make(name, n * 4);
