@@ -9,8 +9,8 @@
  */
 import { z } from 'zod';
 import { getDatabase, getDb, type Database } from './db';
-import { tooLarge, badRequest } from './errors';
-import { ownedRun } from './runs';
+import { tooLarge, badRequest, notFound } from './errors';
+import { assertRunOwner, forgetRun } from './runs';
 
 /** Most points one ingest request may carry (413 beyond): MIRAS_MAX_INGEST_POINTS, default 10 000. */
 export const MAX_INGEST_POINTS = Number(process.env.MIRAS_MAX_INGEST_POINTS ?? 10_000);
@@ -83,7 +83,7 @@ function exactDouble({ sql, target }: Database, v: number) {
 }
 
 export async function ingestMetrics(ownerId: string, runId: string, points: MetricPointInput[]): Promise<IngestResult> {
-  await ownedRun(ownerId, runId);
+  await assertRunOwner(ownerId, runId);
   const database = await getDatabase();
   const { db, sql } = database;
   // Repeats inside one batch collapse to their first occurrence, like repeats across batches.
@@ -103,8 +103,18 @@ export async function ingestMetrics(ownerId: string, runId: string, points: Metr
       db.$executeRaw`INSERT INTO "MetricPoint" ("runId", "key", "step", "value", "time") VALUES ${sql.join(rows)} ON CONFLICT ("runId", "key", "step") DO NOTHING`,
     );
   }
-  const counts = await db.$transaction(statements);
-  const inserted = counts.reduce((a, b) => a + b, 0);
+  let inserted: number;
+  try {
+    // One statement is atomic by itself; bigger batches share one transaction.
+    inserted = statements.length === 1 ? await statements[0] : (await db.$transaction(statements)).reduce((a, b) => a + b, 0);
+  } catch (err) {
+    // The run was deleted (by another process) after its owner was cached: the foreign key refuses the points.
+    if (/foreign key|FOREIGN KEY|23503/.test(String((err as Error).message))) {
+      forgetRun(runId);
+      throw notFound('run');
+    }
+    throw err;
+  }
   return { received: points.length, inserted, duplicates: points.length - inserted };
 }
 

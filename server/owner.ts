@@ -45,6 +45,13 @@ function isSecure(req: Request): boolean {
   return proto ? proto.split(',')[0].trim() === 'https' : req.url.startsWith('https:');
 }
 
+/** tokenHash → owner id: owners are never deleted or re-keyed, so this cache cannot go stale. */
+const ownerIds = new Map<string, string>();
+function remember(tokenHash: string, id: string) {
+  if (ownerIds.size >= 10_000) ownerIds.clear();
+  ownerIds.set(tokenHash, id);
+}
+
 /** The caller's owner id if it has one, without creating anything (reads). */
 export async function viewer(req: Request): Promise<string | null> {
   return ownerIdForToken(ownerToken(req));
@@ -53,8 +60,12 @@ export async function viewer(req: Request): Promise<string | null> {
 /** The owner id a token belongs to (null for none, malformed or unknown tokens). */
 export async function ownerIdForToken(token: string | null | undefined): Promise<string | null> {
   if (!token || !OWNER_TOKEN_PATTERN.test(token)) return null;
+  const tokenHash = hashToken(token);
+  const cached = ownerIds.get(tokenHash);
+  if (cached) return cached;
   const db = await getDb();
-  const row = await db.owner.findUnique({ where: { tokenHash: hashToken(token) }, select: { id: true } });
+  const row = await db.owner.findUnique({ where: { tokenHash }, select: { id: true } });
+  if (row) remember(tokenHash, row.id);
   return row?.id ?? null;
 }
 
@@ -64,7 +75,12 @@ export async function requireOwner(req: Request): Promise<Owner> {
   const existing = ownerToken(req);
   const token = existing ?? newOwnerToken();
   const tokenHash = hashToken(token);
-  const row = await db.owner.upsert({ where: { tokenHash }, create: { id: newId(), tokenHash }, update: {}, select: { id: true } });
+  const cached = ownerIds.get(tokenHash);
+  if (cached) return { id: cached };
+  // Read first: nearly every write comes from a known owner, and a read takes no write lock.
+  const known = existing ? await db.owner.findUnique({ where: { tokenHash }, select: { id: true } }) : null;
+  const row = known ?? (await db.owner.upsert({ where: { tokenHash }, create: { id: newId(), tokenHash }, update: {}, select: { id: true } }));
+  remember(tokenHash, row.id);
   return existing ? { id: row.id } : { id: row.id, setCookie: ownerCookie(token, isSecure(req)) };
 }
 

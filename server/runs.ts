@@ -189,6 +189,28 @@ export async function deleteRun(ownerId: string, runId: string) {
   await ownedRun(ownerId, runId);
   const db = await getDb();
   await db.run.delete({ where: { id: runId } });
+  runOwners.delete(runId);
+}
+
+/**
+ * Run → owner, remembered: a run's owner never changes, and metric ingest (many small requests per
+ * second per run) should not re-read it each time. A run deleted elsewhere is caught by the foreign key.
+ */
+const runOwners = new Map<string, string>();
+const RUN_OWNER_CACHE = 10_000;
+
+export async function assertRunOwner(ownerId: string, runId: string): Promise<void> {
+  let owner = runOwners.get(runId);
+  if (owner === undefined) {
+    owner = (await ownedRun(ownerId, runId)).ownerId;
+    if (runOwners.size >= RUN_OWNER_CACHE) runOwners.clear();
+    runOwners.set(runId, owner);
+  }
+  assertOwner(ownerId, owner, 'run');
+}
+
+export function forgetRun(runId: string): void {
+  runOwners.delete(runId);
 }
 
 /** The caller's runs, newest first, filtered; `nextCursor` continues the list. */

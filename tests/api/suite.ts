@@ -459,6 +459,14 @@ export function apiSuite(label: string, makeUrl: () => Promise<{ url: string; cl
       expect(await database.db.metricPoint.count({ where: { runId } })).toBe(0);
       expect(await database.db.checkpoint.count({ where: { runId } })).toBe(0);
       expect(await database.db.share.count({ where: { runId } })).toBe(0);
+      // A run deleted behind this process's back (another server): ingest answers 404, not 500.
+      const other = await call(runsRoute.POST as Handler, 'POST', '/api/runs', { cookie: alice, body: { design: { spec: SPEC }, task: 't', seed: 1 } });
+      const oid = other.json.id;
+      const ok = await call(metricsRoute.POST as Handler, 'POST', `/api/runs/${oid}/metrics`, { params: { id: oid }, cookie: alice, body: { points: [{ key: 'l', step: 0, value: 1 }] } });
+      expect(ok.status).toBe(200);
+      await database.db.run.delete({ where: { id: oid } });
+      const gone = await bad('ingest into a run deleted elsewhere', call(metricsRoute.POST as Handler, 'POST', `/api/runs/${oid}/metrics`, { params: { id: oid }, cookie: alice, body: { points: [{ key: 'l', step: 1, value: 1 }] } }));
+      expect(gone.status).toBe(404);
       const delDesign = await call(designRoute.DELETE as Handler, 'DELETE', `/api/designs/${designId}`, { params: { id: designId }, cookie: alice });
       expect(delDesign.status).toBe(204);
     });

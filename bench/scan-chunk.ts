@@ -1,0 +1,207 @@
+/**
+ * GPU benchmark of the chunk-parallel scans (engine/miras/chunk), one preset mixer recurrence
+ * at a time, at fla's benchmark shape (B·H = 32, T = 4096, d = 64).
+ *  1. Checks each configuration on the device against the float64 token recurrence at a small
+ *     shape (T not a multiple of the chunk), with the full-size workgroups the timing uses.
+ *  2. Times forward and backward with GPU timestamps (median of reps; each kernel in its own pass).
+ * Prints a table and writes JSON to $OUT/scan-chunk.json (or ./bench/results/ when OUT is unset).
+ * Run:  npx tsx bench/scan-chunk.ts         (on the GPU machine via the device kit, see docs/benchmarks.md)
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createNodeGpu } from '../engine/gpu/node';
+import { adapterSummary, capsFromDescription } from '../engine/gpu/describe';
+import { planChunkScan } from '../engine/miras/chunk/chunk';
+import { encode, prepare, readF32, uploadF32, zerosF32 } from '../engine/miras/chunk/exec';
+import { recurrentBackward, recurrentForward } from '../engine/miras/chunk/naive';
+import { gradNames, tensorSizes, type ChunkScanConfig, type ChunkScanInputs, type ChunkScanShape } from '../engine/miras/chunk/types';
+import { CHUNK_PRESETS } from '../engine/miras/chunk/presets';
+
+const BW = 4.3e12; // measured copy bandwidth, bytes/s (shared notes/gpu.md)
+const FMA = 43e12; // measured f32 WGSL matmul, FLOP/s
+
+function rng(seed: number) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function inputs(cfg: ChunkScanConfig, s: ChunkScanShape, seed: number) {
+  const r = rng(seed);
+  const sz = tensorSizes(cfg, s);
+  const u = (n: number) => Float64Array.from({ length: n }, () => r() * 2 - 1);
+  const x: Record<string, Float64Array> = { q: u(sz.q), k: u(sz.k), v: u(sz.v) };
+  if (cfg.rule === 'delta') {
+    for (let i = 0; i < sz.k / s.K; i++) {
+      let z = 0;
+      for (let j = 0; j < s.K; j++) z += x.k[i * s.K + j] ** 2;
+      z = Math.sqrt(z) || 1;
+      for (let j = 0; j < s.K; j++) x.k[i * s.K + j] /= z;
+    }
+    x.beta = Float64Array.from({ length: sz.beta }, () => 0.05 + 0.9 * r());
+  }
+  if (cfg.gate === 'const') x.g = Float64Array.from({ length: s.H }, (_, h) => Math.log(1 - 2 ** (-5 - (h % 8))));
+  if (cfg.gate === 'scalar') x.g = Float64Array.from({ length: sz.g }, () => Math.log(0.9 + 0.1 * r()));
+  if (cfg.gate === 'vector') x.g = Float64Array.from({ length: sz.g }, () => Math.log(0.9 + 0.1 * r()));
+  if (cfg.initialState) x.h0 = u(sz.h0);
+  return { x, dO: u(sz.o), dht: u(sz.ht) };
+}
+
+const inputOf: Record<string, string> = { dq: 'q', dk: 'k', dv: 'v', dg: 'g', dbeta: 'beta', dh0: 'h0' };
+
+function buffers(device: GPUDevice, cfg: ChunkScanConfig, s: ChunkScanShape, x: Record<string, Float64Array>, dO: Float64Array, dht: Float64Array, scratch: { name: string; bytes: number }[]) {
+  const sz = tensorSizes(cfg, s);
+  const bufs: Record<string, GPUBuffer> = {};
+  for (const [n, a] of Object.entries(x)) bufs[n] = uploadF32(device, a);
+  bufs.o = zerosF32(device, sz.o);
+  bufs.finalState = zerosF32(device, sz.ht);
+  bufs['grad.o'] = uploadF32(device, dO);
+  bufs['grad.finalState'] = uploadF32(device, dht);
+  for (const g of gradNames(cfg)) bufs[`grad.${inputOf[g]}`] = zerosF32(device, x[inputOf[g]].length);
+  for (const sc of scratch) bufs[`scratch.${sc.name}`] = zerosF32(device, sc.bytes / 4);
+  return bufs;
+}
+
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>) {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    num = Number.isNaN(d) ? Infinity : Math.max(num, d);
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / (den || 1);
+}
+
+/** FLOPs of the chunk algorithm per (token, head), causal triangles counted half. */
+function flopsPerToken(cfg: ChunkScanConfig, K: number, V: number, C: number) {
+  const fwd = 4 * K * V + C * (K + V) + (cfg.rule === 'delta' ? 2 * K * V + C * K + C * (K + V) + (C * C) / 3 : 0);
+  const bwd = 10 * K * V + 3 * C * (K + V) + (cfg.rule === 'delta' ? 6 * K * V + 4 * C * (K + V) + C * C : 0);
+  return { fwd, bwd };
+}
+
+function median(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main() {
+  const gpu = await createNodeGpu();
+  const { device, description } = gpu;
+  const caps = capsFromDescription(description);
+  const out: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    adapter: adapterSummary(description),
+    adapterInfo: { vendor: description.vendor, architecture: description.architecture, device: description.device, description: description.description },
+    features: description.features,
+    limits: { ws: caps.maxComputeWorkgroupStorageSize, inv: caps.maxComputeInvocationsPerWorkgroup, sb: caps.maxStorageBuffersPerShaderStage },
+    checks: [] as unknown[],
+    timings: [] as unknown[],
+  };
+  console.log(`adapter: ${out.adapter}`);
+  if (!description.features.includes('timestamp-query')) throw new Error('timestamp-query is not available: cannot time on the GPU');
+  // --smoke: tiny shapes and barrier-free kernels, to try the script on SwiftShader
+  const smoke = process.argv.includes('--smoke');
+  const wg = smoke ? { workgroupSize: 1 } : {};
+  const presets = CHUNK_PRESETS;
+
+  // 1. correctness on the device at a small shape, each chunk length
+  for (const p of presets) {
+    for (const chunk of [16, 32, 64]) {
+      const s = smoke ? { B: 1, T: 37, H: 2, K: 16, V: 16 } : { B: 1, T: 77, H: 2, K: 64, V: 64 };
+      const cfg = { ...p.config, scale: 1 / Math.sqrt(s.K), initialState: true };
+      let plan;
+      try {
+        plan = planChunkScan(cfg, s, caps, { chunk, ...wg });
+      } catch (e) {
+        (out.checks as unknown[]).push({ preset: p.preset, chunk, skipped: (e as Error).message });
+        continue;
+      }
+      const { x, dO, dht } = inputs(cfg, s, 11);
+      const bufs = buffers(device, cfg, s, x, dO, dht, plan.scratch);
+      device.pushErrorScope('validation');
+      const enc = device.createCommandEncoder();
+      encode(enc, prepare(device, [...plan.forward, ...plan.backward], bufs));
+      device.queue.submit([enc.finish()]);
+      const err = await device.popErrorScope();
+      if (err) throw new Error(`${p.preset}: ${err.message}`);
+      const ref = recurrentForward(cfg, s, x as unknown as ChunkScanInputs<Float64Array>);
+      const gref = recurrentBackward(cfg, s, x as unknown as ChunkScanInputs<Float64Array>, { do: dO, dht }) as unknown as Record<string, Float64Array>;
+      const errs: Record<string, number> = {
+        o: relErr(await readF32(device, bufs.o, ref.o.length), ref.o),
+        ht: relErr(await readF32(device, bufs.finalState, ref.ht.length), ref.ht),
+      };
+      for (const g of gradNames(cfg)) errs[g] = relErr(await readF32(device, bufs[`grad.${inputOf[g]}`], gref[g].length), gref[g]);
+      for (const b of Object.values(bufs)) b.destroy();
+      (out.checks as unknown[]).push({ preset: p.preset, chunk, tiling: plan.tiling, errors: errs });
+      console.log(`check ${p.preset} C=${chunk}: ${Object.entries(errs).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(' ')}`);
+    }
+  }
+
+  // 2. timing at B·H = 32, T = 4096, d = 64
+  const reps = smoke ? 2 : 20;
+  for (const p of presets) {
+    const s = smoke ? { B: 1, T: 64, H: 2, K: 16, V: 16 } : { B: 2, T: 4096, H: 16, K: 64, V: 64 };
+    const cfg = { ...p.config, scale: 1 / Math.sqrt(s.K), initialState: false };
+    const plan = planChunkScan(cfg, s, caps, wg);
+    const { x, dO, dht } = inputs(cfg, s, 5);
+    const bufs = buffers(device, cfg, s, x, dO, dht, plan.scratch);
+    const fw = prepare(device, plan.forward, bufs);
+    const bw = prepare(device, plan.backward, bufs);
+    const nq = 2 * (fw.length + bw.length);
+    const qs = device.createQuerySet({ type: 'timestamp', count: nq });
+    const resolve = device.createBuffer({ size: nq * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const read = device.createBuffer({ size: nq * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const fwdT: number[] = [], bwdT: number[] = [];
+    const perKernel: Record<string, number[]> = {};
+    const warm = smoke ? 1 : 3;
+    for (let r = 0; r < reps + warm; r++) {
+      const enc = device.createCommandEncoder();
+      encode(enc, fw, { set: qs, base: 0 });
+      encode(enc, bw, { set: qs, base: 2 * fw.length });
+      enc.resolveQuerySet(qs, 0, nq, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, read, 0, nq * 8);
+      device.queue.submit([enc.finish()]);
+      await read.mapAsync(GPUMapMode.READ);
+      const ts = new BigUint64Array(read.getMappedRange().slice(0));
+      read.unmap();
+      if (r < warm) continue;
+      const ms = (a: number, b: number) => Number(ts[b] - ts[a]) / 1e6;
+      fwdT.push(ms(0, 2 * fw.length - 1));
+      bwdT.push(ms(2 * fw.length, nq - 1));
+      [...fw, ...bw].forEach((d, i) => (perKernel[d.name] ??= []).push(ms(2 * i, 2 * i + 1)));
+    }
+    const f = median(fwdT), b = median(bwdT);
+    const tok = s.B * s.H * s.T;
+    const fl = flopsPerToken(cfg, s.K, s.V, plan.tiling.C);
+    const sz = tensorSizes(cfg, s);
+    const ioF = 4 * (sz.q + sz.k + sz.v + (sz.g ?? 0) + (sz.beta ?? 0) + sz.o + sz.ht);
+    const ioB = 4 * (2 * (sz.q + sz.k + sz.v + (sz.g ?? 0) + (sz.beta ?? 0)) + sz.o + sz.ht);
+    const floor = (flops: number, bytes: number) => Math.max(flops / FMA, bytes / BW) * 1e3;
+    const row = {
+      preset: p.preset, config: p.config, tiling: plan.tiling, shape: s,
+      fwd_ms: f, bwd_ms: b, fwdbwd_ms: f + b,
+      fwd_gflop: (fl.fwd * tok) / 1e9, bwd_gflop: (fl.bwd * tok) / 1e9,
+      fwd_tflops: (fl.fwd * tok) / (f * 1e9), bwd_tflops: (fl.bwd * tok) / (b * 1e9),
+      fwd_roofline: floor(fl.fwd * tok, ioF) / f, bwd_roofline: floor(fl.bwd * tok, ioB) / b,
+      per_kernel_ms: Object.fromEntries(Object.entries(perKernel).map(([k, v]) => [k, median(v)])),
+    };
+    (out.timings as unknown[]).push(row);
+    console.log(`time ${p.preset.padEnd(18)} C=${plan.tiling.C} fwd ${f.toFixed(3)} ms  bwd ${b.toFixed(3)} ms  (${row.fwd_tflops.toFixed(1)} / ${row.bwd_tflops.toFixed(1)} TFLOP/s; roofline ${(100 * row.fwd_roofline).toFixed(0)}% / ${(100 * row.bwd_roofline).toFixed(0)}%)`);
+    console.log(`     ${Object.entries(row.per_kernel_ms).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+    for (const buf of Object.values(bufs)) buf.destroy();
+    qs.destroy();
+  }
+  const dir = process.env.OUT ?? join(process.cwd(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'scan-chunk.json'), JSON.stringify(out, null, 1));
+  gpu.destroy();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
