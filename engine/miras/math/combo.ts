@@ -65,12 +65,26 @@ export function recurrentUnsupported(c: CatalogCombo): string | null {
   return null;
 }
 
-export function resolveCombo(mixer: MirasMixer | ComboInput, heads?: number, dk?: number): Combo {
+export interface ComboOptions {
+  /** Heads and d_k when `mixer` is a bare combo (a MirasMixer carries them). */
+  heads?: number;
+  dk?: number;
+  /** First-API options, now implied by the catalog combination: accepted and checked (scale) or ignored. */
+  gradAt?: 'prev' | 'retained';
+  scale?: number;
+  beta?: boolean;
+}
+
+export function resolveCombo(mixer: MirasMixer | ComboInput, opts: ComboOptions = {}): Combo {
   const cat = resolveCatalogCombo(mixer);
   const why = recurrentUnsupported(cat);
   if (why) throw new Error(`the fused recurrent kernel does not support ${why}`);
-  const H = heads ?? ('heads' in mixer ? mixer.heads : 1);
-  const K = dk ?? ('headDimK' in mixer ? mixer.headDimK : 1);
+  const H = opts.heads ?? ('heads' in mixer ? mixer.heads : 1);
+  const K = opts.dk ?? ('headDimK' in mixer ? mixer.headDimK : 1);
+  const scale = cat.block.queryScale === 'inv-sqrt-dk' ? 1 / Math.sqrt(K) : 1;
+  if (opts.scale !== undefined && Math.abs(opts.scale - scale) > 1e-12 * scale) {
+    throw new Error(`query scale ${opts.scale} disagrees with block.queryScale = ${cat.block.queryScale} (${scale})`);
+  }
   const bias = biasMath(cat.bias.kind, cat.bias.params);
   const retention = retentionMath(cat.retention.kind, cat.retention.params, H);
   const learner = cat.learner.kind as LearnerKind;
@@ -96,7 +110,7 @@ export function resolveCombo(mixer: MirasMixer | ComboInput, heads?: number, dk?
     chunk,
     lagToken: learner === 'chunk' && cat.learner.params.lagToken === true,
     gradAt,
-    scale: cat.block.queryScale === 'inv-sqrt-dk' ? 1 / Math.sqrt(K) : 1,
+    scale,
     betaPerChannel: cat.block.betaPerChannel,
     init,
     hasBeta: providerInputs(cat, { batch: 1, time: 1, heads: H, dk: K, dv: 1 }).some((d) => d.name === 'beta'),

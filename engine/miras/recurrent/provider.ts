@@ -6,13 +6,13 @@
 import { registerScanProvider, type ScanProvider, type ScanShape } from '../../ir/scan';
 import type { DeviceCaps } from '../../plan/kernel';
 import type { MirasMixer } from '../../spec';
-import { comboInputs, comboOutputs, recurrentUnsupported, resolveCombo, type Combo } from '../math/combo';
+import { comboInputs, comboOutputs, recurrentUnsupported, resolveCombo, type Combo, type ComboOptions } from '../math/combo';
 import { resolveCombo as resolveCatalogCombo } from '../catalog';
 import { recurrentKernels, type RecurrentOptions } from './codegen';
 import { referenceProviderFor } from '../reference/provider';
 
-export function recurrentProvider(mixer: MirasMixer, opts: RecurrentOptions = {}): ScanProvider & { combo: Combo } {
-  const combo = resolveCombo(mixer);
+export function recurrentProvider(mixer: MirasMixer, opts: RecurrentOptions & ComboOptions = {}): ScanProvider & { combo: Combo } {
+  const combo = resolveCombo(mixer, opts);
   const oracle = referenceProviderFor(combo.catalog);
   const check = (s: ScanShape) => {
     if (s.dk !== mixer.headDimK || s.dv !== mixer.headDimV || s.heads !== mixer.heads) {
