@@ -9,6 +9,7 @@ import { capsFromDescription, type AdapterDescription } from '../../gpu/describe
 import type { Combo } from '../catalog';
 import { referenceScan, referenceScanGrad, type ScanArrays } from '../reference';
 import { recurrentProvider } from '../recurrent/provider';
+import { recurrentUnsupported } from '../math/combo';
 import { runScanKernels } from '../recurrent/run';
 
 export interface ScanResult {
@@ -18,26 +19,17 @@ export interface ScanResult {
   grads?: ScanArrays;
 }
 
-/** Why the fused kernel cannot run this combination with the reference's semantics (null: it can). */
+/** Why the fused kernel cannot run this combination (null: it can); the kernel follows the reference's semantics. */
 export function fusedKernelGap(c: Combo): string | null {
-  if (!['matrix', 'vector'].includes(c.memory.kind)) return `the fused recurrent kernel covers matrix and vector memories, not "${c.memory.kind}"`;
-  if (['lq', 'kl'].includes(c.retention.kind)) return `the fused recurrent kernel has no "${c.retention.kind}" retention yet`;
-  if (c.block.mlstmNormalizer) return 'the fused recurrent kernel has no mLSTM normaliser state';
-  if (c.block.betaPerChannel) return 'the fused recurrent kernel reads one β per head';
-  if (c.block.memoryInit !== 'zeros') return 'the fused recurrent kernel starts from a zero state';
-  if (c.learner.kind === 'chunk' && c.learner.params.lagToken) return 'the fused recurrent kernel has no lag token';
-  if (c.learner.kind === 'implicit' && c.memory.kind === 'vector') return 'the fused kernel\'s vector implicit step uses the per-row ε = β/(1+βk_n²), the reference Longhorn\'s ε = β/(1+β‖k‖²)';
-  if (c.learner.kind === 'multistep' && (c.retention.params.coupled || c.retention.kind === 'elastic')) return 'multistep with a coupled or non-linear retention orders decay and map differently in the fused kernel';
-  return null;
+  const why = recurrentUnsupported(c);
+  return why ? `the fused recurrent kernel does not support ${why}` : null;
 }
 
-/** The fused kernel provider for a combination, configured to the catalog's semantics. */
+/** The fused kernel provider for a combination at this shape. */
 export function fusedProvider(c: Combo, s: ScanShape): ScanProvider {
   const gap = fusedKernelGap(c);
   if (gap) throw new Error(gap);
-  const mixer = { type: 'miras' as const, heads: s.heads, headDimK: s.dk, headDimV: s.dv, memory: c.memory, bias: c.bias, retention: c.retention, learner: c.learner, block: c.block };
-  const gradAt = c.retention.params.gradientAt === 'decayed' && !c.retention.params.coupled ? 'retained' : 'prev';
-  return recurrentProvider(mixer, { gradAt, scale: c.block.queryScale === 'inv-sqrt-dk' ? 1 / Math.sqrt(s.dk) : 1, beta: true });
+  return recurrentProvider({ type: 'miras', heads: s.heads, headDimK: s.dk, headDimV: s.dv, memory: c.memory, bias: c.bias, retention: c.retention, learner: c.learner, block: c.block });
 }
 
 export function runReference(c: Combo, s: ScanShape, inputs: ScanArrays, dOut?: { o: Float64Array; finalState?: Float64Array }): ScanResult {
@@ -59,6 +51,17 @@ export async function runWebgpu(
   const extra = Object.keys(inputs).filter((n) => !decls.inputs.some((d) => d.name === n) && !(n === 'beta' && inputs.beta.every((x) => x === 1)));
   if (extra.length) throw new Error(`the WebGPU kernel for ${provider.id} does not read ${extra.join(', ')}`);
   const feed: Record<string, ArrayLike<number>> = { ...inputs };
+  if (inputs.initialState) {
+    // The kernel takes one initial state per head, shared across the batch ([H, size]).
+    const per = inputs.initialState.length / s.batch;
+    const first = inputs.initialState.subarray(0, per);
+    for (let b = 1; b < s.batch; b++) {
+      if (inputs.initialState.subarray(b * per, (b + 1) * per).some((x, i) => x !== first[i])) {
+        throw new Error('the WebGPU kernel takes one initial state per head shared across the batch; initialState differs between batch rows');
+      }
+    }
+    feed.initialState = first;
+  }
   // A dot-product combination without a beta tensor writes with strength 1.
   if (!feed.beta && decls.inputs.some((d) => d.name === 'beta')) feed.beta = new Float64Array(decls.inputs.find((d) => d.name === 'beta')!.shape.reduce((a, b) => a * b, 1)).fill(1);
   const kernels = provider.kernels(capsFromDescription(description), s);

@@ -25,8 +25,9 @@
  *   learner    gd:        U = β ⊙ ∇(W_{t−1}); with retention.gradientAt = 'decayed' (constant/scalar/channel/l2, the fla
  *                         order): W' = decay(W_{t−1}), W_t = W' − β ⊙ ∇(W') (Gated DeltaNet S = α(I − βkkᵀ)S + βkvᵀ)
  *              momentum:  Mom_t = η_t Mom_{t−1} − β ∇(W_{t−1}); U = −Mom_t (Titans Eq. 13-14) (∇ at decay(W_{t−1}) when 'decayed')
- *              multistep: decay once, then n_h steps W ← W − β_j ∇(W; k_j, v_j) (elastic/ℓq/KL: their map at every sub-step)
- *              implicit:  W' = decay(W_{t−1}); W_t = W' − ε ∇(W'), ε = β/(1 + β‖k‖²) (Longhorn)
+ *              multistep: sub-step 0: U = β_0 ∇(decay(W_{t−1})) (∇(W_{t−1}) for elastic/ℓq/KL), W = R(W_{t−1}, U); j > 0:
+ *                         W = R(W, β_j ∇(W)) without decay (DeltaProduct; elastic/ℓq/KL apply their map every sub-step)
+ *              implicit:  W' = decay(W_{t−1}); W_t = R(W_{t−1}, ε ∇(W')), ε = β/(1 + β‖k‖²) (Longhorn; = W' − ε∇(W') uncoupled)
  *              chunk:     U = β ⊙ ∇(W_{t′}) with W_{t′} the memory at the chunk start (after the lag token when lagToken),
  *                         always undecayed (Titans §3.2 chunk identity); at b = 1 it equals gd with gradientAt = 'previous'
  *   retention  none: W − U; constant/scalar/l2: αW − U (l2 coupled: α(W − U)); channel: Diag(α)S − U;
@@ -303,6 +304,12 @@ function softmaxAxis(c: Combo): 0 | 1 | 'all' {
 
 type Decay = { kind: 'scalar'; a: Var } | { kind: 'channel'; a: Var } | null;
 
+/** The memory after a multiplicative decay alone, where fla-style learners take the gradient. */
+function decayOnly(W: Var, decay: Decay): Var {
+  if (!decay) return W;
+  return decay.kind === 'scalar' ? ad.scale(W, decay.a) : ad.mulRows(W, decay.a);
+}
+
 /** W_t = R(W_{t−1}, U) for one memory tensor. */
 function retain(c: Combo, W: Var, U: Var | null, decay: Decay): Var {
   const decayed = (x: Var) => (!decay ? x : decay.kind === 'scalar' ? ad.scale(x, decay.a) : ad.mulRows(x, decay.a));
@@ -455,24 +462,27 @@ function run(c: Combo, s: ScanShape, x: Record<string, Var>): RunResult {
             break;
           }
           case 'multistep': {
-            // DeltaProduct: decay once, then n_h steps each at the current memory. Multiplicative retentions decay
-            // before the first step (fla gated_delta_product); the non-linear ones apply their map at every sub-step.
+            // DeltaProduct: the decay acts once, on sub-step 0, whose gradient is taken at the decayed memory for a
+            // multiplicative retention (fla gated_delta_product) and at W_{t−1} for elastic/ℓq/KL; sub-steps j > 0 step
+            // from the current memory. Each sub-step applies the retention's closed form (a coupled ℓ2 scales its
+            // step, elastic/ℓq/KL apply their map).
             const multiplicative = ['none', 'constant', 'scalar', 'channel', 'l2'].includes(c.retention.kind);
-            if (multiplicative) carried = carried.map((W) => retain(c, W, null, decay));
             for (let j = 0; j < nh; j++) {
               const { k, v, beta, delta } = sub(j);
-              const U = lr(memoryGradient(c, effective(c, carried), k, v, delta), beta);
-              carried = carried.map((W, i) => retain(c, W, U[i], multiplicative || j > 0 ? null : decay));
+              const at0 = j === 0 && multiplicative ? carried.map((W) => decayOnly(W, decay)) : carried;
+              const U = lr(memoryGradient(c, effective(c, at0), k, v, delta), beta);
+              carried = carried.map((W, i) => retain(c, W, U[i], j === 0 ? decay : null));
             }
             break;
           }
           case 'implicit': {
+            // Longhorn: the proximal step at the decayed memory is GD with step ε = β/(1 + β‖k‖²); the retention's
+            // closed form then applies it (a coupled ℓ2 also scales the step).
             const { k, v, beta, delta } = sub(0);
-            const anchorW = carried.map((W) => retain(c, W, null, decay));
             const bt = beta ?? ad.scalarConst(1);
-            const eps = ad.div(bt, ad.addC(ad.scale(bt, ad.dot(k, k)), 1)); // ε = β/(1 + β‖k‖²)
-            const grads = memoryGradient(c, anchorW, k, v, delta);
-            carried = anchorW.map((W, i) => ad.sub(W, eps.size === 1 ? ad.scale(grads[i], eps) : ad.mulCols(grads[i], eps)));
+            const eps = ad.div(bt, ad.addC(ad.scale(bt, ad.dot(k, k)), 1));
+            const grads = memoryGradient(c, carried.map((W) => decayOnly(W, decay)), k, v, delta);
+            carried = carried.map((W, i) => retain(c, W, eps.size === 1 ? ad.scale(grads[i], eps) : ad.mulCols(grads[i], eps), decay));
             break;
           }
           default:
