@@ -3,9 +3,10 @@
  * The "Train" tab: the mount point for helper F's TrainingPanel (components/training/).
  * Wiring it: render
  *   <TrainingPanel spec={spec} specError={specError} design={design} preset={preset} name={name} />
- * with the props computed below. Until the training worker builds, the tab says so plainly.
+ * with the props computed below.
  */
 import { useMemo } from 'react';
+import { TrainingPanel } from '@/components/training/TrainingPanel';
 import { useAnalysis } from './analysisStore';
 import { flowToDesign, useEditor } from './store';
 
@@ -21,10 +22,5 @@ export function useTrainProps() {
 }
 
 export function TrainTab() {
-  const { spec, specError } = useTrainProps();
-  return (
-    <div className="muted" data-testid="train-slot">
-      {spec ? 'Training is not wired into this build yet.' : `Fix the design first: ${specError ?? 'it does not lower to a model.'}`}
-    </div>
-  );
+  return <TrainingPanel {...useTrainProps()} />;
 }

@@ -14,8 +14,8 @@ import { findScanProvider } from '@/engine/ir/scan';
 import { catalogEntry } from '@/engine/miras/catalog';
 import { formatBytes } from '@/engine/design/cost';
 import type { CompileStatus } from './analysisStore';
-// The fused recurrent Miras kernels register with the scan slot when imported (engine/miras/recurrent/provider).
-
+// Registers the fused recurrent Miras kernels (every matrix/vector-memory combination) with the scan slot.
+import '@/engine/miras/recurrent/provider';
 
 /** The step shape the check assumes (the Train tab's defaults are of this order). */
 export const CHECK_SHAPE = { batch: 8, time: 256 };

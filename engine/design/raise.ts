@@ -15,7 +15,7 @@ export const LAYOUT = {
   gap: 26,
   stackPad: 18,
   stackHeader: 34,
-  heights: { embedding: 70, norm: 46, shortConv: 46, attention: 76, miras: 170, residual: 46, mlp: 62, head: 62, axis: 62 } as Record<string, number>,
+  heights: { embedding: 70, norm: 46, shortConv: 46, attention: 76, miras: 170, residual: 46, mlp: 62, head: 62, axis: 72 } as Record<string, number>,
 };
 const MAIN_X = LAYOUT.axisWidth + 60;
 

@@ -204,10 +204,36 @@ describe('editor in Chromium', () => {
     await expect.poll(async () => (await page.locator('.react-flow__edge').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).some((id) => id?.includes(gate))).toBe(false);
   });
 
+  it('copies and pastes the selection, lists shortcuts under ?, and saves to the server by name', async () => {
+    await loadPreset('deltanet');
+    const stats = await graphStats();
+    await nodeEl('L0.mlp').click();
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('Control+v');
+    await expect.poll(async () => (await graphStats()).nodes).toBe(stats.nodes + 1);
+    // The pasted MLP is connected to nothing: a warning on it, the model still lowers.
+    await openModelTab();
+    await expect.poll(() => page.getByTestId('issues').textContent()).toMatch(/MLP is not connected to the model and is ignored/);
+    await page.keyboard.press('Control+z');
+    await expect.poll(graphStats).toEqual(stats);
+
+    await page.locator('.react-flow__pane').click({ position: { x: 10, y: 10 } });
+    await page.keyboard.press('?');
+    expect(await page.getByTestId('shortcuts').textContent()).toMatch(/Ctrl\+Shift\+Z.*Redo/);
+    await page.keyboard.press('?');
+    expect(await page.getByTestId('shortcuts').count()).toBe(0);
+
+    await page.getByTestId('design-name').fill('DeltaNet for MQAR');
+    await page.getByTestId('save-server').click();
+    await expect.poll(() => page.getByTestId('save-ok').textContent()).toMatch(/Saved “DeltaNet for MQAR” to the server/);
+    const list = await page.evaluate(async () => (await (await fetch('/api/designs')).json()) as { designs: { name: string }[] });
+    expect(list.designs.map((d) => d.name)).toContain('DeltaNet for MQAR');
+  });
+
   it('saves editor screenshots with presets loaded', async () => {
     mkdirSync('docs', { recursive: true });
     // Clear earlier messages so they do not cover the canvas.
-    for (const b of await page.locator('.toast button').all()) await b.click();
+    await page.locator('.toast button').evaluateAll((buttons) => buttons.forEach((b) => (b as HTMLButtonElement).click()));
     await loadPreset('deltanet');
     await page.waitForTimeout(300);
     await page.screenshot({ path: 'docs/editor-deltanet.png' });
