@@ -50,16 +50,24 @@ describe('miras scan', () => {
     for (const n of Object.keys(inputs)) expect(close(out[`d${n}`].data, want.grads[n]), n).toBe(true);
   });
 
-  it('refuses bad inputs with specific errors', async () => {
+  it('refuses bad inputs with one specific message and exit code 2', async () => {
+    const run = async (args: string[]) => {
+      const errs: string[] = [];
+      const code = await scanCommand.run(args, () => {}, (l) => errs.push(l));
+      return { code, msg: errs.join('\n') };
+    };
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...comboJson, learner: { kind: 'implicit' } }));
-    await expect(scanCommand.run(['--combo', join(dir, 'bad.json'), '--in', join(dir, 'in.safetensors'), '--out', join(dir, 'x.safetensors')])).rejects.toThrow(
-      /gradient-based learner.*Fix/s,
-    );
+    let r = await run(['--combo', join(dir, 'bad.json'), '--in', join(dir, 'in.safetensors'), '--out', join(dir, 'x.safetensors')]);
+    expect(r.code).toBe(2);
+    expect(r.msg).toMatch(/gradient-based learner.*Fix/s);
     await writeTensors(join(dir, 'missing.safetensors'), { q: { shape: [1, 2, 1, 3], data: new Float64Array(6) }, k: { shape: [1, 2, 1, 3], data: new Float64Array(6) }, v: { shape: [1, 2, 1, 4], data: new Float64Array(8) } });
-    await expect(scanCommand.run(['--combo', join(dir, 'combo.json'), '--in', join(dir, 'missing.safetensors'), '--out', join(dir, 'x.safetensors')])).rejects.toThrow(
-      /missing tensor "g" \[1, 2, 1\]/,
-    );
-    await expect(scanCommand.run(['--combo', join(dir, 'combo.json'), '--in', join(dir, 'in.safetensors'), '--out', join(dir, 'x.safetensors'), '--backend', 'cuda'])).rejects.toThrow(/--backend must be/);
+    r = await run(['--combo', join(dir, 'combo.json'), '--in', join(dir, 'missing.safetensors'), '--out', join(dir, 'x.safetensors')]);
+    expect(r.msg).toMatch(/missing tensor "g" \[1, 2, 1\]/);
+    r = await run(['--combo', join(dir, 'combo.json'), '--in', join(dir, 'in.safetensors'), '--out', join(dir, 'x.safetensors'), '--backend', 'cuda']);
+    expect(r.msg).toMatch(/--backend must be/);
+    r = await run(['--combo', join(dir, 'combo.json'), '--in', join(dir, 'nope.safetensors'), '--out', join(dir, 'x.safetensors')]);
+    expect(r.code).toBe(2);
+    expect(r.msg).toMatch(/ENOENT|no such file/);
   });
 });
 

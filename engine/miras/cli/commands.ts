@@ -31,10 +31,24 @@ export interface CliCommand {
   name: string;
   summary: string;
   usage: string;
-  run(argv: string[], log?: (line: string) => void): Promise<number>;
+  /** Exit code; user errors (bad flags, files, combinations) are printed to `err` as one message and return 2. */
+  run(argv: string[], log?: (line: string) => void, err?: (line: string) => void): Promise<number>;
 }
 
 export class CliError extends Error {}
+
+/** Run a command body; a user error becomes one line on stderr and exit code 2 instead of a stack trace. */
+async function guarded(name: string, err: (line: string) => void, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof CliError || e instanceof MirasValidationError || (e instanceof Error && /safetensors|ENOENT/.test(e.message))) {
+      err(`miras ${name}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
 
 function parseFlags(argv: string[], spec: Record<string, 'string' | 'boolean'>): Record<string, string | boolean> {
   const out: Record<string, string | boolean> = {};
@@ -96,46 +110,53 @@ async function gpu(): Promise<NodeGpu> {
   return createNodeGpu();
 }
 
+const SCAN_USAGE = 'scan --combo FILE.json --in FILE.safetensors --out FILE.safetensors [--backend reference|webgpu] [--grad]';
+const CHECK_USAGE = 'check --random N --seed S [--dim D] [--tol X]  |  check --preset NAME [--dim D]';
+
 export const scanCommand: CliCommand = {
   name: 'scan',
   summary: 'run one combination\'s recurrence on explicit inputs (fla layout) and write outputs, final state and gradients',
-  usage: 'scan --combo FILE.json --in FILE.safetensors --out FILE.safetensors [--backend reference|webgpu] [--grad]',
-  async run(argv, log = console.log) {
-    const f = parseFlags(argv, { combo: 'string', in: 'string', out: 'string', backend: 'string', grad: 'boolean' });
-    for (const k of ['combo', 'in', 'out']) if (!f[k]) throw new CliError(`missing --${k}; usage: ${this.usage}`);
-    const backend = (f.backend as string) ?? 'reference';
-    if (!['reference', 'webgpu'].includes(backend)) throw new CliError(`--backend must be reference or webgpu, got "${backend}"`);
-    const c = parseComboJson(await readFile(f.combo as string, 'utf8'), f.combo as string);
-    const t = await readTensors(f.in as string);
-    const s = shapeFromInputs(c, t);
-    const inputs: ScanArrays = {};
-    for (const [name, x] of Object.entries(t)) if (name !== 'do' && name !== 'dfinalState') inputs[name] = x.data;
-    let dOut: { o: Float64Array; finalState?: Float64Array } | undefined;
-    if (f.grad) {
-      if (!t.do) throw new CliError(`--grad needs the upstream gradient "do" [${s.batch}, ${s.time}, ${s.heads}, ${s.dv}] in the input file`);
-      dOut = { o: t.do.data, finalState: t.dfinalState?.data };
-    }
-    let r: ScanResult;
-    if (backend === 'reference') r = runReference(c, s, inputs, dOut);
-    else {
-      const g = await gpu();
-      try {
-        r = await runWebgpu(g.device, g.description, c, s, inputs, dOut);
-      } finally {
-        g.destroy();
-      }
-    }
-    const stateSize = r.finalState.length / (s.batch * s.heads);
-    const out: Record<string, NamedTensor> = {
-      o: { shape: [s.batch, s.time, s.heads, s.dv], data: r.o },
-      finalState: { shape: c.memory.kind === 'matrix' || c.memory.kind === 'vector' ? (stateSize === s.dk * s.dv ? [s.batch, s.heads, s.dk, s.dv] : [s.batch, s.heads, stateSize]) : [s.batch, s.heads, stateSize], data: r.finalState },
-    };
-    for (const [name, g] of Object.entries(r.grads ?? {})) out[`d${name}`] = { shape: t[name].shape, data: g };
-    await writeTensors(f.out as string, out, { backend, combo: JSON.stringify(c) });
-    log(`wrote ${Object.keys(out).join(', ')} to ${f.out} (${backend}, B=${s.batch} T=${s.time} H=${s.heads} dk=${s.dk} dv=${s.dv})`);
-    return 0;
+  usage: SCAN_USAGE,
+  run(argv, log = console.log, err = console.error) {
+    return guarded('scan', err, () => scanBody(argv, log));
   },
 };
+
+async function scanBody(argv: string[], log: (line: string) => void): Promise<number> {
+  const f = parseFlags(argv, { combo: 'string', in: 'string', out: 'string', backend: 'string', grad: 'boolean' });
+  for (const k of ['combo', 'in', 'out']) if (!f[k]) throw new CliError(`missing --${k}; usage: ${SCAN_USAGE}`);
+  const backend = (f.backend as string) ?? 'reference';
+  if (!['reference', 'webgpu'].includes(backend)) throw new CliError(`--backend must be reference or webgpu, got "${backend}"`);
+  const c = parseComboJson(await readFile(f.combo as string, 'utf8'), f.combo as string);
+  const t = await readTensors(f.in as string);
+  const s = shapeFromInputs(c, t);
+  const inputs: ScanArrays = {};
+  for (const [name, x] of Object.entries(t)) if (name !== 'do' && name !== 'dfinalState') inputs[name] = x.data;
+  let dOut: { o: Float64Array; finalState?: Float64Array } | undefined;
+  if (f.grad) {
+    if (!t.do) throw new CliError(`--grad needs the upstream gradient "do" [${s.batch}, ${s.time}, ${s.heads}, ${s.dv}] in the input file`);
+    dOut = { o: t.do.data, finalState: t.dfinalState?.data };
+  }
+  let r: ScanResult;
+  if (backend === 'reference') r = runReference(c, s, inputs, dOut);
+  else {
+    const g = await gpu();
+    try {
+      r = await runWebgpu(g.device, g.description, c, s, inputs, dOut);
+    } finally {
+      g.destroy();
+    }
+  }
+  const stateSize = r.finalState.length / (s.batch * s.heads);
+  const out: Record<string, NamedTensor> = {
+    o: { shape: [s.batch, s.time, s.heads, s.dv], data: r.o },
+    finalState: { shape: c.memory.kind === 'matrix' || c.memory.kind === 'vector' ? (stateSize === s.dk * s.dv ? [s.batch, s.heads, s.dk, s.dv] : [s.batch, s.heads, stateSize]) : [s.batch, s.heads, stateSize], data: r.finalState },
+  };
+  for (const [name, g] of Object.entries(r.grads ?? {})) out[`d${name}`] = { shape: t[name].shape, data: g };
+  await writeTensors(f.out as string, out, { backend, combo: JSON.stringify(c) });
+  log(`wrote ${Object.keys(out).join(', ')} to ${f.out} (${backend}, B=${s.batch} T=${s.time} H=${s.heads} dk=${s.dk} dv=${s.dv})`);
+  return 0;
+}
 
 interface CheckCase {
   label: string;
@@ -185,45 +206,49 @@ function presetCases(p: Preset, dim: number): CheckCase[] {
 export const checkCommand: CliCommand = {
   name: 'check',
   summary: 'compare the WebGPU scan kernels with the float64 reference (outputs and gradients)',
-  usage: 'check --random N --seed S [--dim D]  |  check --preset NAME [--dim D]',
-  async run(argv, log = console.log) {
-    const f = parseFlags(argv, { random: 'string', seed: 'string', preset: 'string', dim: 'string', tol: 'string' });
-    const dim = f.dim ? Number(f.dim) : 16;
-    const tol = f.tol ? Number(f.tol) : 2e-3;
-    if (!Number.isInteger(dim) || dim < 1 || dim > 256) throw new CliError(`--dim must be an integer in 1..256, got "${f.dim}"`);
-    const cases: CheckCase[] = [];
-    if (f.preset) {
-      const p = MIRAS_PRESETS.find((x) => x.name === f.preset);
-      if (!p) throw new CliError(`unknown Miras preset "${f.preset}"; known: ${MIRAS_PRESETS.map((x) => x.name).join(', ')}`);
-      cases.push(...presetCases(p, dim));
-    } else if (f.random) {
-      const n = Number(f.random);
-      const seed = f.seed ? Number(f.seed) : 0;
-      if (!Number.isInteger(n) || n < 1) throw new CliError(`--random must be a positive integer, got "${f.random}"`);
-      const rng = new Rng(seed);
-      while (cases.length < n) {
-        const c = randomCombo(rng, { memories: ['matrix', 'vector'], mlstm: false });
-        if (fusedKernelGap(c)) continue; // random checks draw from what the kernel covers
-        const T = 3 + Math.floor(rng.next() * 14); // includes T not a multiple of the chunk size
-        const label = `#${cases.length} ${c.memory.kind}/${c.bias.kind}/${c.retention.kind}/${c.learner.kind}`;
-        cases.push({ label, combo: c, shape: { batch: 1 + Math.floor(rng.next() * 2), time: T, heads: 2, dk: dim, dv: dim } });
-      }
-    } else throw new CliError(`give --random N or --preset NAME; usage: ${this.usage}`);
-    const g = await gpu();
-    let failed = 0;
-    try {
-      log(`device: ${g.description.vendor ?? ''} ${g.description.architecture ?? ''}`.trim());
-      for (let i = 0; i < cases.length; i++) {
-        const r = await checkOne(g, cases[i], 1000 + i, tol);
-        if (!r.ok) failed++;
-        log(r.line);
-      }
-    } finally {
-      g.destroy();
-    }
-    log(`${cases.length - failed} passed, ${failed} failed (tolerance ${tol} relative to each tensor's scale)`);
-    return failed ? 1 : 0;
+  usage: CHECK_USAGE,
+  run(argv, log = console.log, err = console.error) {
+    return guarded('check', err, () => checkBody(argv, log));
   },
 };
+
+async function checkBody(argv: string[], log: (line: string) => void): Promise<number> {
+  const f = parseFlags(argv, { random: 'string', seed: 'string', preset: 'string', dim: 'string', tol: 'string' });
+  const dim = f.dim ? Number(f.dim) : 16;
+  const tol = f.tol ? Number(f.tol) : 2e-3;
+  if (!Number.isInteger(dim) || dim < 1 || dim > 256) throw new CliError(`--dim must be an integer in 1..256, got "${f.dim}"`);
+  const cases: CheckCase[] = [];
+  if (f.preset) {
+    const p = MIRAS_PRESETS.find((x) => x.name === f.preset);
+    if (!p) throw new CliError(`unknown Miras preset "${f.preset}"; known: ${MIRAS_PRESETS.map((x) => x.name).join(', ')}`);
+    cases.push(...presetCases(p, dim));
+  } else if (f.random) {
+    const n = Number(f.random);
+    const seed = f.seed ? Number(f.seed) : 0;
+    if (!Number.isInteger(n) || n < 1) throw new CliError(`--random must be a positive integer, got "${f.random}"`);
+    const rng = new Rng(seed);
+    while (cases.length < n) {
+      const c = randomCombo(rng, { memories: ['matrix', 'vector'], mlstm: false });
+      if (fusedKernelGap(c)) continue; // random checks draw from what the kernel covers
+      const T = 3 + Math.floor(rng.next() * 14); // includes T not a multiple of the chunk size
+      const label = `#${cases.length} ${c.memory.kind}/${c.bias.kind}/${c.retention.kind}/${c.learner.kind}`;
+      cases.push({ label, combo: c, shape: { batch: 1 + Math.floor(rng.next() * 2), time: T, heads: 2, dk: dim, dv: dim } });
+    }
+  } else throw new CliError(`give --random N or --preset NAME; usage: ${CHECK_USAGE}`);
+  const g = await gpu();
+  let failed = 0;
+  try {
+    log(`device: ${g.description.vendor ?? ''} ${g.description.architecture ?? ''}`.trim());
+    for (let i = 0; i < cases.length; i++) {
+      const r = await checkOne(g, cases[i], 1000 + i, tol);
+      if (!r.ok) failed++;
+      log(r.line);
+    }
+  } finally {
+    g.destroy();
+  }
+  log(`${cases.length - failed} passed, ${failed} failed (tolerance ${tol} relative to each tensor's scale)`);
+  return failed ? 1 : 0;
+}
 
 export const MIRAS_CLI_COMMANDS: CliCommand[] = [scanCommand, checkCommand];
