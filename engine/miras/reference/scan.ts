@@ -585,6 +585,15 @@ export function referenceScanGrad(
   grads: { o: Float64Array; finalState?: Float64Array },
 ): { o: Float64Array; finalState: Float64Array; grads: ScanArrays } {
   checkInputs(c, s, inputs);
+  // The tape keeps every intermediate tensor: refuse shapes whose tape would not fit in memory.
+  const perStep = c.memory.kind === 'attention' ? s.time * (s.dk + s.dv) : Math.max(stateLayout(c, s.dk, s.dv).size, s.dk + s.dv);
+  const bytes = s.batch * s.time * s.heads * steps(c) * perStep * 8 * 16;
+  if (bytes > 4e9) {
+    throw new Error(
+      `reference scan gradients: about ${(bytes / 1e9).toFixed(0)} GB of tape for B=${s.batch} T=${s.time} H=${s.heads} (state ${perStep} floats); ` +
+        'the float64 oracle is for checking at small shapes. Reduce batch, time or heads (forward-only runs have no such limit).',
+    );
+  }
   const tape = new Tape();
   const x: Record<string, Var> = {};
   for (const [name, arr] of Object.entries(inputs)) x[name] = tape.param(arr);
