@@ -2,6 +2,7 @@
  * A share link end to end in the built app: an owner records a run over HTTP (create, ingest 3k
  * points, checkpoint, complete, share); a different browser (fresh context, no cookie) opens
  * /e/<slug>, sees the curves, the graph, the final metrics and the adapter, and forks the design.
+ * Then the runs page: that browser's own runs, filtered, two of them compared.
  */
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +118,41 @@ describe('shared experiment link in Chromium', () => {
     // Someone else (no cookie) cannot read it.
     const stranger = await fetch(`${server.url}/api/designs/${designId}`);
     expect(stranger.status).toBe(403);
+    await page.close();
+  });
+});
+
+describe('runs page and comparison in Chromium', () => {
+  it('lists the visitor’s runs, filters them, and compares two (overlaid curves, configuration diff)', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/runs`);
+    const ids: string[] = [];
+    for (const [i, lr] of [0.003, 0.001].entries()) {
+      const res = await page.request.post(`${server.url}/api/runs`, {
+        data: { name: `attention lr=${lr}`, design: { spec: SPEC }, task: i ? 'parity' : 'mqar', seed: i, config: { lr, steps: 500 }, status: 'running' },
+      });
+      expect(res.status()).toBe(201);
+      const id = (await res.json()).id as string;
+      ids.push(id);
+      const points = Array.from({ length: 500 }, (_, s) => ({ key: 'train/loss', step: s, value: 3 * Math.exp((-s * lr) / 2) + 0.3 }));
+      expect((await page.request.post(`${server.url}/api/runs/${id}/metrics`, { data: { points } })).status()).toBe(200);
+      expect((await page.request.patch(`${server.url}/api/runs/${id}`, { data: { status: 'completed', summary: { 'train/loss': 1 + i } } })).status()).toBe(200);
+    }
+    await page.goto(`${server.url}/runs`);
+    // Only this browser's runs: the forked design's visitor has these two, not the owner's shared run.
+    expect(await page.getByTestId('run-row').count()).toBe(2);
+    await page.goto(`${server.url}/runs?task=parity`);
+    expect(await page.getByTestId('run-row').count()).toBe(1);
+    await page.goto(`${server.url}/runs`);
+    for (const box of await page.locator('input[name="ids"]').all()) await box.check();
+    await Promise.all([page.waitForURL(/\/runs\/compare\?ids=/), page.getByTestId('compare').click()]);
+    const chart = page.getByTestId('curve-train/loss');
+    await chart.locator('canvas').first().waitFor({ state: 'visible' });
+    expect(Number(await chart.getAttribute('data-points'))).toBe(800); // two runs overlaid, 500 points each downsampled to 400 buckets
+    const differing = await page.locator('[data-testid="config-diff"] tr.differs th').allTextContents();
+    expect(differing).toEqual(expect.arrayContaining(['config.lr', 'seed', 'task']));
+    expect(differing).not.toContain('model.dModel');
+    await page.screenshot({ path: 'test-results/compare.png' });
     await page.close();
   });
 });

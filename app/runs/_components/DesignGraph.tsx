@@ -8,12 +8,12 @@ import { ModelSpecSchema } from '@/engine/spec';
 
 const AXIS_TYPES = new Set(['memory', 'bias', 'retention', 'learner']);
 const COLOR: Record<string, string> = {
-  memory: 'var(--memory)',
-  bias: 'var(--bias)',
-  retention: 'var(--retention)',
-  learner: 'var(--learner)',
-  attention: 'var(--accent)',
-  miras: 'var(--accent)',
+  memory: 'var(--memory, #5aa9e6)',
+  bias: 'var(--bias, #c37be0)',
+  retention: 'var(--retention, #e0a34e)',
+  learner: 'var(--learner, #52c49b)',
+  attention: 'var(--accent, #6aa9ff)',
+  miras: 'var(--accent, #6aa9ff)',
 };
 
 function toDoc(graph: unknown, spec: unknown): DesignDoc | null {
@@ -95,7 +95,7 @@ export function DesignGraph({ graph, spec, title }: { graph: unknown; spec: unkn
       })}
       {blocks.map((n) => {
         const b = abs.get(n.id)!;
-        const color = COLOR[n.type] ?? 'var(--structure)';
+        const color = COLOR[n.type] ?? 'var(--structure, #6b7a90)';
         return (
           <g key={n.id}>
             <rect x={b.x} y={b.y} width={b.w} height={b.h} rx={6} className="dg-node" style={{ stroke: color }} />

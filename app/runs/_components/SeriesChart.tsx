@@ -55,7 +55,8 @@ export function SeriesChart({ title, lines, height = 220 }: { title: string; lin
         height,
         scales: { x: { time: false } },
         axes: [{ label: 'step', stroke: '#9aa4b2', grid: { stroke: '#2a313c' } }, { stroke: '#9aa4b2', grid: { stroke: '#2a313c' }, size: 60 }],
-        legend: { show: lines.length > 1 },
+        // Run names and colours are listed above the charts; uPlot's legend would also list the band series.
+        legend: { show: false },
         series,
         bands,
       },
