@@ -5,10 +5,54 @@
  */
 import { z } from 'zod';
 import { AXES, AXIS_LABEL, type Preset } from '../spec';
-import { BlockParamsSchema, CATALOG, catalogEntry, type CatalogEntry } from './catalog';
+import { BlockParamsSchema, CATALOG, catalogEntry, type CatalogEntry, type ComboInput } from './catalog';
 import { compatibleKinds } from './validate';
 import { mixerCost } from './cost';
 import { SCAN_TENSORS } from './reference/scan';
+
+/** flash-linear-attention naive references and the combination + tensors that reproduce them with `miras scan`. */
+export const FLA_EQUIVALENTS: { fla: string; combo: ComboInput; tensors: string }[] = [
+  {
+    fla: 'ops/linear_attn/naive.py naive_recurrent_linear_attn(q, k, v, normalize=False)',
+    combo: { memory: { kind: 'matrix' }, bias: { kind: 'dot' }, retention: { kind: 'none' }, learner: { kind: 'gd' }, block: { queryScale: 'inv-sqrt-dk', betaActivation: 'constant' } },
+    tensors: 'q, k, v',
+  },
+  {
+    fla: 'ops/retention/naive.py naive_retention(q, k, v)',
+    combo: { memory: { kind: 'matrix' }, bias: { kind: 'dot' }, retention: { kind: 'constant' }, learner: { kind: 'gd' }, block: { queryScale: 'inv-sqrt-dk', betaActivation: 'constant' } },
+    tensors: 'q, k, v',
+  },
+  {
+    fla: 'ops/simple_gla/naive.py naive_recurrent_simple_gla(q, k, v, g)',
+    combo: { memory: { kind: 'matrix' }, bias: { kind: 'dot' }, retention: { kind: 'scalar' }, learner: { kind: 'gd' }, block: { queryScale: 'inv-sqrt-dk', betaActivation: 'constant' } },
+    tensors: 'q, k, v, g (fla g)',
+  },
+  {
+    fla: 'ops/gla/naive.py naive_recurrent_gla(q, k, v, gk)',
+    combo: { memory: { kind: 'matrix' }, bias: { kind: 'dot' }, retention: { kind: 'channel' }, learner: { kind: 'gd' }, block: { queryScale: 'inv-sqrt-dk', betaActivation: 'constant' } },
+    tensors: 'q, k, v, g = gk',
+  },
+  {
+    fla: 'layers/mamba2.py torch_forward (SSD) as simple GLA',
+    combo: { memory: { kind: 'matrix' }, bias: { kind: 'dot' }, retention: { kind: 'scalar', params: { parametrization: 'mamba2' } }, learner: { kind: 'gd' }, block: { betaActivation: 'softplus', valueTimesStep: true } },
+    tensors: 'q = C, k = B, v = x, beta = Δ, g = Δ·A',
+  },
+  {
+    fla: 'ops/delta_rule/naive.py delta_rule_recurrence(q, k, v, beta)',
+    combo: { memory: { kind: 'matrix' }, bias: { kind: 'l2' }, retention: { kind: 'none' }, learner: { kind: 'gd' }, block: { queryScale: 'inv-sqrt-dk' } },
+    tensors: 'q, k, v, beta',
+  },
+  {
+    fla: 'ops/gated_delta_rule/naive.py naive_recurrent_gated_delta_rule(q, k, v, beta, g)',
+    combo: { memory: { kind: 'matrix' }, bias: { kind: 'l2' }, retention: { kind: 'scalar' }, learner: { kind: 'gd' }, block: { queryScale: 'inv-sqrt-dk' } },
+    tensors: 'q, k, v, beta, g',
+  },
+  {
+    fla: 'ops/gated_delta_product/naive.py (num_householder = n_h)',
+    combo: { memory: { kind: 'matrix' }, bias: { kind: 'l2' }, retention: { kind: 'scalar' }, learner: { kind: 'multistep', params: { steps: 2 } }, block: { queryScale: 'inv-sqrt-dk' } },
+    tensors: 'q, k, v, beta, g; k, v and beta have T·n_h positions',
+  },
+];
 
 interface JsonProp {
   type?: string;
@@ -114,6 +158,15 @@ export function renderCatalogDoc(): string {
     '| tensor | shape | meaning |',
     '|---|---|---|',
     ...SCAN_TENSORS.map((t) => `| \`${t.name}\` | ${t.shape} | ${esc(t.meaning)} |`),
+    '',
+    '### Comparing with flash-linear-attention',
+    '',
+    'Combo files that reproduce fla\'s naive references (fla applies q/k L2-norm and β activations outside these functions,',
+    'as the scan does; its layout is the same [B, T, H, D]):',
+    '',
+    '| fla reference | combo JSON | tensors |',
+    '|---|---|---|',
+    ...FLA_EQUIVALENTS.map((e) => `| ${esc(e.fla)} | \`${esc(JSON.stringify(e.combo))}\` | ${esc(e.tensors)} |`),
     '',
   );
   return out.join('\n');

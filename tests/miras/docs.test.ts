@@ -13,3 +13,17 @@ describe('generated docs are up to date', () => {
     expect(readFileSync(path, 'utf8')).toBe(files[path]);
   });
 });
+
+describe('fla equivalents in docs/miras.md', () => {
+  it('are valid combinations whose tensors the scan declares', async () => {
+    const { FLA_EQUIVALENTS } = await import('@/engine/miras/docs');
+    const { validateCombo } = await import('@/engine/miras/validate');
+    const { resolveCombo } = await import('@/engine/miras/catalog');
+    const { scanInputDecls } = await import('@/engine/miras/reference');
+    for (const e of FLA_EQUIVALENTS) {
+      expect(validateCombo(e.combo), e.fla).toEqual([]);
+      const names = scanInputDecls(resolveCombo(e.combo), { batch: 1, time: 2, heads: 1, dk: 2, dv: 2 }).map((d) => d.name);
+      for (const t of e.tensors.split(';')[0].split(',').map((x) => x.trim().split(/[ =[]/)[0])) expect(names, `${e.fla}: ${t}`).toContain(t);
+    }
+  });
+});
