@@ -275,54 +275,134 @@ function budget(caps: DeviceCaps, c: Combo, L: Layout) {
   return { RC, red: red2, LP };
 }
 
+/**
+ * Forward kernel. Each value column j is owned by P invocations that split the d_k rows (R = d_k/P registers
+ * each), so the serial per-step chain is R long; column sums (Sᵀk, Sᵀq) combine the P partials through
+ * workgroup memory. k, q (and channel gates) of LP sub-steps are prefetched per barrier pair.
+ */
 function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
-  const { RC, red, LP } = budget(caps, c, L);
   const chan = c.retention.decay === 'channel';
+  const mom = c.learner === 'momentum';
   const learned = c.init.kind === 'learned';
+  const chunk = c.learner === 'chunk';
+  const maxInv = Math.min(caps.maxComputeInvocationsPerWorkgroup, caps.maxComputeWorkgroupSizeX);
+  if (L.DV > maxInv) throw new Error(`${c.id}: d_v = ${L.DV} exceeds ${maxInv} invocations per workgroup (one per value column)`);
+  let P = 1;
+  while (P < 8 && L.DK % (P * 2) === 0 && L.DV * P * 2 <= maxInv) P *= 2;
+  const R = L.DK / P;
+  const W = L.DV * P;
+  const nf = c.bias.fwdSums.length;
+  const vectorSums = c.memory === 'vector' && nf > 0;
+  const redN = Math.max(1, nf * L.DV);
+  const crN = W;
+  const bytes = caps.maxComputeWorkgroupStorageSize;
+  const perStep = L.DK * (2 + (chan ? 1 : 0));
+  const LP = Math.max(1, Math.min(16, Math.floor((bytes / 4 - redN - crN) / perStep)));
+  if ((redN + crN + LP * perStep) * 4 > bytes) throw new Error(`${c.id}: d_k = ${L.DK}, d_v = ${L.DV} do not fit ${bytes} bytes of workgroup memory`);
   const binds = ['q', 'k', 'v', 'scratch.gates', 'o', 'finalState', 'scratch.state', ...(learned ? ['initialState'] : [])];
   const access = ['read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write', 'read'] as const;
   const names = ['q', 'k', 'v', 'gates', 'o', 'finalState', 'state', 'initialState'].slice(0, binds.length);
   const decl = names.map((n, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${n}: array<f32>;`).join('\n');
-  const mom = c.learner === 'momentum';
+  let uid = 0;
+  // Sum of x over the P invocations of this column, broadcast to them (uniform control flow only).
+  const colReduce = (x: string, out: string) => {
+    if (P === 1) return `let ${out} = ${x};`;
+    const a = `acc${uid++}`;
+    return `cr[t] = ${x};
+      workgroupBarrier();
+      var ${a} = 0.0;
+      for (var pp = 0u; pp < P; pp++) { ${a} += cr[pp * DV + j]; }
+      workgroupBarrier();
+      let ${out} = ${a};`;
+  };
+  const f = L.fields;
+  const lamRow = chan ? 'select(1.0, exp(sg[l * DK + i]), sub == 0u)' : 'lamS';
+  const point = chunk ? 'A0[r]' : c.gradAt === 'retained' ? `${lamRow} * S[r]` : 'S[r]';
+  const rargs = (pre: string, idx: string) => [0, 1, 2].map((m) => (m < nf ? `${pre}${m}${idx}` : '0.0')).join(', ');
+  let biasCode: string;
+  if (c.bias.hebbian) biasCode = '      let G = -vj;';
+  else if (c.memory === 'matrix') {
+    const sums =
+      nf === 0
+        ? ''
+        : `      if (p == 0u) { ${c.bias.fwdSums.map((_, m) => `red[${u(m)} * DV + j] = bias_fsum${m}(e, dl, 0.0, 0.0, 0.0);`).join(' ')} }
+      workgroupBarrier();
+      ${c.bias.fwdSums.map((_, m) => `var r${m} = 0.0;`).join(' ')}
+      for (var jj = 0u; jj < DV; jj++) { ${c.bias.fwdSums.map((_, m) => `r${m} += red[${u(m)} * DV + jj];`).join(' ')} }
+      workgroupBarrier();`;
+    biasCode = `      var yp = 0.0;
+      for (var r = 0u; r < R; r++) { let i = p * R + r; yp += ${point} * sk[l * DK + i]; }
+      ${colReduce('yp', 'y')}
+      let e = y - vj;
+${sums}
+      let G = bias_g(e, dl, ${rargs('r', '')});`;
+  } else {
+    const sums = !vectorSums
+      ? ''
+      : `      ${c.bias.fwdSums.map((_, m) => `var rs${m}: array<f32, R>;`).join(' ')}
+      for (var r = 0u; r < R; r++) {
+        ${c.bias.fwdSums
+          .map(
+            (_, m) => `cr[t] = bias_fsum${m}(ev[r], dl, 0.0, 0.0, 0.0);
+        workgroupBarrier();
+        var a${m} = 0.0;
+        for (var jj = 0u; jj < DV; jj++) { a${m} += cr[p * DV + jj]; }
+        rs${m}[r] = a${m};
+        workgroupBarrier();`,
+          )
+          .join('\n        ')}
+      }`;
+    biasCode = `      var ev: array<f32, R>;
+      var gv: array<f32, R>;
+      for (var r = 0u; r < R; r++) { let i = p * R + r; ev[r] = sk[l * DK + i] * ${point} - vj; }
+${sums}
+      for (var r = 0u; r < R; r++) { gv[r] = bias_g(ev[r], dl, ${rargs('rs', '[r]')}); }`;
+  }
+  const Gr = c.bias.hebbian || c.memory === 'matrix' ? 'G' : 'gv[r]';
+  const lamS = c.retention.decay === 'constant' ? 'GAMMA[h]' : c.retention.decay === 'scalar' ? `exp(gates[gbase + ${u(f.g!)}])` : '1.0';
+  const beta = !c.hasBeta ? '1.0' : c.betaPerChannel ? `gates[gbase + ${u(f.bc!)} + j]` : `gates[gbase + ${u(f.beta!)}]`;
   const wgsl = `${header(c, s, L, 'forward')}
+//   ${P} invocations per value column (R = ${R} key rows each), ${LP} sub-steps prefetched per barrier pair
 ${decl}
 ${consts(c, L)}
 ${mathFns(c)}
 const LP = ${u(LP)};
+const P = ${u(P)};
+const R = ${u(R)};
 var<workgroup> sk: array<f32, ${LP * L.DK}>;
 var<workgroup> sq: array<f32, ${LP * L.DK}>;
 ${chan ? `var<workgroup> sg: array<f32, ${LP * L.DK}>;` : ''}
-var<workgroup> red: array<f32, ${red}>;
+var<workgroup> red: array<f32, ${redN}>;
+var<workgroup> cr: array<f32, ${crN}>;
 
-@compute @workgroup_size(${L.DV})
+@compute @workgroup_size(${W})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   ${names.map((n) => `_ = &${n};`).join(' ')}
   let bh = wid.x;
   let b = bh / H;
   let h = bh % H;
-  let j = lid.x;
-  var Sp: array<f32, DK>;
-  var Sn: array<f32, DK>;
-  var Z: array<f32, DK>;
-  var stp: array<f32, DK>;
-  var Mp: array<f32, DK>;
-  var Mn: array<f32, DK>;
-  var P0: array<f32, DK>;
+  let t = lid.x;
+  let j = t % DV;
+  let p = t / DV;
+  var S: array<f32, R>;
+  ${mom ? 'var M: array<f32, R>;' : ''}
+  ${chunk ? 'var A0: array<f32, R>;' : ''}
   // initial memory S_0 (and momentum)
-  for (var i = 0u; i < DK; i++) {
-    ${learned ? `Sp[i] = initialState[h * SZ + i * DV + j];${mom ? ' Mp[i] = initialState[h * SZ + DK * DV + i * DV + j];' : ''}` : 'Sp[i] = INIT;'}
+  for (var r = 0u; r < R; r++) {
+    let i = p * R + r;
+    ${learned ? `S[r] = initialState[h * SZ + i * DV + j];${mom ? ' M[r] = initialState[h * SZ + DK * DV + i * DV + j];' : ''}` : 'S[r] = INIT;'}
   }
   for (var base = 0u; base < TS; base += LP) {
     // prefetch LP sub-steps of k, q${chan ? ' and the channel gates' : ''} into workgroup memory
     workgroupBarrier();
-    for (var x = j; x < LP * DK; x += DV) {
+    for (var x = t; x < LP * DK; x += ${u(W)}) {
       let l = x / DK;
       let i = x % DK;
       let tau = base + l;
       if (tau < TS) {
         sk[x] = k[rowk(b, tau, h) + i];
         sq[x] = q[rowq(b, tau / STEPS, h) + i];
-        ${chan ? `sg[x] = gates[rowg(b, tau, h) + ${u(L.fields.gc!)} + i];` : ''}
+        ${chan ? `sg[x] = gates[rowg(b, tau, h) + ${u(f.gc!)} + i];` : ''}
       }
     }
     workgroupBarrier();
@@ -331,30 +411,50 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       if (tau >= TS) { break; }
       let sub = tau % STEPS;
       if (tau % CK == 0u) {
-        for (var i = 0u; i < DK; i++) {
-          state[ckpt(bh, tau / CK, 0u, i, j)] = Sp[i];
-          ${mom ? 'state[ckpt(bh, tau / CK, 1u, i, j)] = Mp[i];' : ''}
+        for (var r = 0u; r < R; r++) {
+          let i = p * R + r;
+          state[ckpt(bh, tau / CK, 0u, i, j)] = S[r];
+          ${mom ? 'state[ckpt(bh, tau / CK, 1u, i, j)] = M[r];' : ''}
         }
       }
-      ${c.learner === 'chunk' ? 'if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { P0[i] = Sp[i]; } }' : ''}
-${stepBody(c, L, RC, 'sk[l * DK + i]', 'sg[l * DK + i]')}
-      for (var i = 0u; i < DK; i++) { Sp[i] = Sn[i]; ${mom ? 'Mp[i] = Mn[i];' : ''} }
-      ${c.lagToken ? 'if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { P0[i] = Sn[i]; } } // lag token: anchor after the first step' : ''}
+      ${chunk ? 'if (tau % CHUNK == 0u) { for (var r = 0u; r < R; r++) { A0[r] = S[r]; } }' : ''}
+      let gbase = rowg(b, tau, h);
+      var lamS = 1.0;
+      if (sub == 0u) { lamS = ${lamS}; }
+      let beta = ${beta};
+      let dl = ${c.bias.delta === 'data' ? `gates[gbase + ${u(f.delta!)}]` : lit(c.bias.deltaValue)};
+      let mm = ${mom ? `gates[gbase + ${u(f.eta!)}]` : '1.0'};
+      var kk = 0.0;
+      ${c.learner === 'implicit' ? 'for (var i = 0u; i < DK; i++) { let ki = sk[l * DK + i]; kk += ki * ki; }' : ''}
+      let eta = ${etaAt(c)};
+      let vj = v[rowv(b, tau, h) + j];
+${biasCode}
+      for (var r = 0u; r < R; r++) {
+        let i = p * R + r;
+        let lam = ${lamRow};
+        let U = eta * sk[l * DK + i] * ${Gr};
+        ${mom ? 'M[r] = mm * M[r] - U; let stp = -M[r];' : 'let stp = U;'}
+        let z = lam * S[r] - ${c.retention.coupled ? 'lam' : '1.0'} * stp;
+        S[r] = ${c.retention.post ? 'post_map(z)' : 'z'};
+      }
+      ${c.lagToken ? 'if (tau % CHUNK == 0u) { for (var r = 0u; r < R; r++) { A0[r] = S[r]; } } // lag token: anchor after the first step' : ''}
       if (sub == STEPS - 1u) {
-        var acc = 0.0;
-        for (var i = 0u; i < DK; i++) { acc += Sp[i] * sq[l * DK + i]; }
-        o[rowo(b, tau / STEPS, h) + j] = SCALE * acc;
+        var op = 0.0;
+        for (var r = 0u; r < R; r++) { op += S[r] * sq[l * DK + p * R + r]; }
+        ${colReduce('op', 'oj')}
+        if (p == 0u) { o[rowo(b, tau / STEPS, h) + j] = SCALE * oj; }
       }
     }
   }
-  for (var i = 0u; i < DK; i++) {
-    finalState[bh * SZ + i * DV + j] = Sp[i];
-    ${mom ? 'finalState[bh * SZ + DK * DV + i * DV + j] = Mp[i];' : ''}
+  for (var r = 0u; r < R; r++) {
+    let i = p * R + r;
+    finalState[bh * SZ + i * DV + j] = S[r];
+    ${mom ? 'finalState[bh * SZ + DK * DV + i * DV + j] = M[r];' : ''}
   }
 }
 `;
   return {
-    name: `miras_recurrent_fwd`,
+    name: 'miras_recurrent_fwd',
     wgsl,
     entryPoint: 'main',
     bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })),
