@@ -86,7 +86,11 @@ export const LEARNER: CatalogEntry[] = [
     usedBy: ['TTT-Linear', 'TTT-MLP', 'Titans (training)', 'Moneta/Yaad/Memora (training)'],
     inputs: ['beta (η_t)'],
     requires: [{ axis: 'memory', kinds: PARAMETRIC, why: 'gradient steps need memory weights' }],
-    unverified: 'Which weights a query sees inside a chunk differs between implementations; here o_t reads the per-token W_t (Titans equations, TTT dual form).',
+    unverified:
+      'Which weights a query sees inside a chunk differs between implementations; here o_t reads the per-token W_t (Titans equations, TTT dual form). ' +
+      'Non-linear retentions inside a chunk: ℓq and KL are linear in their own domain (the accumulator A; log W up to a per-slice constant that the softmax ignores), ' +
+      'so applying N_q / softmax when reading is the same as applying it at the chunk boundary and reading the linearised state through it; ' +
+      'elastic-net soft thresholding is applied every token.',
   },
   {
     axis: 'learner',
