@@ -32,6 +32,23 @@ function headline(summary: unknown): string {
   return pick ? `${pick[0]} ${fmtNumber(pick[1])}` : '—';
 }
 
+/** One filter: "any" or one of `options` ([value, label]). */
+function FilterSelect({ label, name, value, options }: { label: string; name: string; value?: string; options: [string, string][] }) {
+  return (
+    <label>
+      {label}
+      <select name={name} defaultValue={value ?? ''}>
+        <option value="">any</option>
+        {options.map(([v, text]) => (
+          <option key={v} value={v}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export default async function RunsPage({ searchParams }: Props) {
   const raw = await searchParams;
   const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) || undefined;
@@ -51,44 +68,10 @@ export default async function RunsPage({ searchParams }: Props) {
         <h1>Runs</h1>
         <p className="muted">Runs you trained in this browser. Tick two or more to compare them; open one to share it.</p>
         <form className="filters" method="get" action="/runs" aria-label="Filter runs">
-          <label>
-            Status
-            <select name="status" defaultValue={f.status ?? ''}>
-              <option value="">any</option>
-              {RUN_STATUSES.map((s) => (
-                <option key={s}>{s}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Task
-            <select name="task" defaultValue={f.task ?? ''}>
-              <option value="">any</option>
-              {facets.tasks.map((t) => (
-                <option key={t}>{t}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Preset
-            <select name="preset" defaultValue={f.preset ?? ''}>
-              <option value="">any</option>
-              {facets.presets.map((p) => (
-                <option key={p}>{p}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Design
-            <select name="designId" defaultValue={f.designId ?? ''}>
-              <option value="">any</option>
-              {designs.map((d) => (
-                <option key={d.id} value={d.id}>
-                  {d.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <FilterSelect label="Status" name="status" value={f.status} options={RUN_STATUSES.map((v) => [v, v])} />
+          <FilterSelect label="Task" name="task" value={f.task} options={facets.tasks.map((v) => [v, v])} />
+          <FilterSelect label="Preset" name="preset" value={f.preset} options={facets.presets.map((v) => [v, v])} />
+          <FilterSelect label="Design" name="designId" value={f.designId} options={designs.map((d) => [d.id, d.name])} />
           <button type="submit">Filter</button>
           {filtered ? <Link href="/runs">clear</Link> : null}
         </form>

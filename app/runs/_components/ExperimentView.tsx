@@ -46,6 +46,21 @@ function bytes(n: number): string {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
 }
 
+function KeyValueTable({ rows, testId }: { rows: [string, string][]; testId: string }) {
+  return (
+    <table className="kv" data-testid={testId}>
+      <tbody>
+        {rows.map(([k, v]) => (
+          <tr key={k}>
+            <th scope="row">{k}</th>
+            <td>{v}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function ExperimentView(props: {
   title: string;
   run: ExperimentRun;
@@ -109,16 +124,7 @@ export function ExperimentView(props: {
         <section aria-labelledby="final-h">
           <h2 id="final-h">Final metrics</h2>
           {finals.length ? (
-            <table className="kv" data-testid="final-metrics">
-              <tbody>
-                {finals.map(([k, v]) => (
-                  <tr key={k}>
-                    <th scope="row">{k}</th>
-                    <td>{fmtNumber(v)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+<KeyValueTable testId="final-metrics" rows={finals.map(([k, v]) => [k, fmtNumber(v)])} />
           ) : (
             <p className="muted">None yet.</p>
           )}
@@ -144,16 +150,7 @@ export function ExperimentView(props: {
         </section>
         <section aria-labelledby="config-h">
           <h2 id="config-h">Configuration</h2>
-          <table className="kv" data-testid="configuration">
-            <tbody>
-              {Object.entries(config).map(([k, v]) => (
-                <tr key={k}>
-                  <th scope="row">{k}</th>
-                  <td>{fmtValue(v)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <KeyValueTable testId="configuration" rows={Object.entries(config).map(([k, v]) => [k, fmtValue(v)])} />
         </section>
       </div>
 
