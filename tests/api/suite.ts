@@ -337,6 +337,25 @@ export function apiSuite(label: string, makeUrl: () => Promise<{ url: string; cl
       expect(form.res.headers.get('location')).toMatch(/^\/\?design=[A-Za-z0-9_-]{22}$/);
     });
 
+    it('shares a design version (no run) and forks it', async () => {
+      const share = await call(sharesRoute.POST as Handler, 'POST', '/api/shares', { cookie: alice, body: { designId, version: 1, title: 'Tiny attention, first cut' } });
+      expect(share.status).toBe(201);
+      const exp = await call(shareRoute.GET as Handler, 'GET', `/api/shares/${share.json.slug}`, { params: { slug: share.json.slug } });
+      expect(exp.json.kind).toBe('design');
+      expect(exp.json.title).toBe('Tiny attention, first cut');
+      expect(exp.json.design.spec.dModel).toBe(8); // version 1, not the latest
+      expect(exp.json.design.config).toEqual({ task: 'mqar' });
+      const noSeries = await bad('series of a design share', call(shareSeriesRoute.GET as Handler, 'GET', `/api/shares/${share.json.slug}/series`, { params: { slug: share.json.slug } }));
+      expect(noSeries.status).toBe(404);
+      const fork = await call(shareForkRoute.POST as Handler, 'POST', `/api/shares/${share.json.slug}/fork`, { params: { slug: share.json.slug }, cookie: bob });
+      expect(fork.status).toBe(201);
+      expect(fork.json.version.spec.dModel).toBe(8);
+      expect(fork.json.version.config).toEqual({ task: 'mqar' });
+      const badVersion = await bad('share missing version', call(sharesRoute.POST as Handler, 'POST', '/api/shares', { cookie: alice, body: { designId, version: 99 } }));
+      expect(badVersion.status).toBe(400);
+      expect(badVersion.json!.field).toBe('version');
+    });
+
     it('answers 403 when a non-owner tries to change anything', async () => {
       const attempts: [string, Promise<{ status: number; json: { error?: string } | null }>][] = [
         ['patch run', call(runRoute.PATCH as Handler, 'PATCH', `/api/runs/${runId}`, { params: { id: runId }, cookie: bob, body: { name: 'mine now' } })],
