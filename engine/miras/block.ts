@@ -82,7 +82,8 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
 
   // ---- q, k, v
   let q = featureMap(conv('conv_q', linear('q', x, H * dk, { bias: blk.projectionBias })), 'q');
-  let v = conv('conv_v', linear('v', x, nh * H * dv, { bias: blk.projectionBias }));
+  const vProj = linear('v', x, nh * H * dv, { bias: blk.projectionBias });
+  const v = blk.convTargets === 'qkv' ? conv('conv_v', vProj) : vProj;
   let k: Tensor | null = blk.keyFromDecay ? null : featureMap(conv('conv_k', linear('k', x, nh * H * dk, { bias: blk.projectionBias })), 'k');
   if (blk.qkNorm === 'l2') {
     q = l2normalize(q, H, 1e-6, 'q_l2');

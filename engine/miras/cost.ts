@@ -85,7 +85,7 @@ export function mixerCost(mixer: MirasMixer, dModel: number, seqLen = 2048): Mix
   p['out proj'] = hv * dModel;
   f['projections'] = 2 * dModel * ((b.keyFromDecay ? 1 : 2) * hk + hv) + 2 * hv * dModel;
   if (b.convSize > 0) {
-    const ch = (b.keyFromDecay ? 1 : 2) * hk + hv;
+    const ch = (b.keyFromDecay ? 1 : 2) * hk + (b.convTargets === 'qkv' ? hv : 0);
     p['short conv'] = b.convSize * ch;
     f['short conv'] = 2 * b.convSize * ch;
   }

@@ -197,7 +197,7 @@ export const MIRAS_PRESETS: Preset[] = [
       return {
         heads, headDimK: dim, headDimV: dim,
         memory: { kind: 'matrix' }, bias: { kind: 'dot' }, retention: { kind: 'scalar', params: { parametrization: 'sigmoid' } }, learner: { kind: 'gd' },
-        block: { convSize: 4, qkNorm: 'none', queryScale: 'inv-sqrt-dk', betaActivation: 'exp', mlstmNormalizer: true, outputNorm: 'groupnorm', outputGate: 'silu', dSkip: true },
+        block: { convSize: 4, convTargets: 'qk', qkNorm: 'none', queryScale: 'inv-sqrt-dk', betaActivation: 'exp', mlstmNormalizer: true, outputNorm: 'groupnorm', outputGate: 'silu', dSkip: true },
       };
     },
     false,
@@ -370,8 +370,7 @@ export const MIRAS_PRESET_NOTES: Record<string, { recurrence: string; block: str
   mlstm: {
     recurrence:
       'C_t = f_t C_{t−1} + i_t k_t v_tᵀ;  n_t = f_t n_{t−1} + i_t k_t;  h_t = C_tᵀq_t / max(|n_tᵀq_t|, 1);  i = exp(ĩ), f = σ(f̃); stabiliser m_t = max(log f_t + m_{t−1}, ĩ_t)',
-    block: 'up-projection ×2 (4 heads of d/2); conv4 + swish; k scaled by 1/√d; per-head GroupNorm; ⊙ swish(z); learnable skip; no separate MLP.',
-    notes: 'xLSTM applies the conv only on the q/k path; the block here convolves q, k and v.',
+    block: 'up-projection ×2 (heads of 64); conv4 + swish on the q/k path only; k scaled by 1/√d; per-head GroupNorm; ⊙ swish(z); learnable skip; no separate MLP.',
   },
   deltanet: {
     recurrence: 'S_t = S_{t−1} + k_t (β_t (v_t − S_{t−1}ᵀk_t))ᵀ = (I − β_t k_t k_tᵀ) S_{t−1} + β_t k_t v_tᵀ;  o_t = S_tᵀ q_t / √d_k',

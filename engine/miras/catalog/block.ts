@@ -12,6 +12,7 @@ export const GATE_ACTIVATIONS = ['sigmoid', 'softplus', 'exp', 'constant'] as co
 export const BlockParamsSchema = z.object({
   projectionBias: z.boolean().default(false).meta({ help: 'Bias terms on the q, k, v projections (x → H·d_k, H·d_k, H·d_v).' }),
   convSize: int(0, 8).default(4).meta({ help: 'Causal depthwise short convolution kernel on q, k, v after their projections; 0 = off (fla ShortConvolution).', unit: 'tokens' }),
+  convTargets: z.enum(['qkv', 'qk']).default('qkv').meta({ help: 'Which projections go through the short convolution: q, k and v (fla, Mamba2) or only q and k (xLSTM\'s mLSTM block).' }),
   convActivation: z.enum(['silu', 'none']).default('silu').meta({ help: 'Activation after the short convolution (SiLU in fla).' }),
   featureMap: z.enum(['identity', 'elu+1', 'silu', 'relu']).default('identity').meta({
     help: 'φ applied to q and k before the scan (linear attention: elu + 1; HGRN2 and Titans: SiLU).',
