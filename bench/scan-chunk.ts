@@ -20,6 +20,9 @@ import { CHUNK_PRESETS } from '../engine/miras/chunk/presets';
 const BW = 4.3e12; // measured copy bandwidth, bytes/s (shared notes/gpu.md)
 const FMA = 43e12; // measured f32 WGSL matmul, FLOP/s
 
+/** RetNet's γ_h = 1 − 2^{−5−h}, heads cycling over 8 values */
+const retnetDecay = (H: number) => Array.from({ length: H }, (_, h) => Math.log(1 - 2 ** (-5 - (h % 8))));
+
 function rng(seed: number) {
   let s = seed >>> 0 || 1;
   return () => {
@@ -42,9 +45,8 @@ function inputs(cfg: ChunkScanConfig, s: ChunkScanShape, seed: number) {
       z = Math.sqrt(z) || 1;
       for (let j = 0; j < s.K; j++) x.k[i * s.K + j] /= z;
     }
-    x.beta = Float64Array.from({ length: sz.beta }, () => 0.05 + 0.9 * r());
   }
-  if (cfg.gate === 'const') x.g = Float64Array.from({ length: s.H }, (_, h) => Math.log(1 - 2 ** (-5 - (h % 8))));
+  if (sz.beta) x.beta = Float64Array.from({ length: sz.beta }, () => 0.05 + 0.9 * r());
   if (cfg.gate === 'scalar') x.g = Float64Array.from({ length: sz.g }, () => Math.log(0.9 + 0.1 * r()));
   if (cfg.gate === 'vector') x.g = Float64Array.from({ length: sz.g }, () => Math.log(0.9 + 0.1 * r()));
   if (cfg.initialState) x.h0 = u(sz.h0);
@@ -112,7 +114,7 @@ async function main() {
   for (const p of presets) {
     for (const chunk of [16, 32, 64]) {
       const s = smoke ? { B: 1, T: 37, H: 2, K: 16, V: 16 } : { B: 1, T: 77, H: 2, K: 64, V: 64 };
-      const cfg = { ...p.config, scale: 1 / Math.sqrt(s.K), initialState: true };
+      const cfg = { ...p.config, scale: 1 / Math.sqrt(s.K), initialState: true, logDecay: retnetDecay(s.H) };
       let plan;
       try {
         plan = planChunkScan(cfg, s, caps, { chunk, ...wg });
@@ -145,7 +147,7 @@ async function main() {
   const reps = smoke ? 2 : 20;
   for (const p of presets) {
     const s = smoke ? { B: 1, T: 64, H: 2, K: 16, V: 16 } : { B: 2, T: 4096, H: 16, K: 64, V: 64 };
-    const cfg = { ...p.config, scale: 1 / Math.sqrt(s.K), initialState: false };
+    const cfg = { ...p.config, scale: 1 / Math.sqrt(s.K), initialState: false, logDecay: retnetDecay(s.H) };
     const plan = planChunkScan(cfg, s, caps, wg);
     const { x, dO, dht } = inputs(cfg, s, 5);
     const bufs = buffers(device, cfg, s, x, dO, dht, plan.scratch);

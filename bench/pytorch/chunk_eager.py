@@ -98,7 +98,8 @@ def chunked(rule, gate, x, scale, C=64):
         beta = x["beta"].view(B, N, C, H).permute(0, 3, 1, 2).unsqueeze(-1)
         b = Bc[..., 0]
         L = (kc @ kc.transpose(-1, -2)) * torch.exp(b.unsqueeze(-1) - b.unsqueeze(-2)) * beta
-        L = L.masked_fill(causal, 0) + torch.eye(C, dtype=q.dtype, device=q.device)
+        strict = torch.ones(C, C, dtype=torch.bool, device=q.device).tril(-1)
+        L = L.masked_fill(~strict, 0) + torch.eye(C, dtype=q.dtype, device=q.device)
         w = torch.linalg.solve_triangular(L, kc * beta * torch.exp(Bc), upper=False, unitriangular=True)
         u = torch.linalg.solve_triangular(L, vc * beta, upper=False, unitriangular=True)
     h = torch.zeros(B, H, K, V, dtype=q.dtype, device=q.device)

@@ -32,9 +32,8 @@ export function randomInputs(cfg: ChunkScanConfig, s: ChunkScanShape, seed: numb
       z = Math.sqrt(z) || 1;
       for (let j = 0; j < s.K; j++) x.k[i * s.K + j] /= z;
     }
-    x.beta = Float64Array.from({ length: sizes.beta }, () => 0.05 + 0.9 * r());
   }
-  if (cfg.gate === 'const') x.g = Float64Array.from({ length: s.H }, (_, h) => Math.log(1 - 2 ** (-5 - h)));
+  if (sizes.beta) x.beta = Float64Array.from({ length: sizes.beta }, () => 0.05 + 0.9 * r());
   if (cfg.gate === 'scalar') x.g = Float64Array.from({ length: sizes.g }, () => Math.log(0.7 + 0.3 * r()));
   if (cfg.gate === 'vector') x.g = Float64Array.from({ length: sizes.g }, () => Math.log(0.5 + 0.5 * r()));
   if (cfg.initialState) x.h0 = u(sizes.h0);

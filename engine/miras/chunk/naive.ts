@@ -17,7 +17,7 @@ function gateAt(cfg: ChunkScanConfig, s: ChunkScanShape, g: F | undefined, b: nu
     case 'none':
       return 0;
     case 'const':
-      return g![h];
+      return cfg.logDecay![h];
     case 'scalar':
       return g![(b * s.T + t) * s.H + h];
     case 'vector':
@@ -37,10 +37,9 @@ function checkInputs(cfg: ChunkScanConfig, s: ChunkScanShape, x: ChunkScanInputs
   need(x.q, 'q', B * T * H * K);
   need(x.k, 'k', B * T * H * K);
   need(x.v, 'v', B * T * H * V);
-  if (cfg.gate === 'const') need(x.g, 'g', H);
   if (cfg.gate === 'scalar') need(x.g, 'g', B * T * H);
   if (cfg.gate === 'vector') need(x.g, 'g', B * T * H * K);
-  if (cfg.rule === 'delta') need(x.beta, 'beta', B * T * H);
+  if (cfg.rule === 'delta' || cfg.beta) need(x.beta, 'beta', B * T * H);
   if (cfg.initialState) need(x.h0, 'h0', B * H * K * V);
 }
 
@@ -74,7 +73,8 @@ function runRecurrence(cfg: ChunkScanConfig, s: ChunkScanShape, x: ChunkScanInpu
             for (let i = 0; i < K; i++) S[i * V + j] += x.k[qo + i] * e;
           }
         } else {
-          for (let i = 0; i < K; i++) for (let j = 0; j < V; j++) S[i * V + j] += x.k[qo + i] * x.v[vo + j];
+          const bt = cfg.beta ? x.beta![(b * T + t) * H + h] : 1;
+          for (let i = 0; i < K; i++) for (let j = 0; j < V; j++) S[i * V + j] += x.k[qo + i] * bt * x.v[vo + j];
         }
         for (let j = 0; j < V; j++) {
           let acc = 0;
@@ -116,7 +116,7 @@ export function recurrentBackward(
   const dk = new Float64Array(B * T * H * K);
   const dv = new Float64Array(B * T * H * V);
   const dg = cfg.gate === 'scalar' || cfg.gate === 'vector' ? new Float64Array(x.g!.length) : undefined;
-  const dbeta = cfg.rule === 'delta' ? new Float64Array(B * T * H) : undefined;
+  const dbeta = cfg.rule === 'delta' || cfg.beta ? new Float64Array(B * T * H) : undefined;
   const dh0 = cfg.initialState ? new Float64Array(B * H * K * V) : undefined;
   const G = new Float64Array(K * V);
   const Pa = new Float64Array(K * V);
@@ -141,16 +141,20 @@ export function recurrentBackward(
         for (let i = 0; i < K; i++) for (let j = 0; j < V; j++) Pa[i * V + j] = a[i] * P[i * V + j];
         const dgRow = new Float64Array(K);
         if (cfg.rule === 'linear') {
+          const bt = cfg.beta ? x.beta![(b * T + t) * H + h] : 1;
           for (let i = 0; i < K; i++) {
             let acc = 0;
-            for (let j = 0; j < V; j++) acc += G[i * V + j] * x.v[vo + j];
+            for (let j = 0; j < V; j++) acc += G[i * V + j] * bt * x.v[vo + j];
             dk[qo + i] = acc;
           }
+          let db = 0;
           for (let j = 0; j < V; j++) {
             let acc = 0;
             for (let i = 0; i < K; i++) acc += G[i * V + j] * x.k[qo + i];
-            dv[vo + j] = acc;
+            dv[vo + j] = bt * acc;
+            db += x.v[vo + j] * acc;
           }
+          if (dbeta) dbeta[(b * T + t) * H + h] = db;
           for (let i = 0; i < K; i++) {
             let acc = 0;
             for (let j = 0; j < V; j++) acc += Pa[i * V + j] * G[i * V + j];
@@ -341,8 +345,16 @@ function chunkPass(cfg: ChunkScanConfig, s: ChunkScanShape, x: ChunkScanInputs<F
   return { o, ht, per };
 }
 
+/** Linear rule with β: the chunk algorithm runs on v' = β ⊙ v (as the kernels do); dv = β dv', dβ = Σ v⊙dv'. */
+function scaledValues(s: ChunkScanShape, x: ChunkScanInputs<F>): F {
+  const vb = new Float64Array(x.v.length);
+  for (let i = 0; i < vb.length; i++) vb[i] = x.beta![Math.floor(i / s.V)] * x.v[i];
+  return vb;
+}
+
 export function chunkForward(cfg: ChunkScanConfig, s: ChunkScanShape, x: ChunkScanInputs<F>, C: number): ChunkScanOutputs<F> {
   checkInputs(cfg, s, x);
+  if (cfg.rule === 'linear' && cfg.beta) return chunkForward({ ...cfg, beta: false }, s, { ...x, v: scaledValues(s, x) }, C);
   const { o, ht } = chunkPass(cfg, s, x, C);
   return { o, ht };
 }
@@ -361,6 +373,17 @@ export function chunkBackward(
   cfg: ChunkScanConfig, s: ChunkScanShape, x: ChunkScanInputs<F>, dout: { do: F; dht?: F }, C: number,
 ): ChunkScanGrads<F> {
   checkInputs(cfg, s, x);
+  if (cfg.rule === 'linear' && cfg.beta) {
+    const g = chunkBackward({ ...cfg, beta: false }, s, { ...x, v: scaledValues(s, x) }, dout, C);
+    const dv = new Float64Array(x.v.length);
+    const dbeta = new Float64Array(x.beta!.length);
+    for (let i = 0; i < dv.length; i++) {
+      const r = Math.floor(i / s.V);
+      dv[i] = x.beta![r] * g.dv[i];
+      dbeta[r] += x.v[i] * g.dv[i];
+    }
+    return { ...g, dv, dbeta };
+  }
   const { B, T, H, K, V } = s;
   need(dout.do, 'do', B * T * H * V);
   if (dout.dht) need(dout.dht, 'dht', B * H * K * V);

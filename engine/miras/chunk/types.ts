@@ -1,14 +1,14 @@
 /**
  * Shared vocabulary of the chunk-parallel linear-family scans (fla layout [B, T, H, D]).
  *
- * rule 'linear':  S_t = Diag(a_t) S_{t-1} + k_t v_t^T                     (linear attention, RetNet, Mamba2/simple GLA, GLA)
+ * rule 'linear':  S_t = Diag(a_t) S_{t-1} + β_t k_t v_t^T  (β optional)   (linear attention, RetNet, Mamba2/simple GLA, GLA)
  * rule 'delta':   S_t = a_t (I - β_t k_t k_t^T) S_{t-1} + β_t k_t v_t^T     (DeltaNet, Gated DeltaNet)
  * output:         o_t = scale · S_t^T q_t
  * S is d_k × d_v per head (fla's convention; Miras' M = S^T).
  *
  * Gate g is a natural-log decay (a = exp g, g ≤ 0):
  *   'none'   a = 1;
- *   'const'  g: [H], one log decay per head (RetNet; fixed, so no dg);
+ *   'const'  one fixed log decay per head, cfg.logDecay [H] (RetNet), baked into the kernels: no g tensor, no dg;
  *   'scalar' g: [B, T, H] (Mamba2, simple GLA, Gated DeltaNet);
  *   'vector' g: [B, T, H, K] channel-wise (GLA, HGRN2), rule 'linear' only.
  * beta: [B, T, H] for rule 'delta'. Optional initial state h0 and final state ht: [B, H, K, V].
@@ -33,6 +33,10 @@ export interface ChunkScanConfig {
   scale: number;
   /** whether an initial state h0 is read (and dh0 produced in backward) */
   initialState: boolean;
+  /** rule 'linear': a write strength β_t [B, T, H] scales each v_t (Mamba2's Δ_t); the delta rule always reads β */
+  beta?: boolean;
+  /** gate 'const': natural-log decay of each head, length H */
+  logDecay?: number[];
 }
 
 /** Inputs of one scan, by fla name. */
@@ -63,10 +67,9 @@ export interface ChunkScanGrads<A> {
 export function tensorSizes(cfg: ChunkScanConfig, s: ChunkScanShape): Record<string, number> {
   const { B, T, H, K, V } = s;
   const sizes: Record<string, number> = { q: B * T * H * K, k: B * T * H * K, v: B * T * H * V, o: B * T * H * V, ht: B * H * K * V };
-  if (cfg.gate === 'const') sizes.g = H;
   if (cfg.gate === 'scalar') sizes.g = B * T * H;
   if (cfg.gate === 'vector') sizes.g = B * T * H * K;
-  if (cfg.rule === 'delta') sizes.beta = B * T * H;
+  if (cfg.rule === 'delta' || cfg.beta) sizes.beta = B * T * H;
   if (cfg.initialState) sizes.h0 = B * H * K * V;
   return sizes;
 }
@@ -75,7 +78,7 @@ export function tensorSizes(cfg: ChunkScanConfig, s: ChunkScanShape): Record<str
 export function gradNames(cfg: ChunkScanConfig): string[] {
   const names = ['dq', 'dk', 'dv'];
   if (cfg.gate === 'scalar' || cfg.gate === 'vector') names.push('dg');
-  if (cfg.rule === 'delta') names.push('dbeta');
+  if (cfg.rule === 'delta' || cfg.beta) names.push('dbeta');
   if (cfg.initialState) names.push('dh0');
   return names;
 }
@@ -91,5 +94,8 @@ export function validateChunkScan(cfg: ChunkScanConfig, s: ChunkScanShape): void
     if (!Number.isInteger(v) || v < 1) throw new Error(`chunk scan: shape ${name} must be a positive integer, got ${v}`);
   }
   if (s.K > 256 || s.V > 256) throw new Error(`chunk scan: head dimensions must be ≤ 256 (got K=${s.K}, V=${s.V})`);
+  if (cfg.gate === 'const' && (!cfg.logDecay || cfg.logDecay.length !== s.H || cfg.logDecay.some((x) => !(x <= 0)))) {
+    throw new Error(`chunk scan: gate 'const' needs logDecay with one log decay ≤ 0 per head (H = ${s.H})`);
+  }
   if (!Number.isFinite(cfg.scale)) throw new Error(`chunk scan: scale must be finite, got ${cfg.scale}`);
 }

@@ -57,12 +57,15 @@ export function scratchLayout(cfg: ChunkScanConfig, s: ChunkScanShape, C: number
   return { HS: 0, DHS: stateN, DB: 2 * stateN, stateElems: 2 * stateN + BH * TP * GK, tok, tokElems: off };
 }
 
+/** Linear rule with β: the kernels read v' = β⊙v and accumulate dv' in scratch; small kernels convert. */
+let bufMap: Record<string, string> = BUF;
+
 class Kernel {
   binds: Bind[] = [];
   shared: [string, number][] = [];
   constructor(readonly name: string) {}
   bind(v: string, access: 'read' | 'read_write') {
-    this.binds.push({ name: v, buffer: BUF[v], access });
+    this.binds.push({ name: v, buffer: bufMap[v], access });
     return this;
   }
   smem(name: string, n: number) {
@@ -109,7 +112,7 @@ class Ctx {
   rawGate(kk: string): string {
     switch (this.cfg.gate) {
       case 'const':
-        return 'g[h] * RLN2';
+        return 'GH[h] * RLN2';
       case 'scalar':
         return 'g[(b * T + t) * H + h] * RLN2';
       case 'vector':
@@ -138,7 +141,7 @@ const GK: u32 = ${u(this.GK)};
 const VT: u32 = ${u(this.t.VT)};
 const WG: u32 = ${u(this.t.WG)};
 const SCALE: f32 = ${f(this.cfg.scale)};
-const RLN2: f32 = 1.4426950408889634;
+const RLN2: f32 = 1.4426950408889634;${this.cfg.gate === 'const' ? `\nconst GH = array<f32, ${s.H}>(${this.cfg.logDecay!.map(f).join(', ')});` : ''}
 const HS_OFF: u32 = ${u(this.lay.HS)};
 const DHS_OFF: u32 = ${u(this.lay.DHS)};
 const DB_OFF: u32 = ${u(this.lay.DB)};
@@ -285,6 +288,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   get seqGrid(): [number, number, number] {
     return [Math.ceil(this.s.V / this.t.VT), this.s.B * this.s.H, 1];
   }
+  /** Whether a g tensor is read (the 'const' gate is baked in). */
+  get gateTensor(): boolean {
+    return this.cfg.gate === 'scalar' || this.cfg.gate === 'vector';
+  }
   /** Whether the backward produces dg (learned gates). */
   get needDg(): boolean {
     return this.cfg.gate === 'scalar' || this.cfg.gate === 'vector';
@@ -307,7 +314,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
 /** Delta rule: A = strict_lower(β_i k_i·k_j Γ_ij); (I+A)^-1 by 16×16 forward substitution and block merges; w, u. */
 function wyKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel('chunk_wy_fwd').bind('k', 'read').bind('v', 'read').bind('beta', 'read');
-  if (x.gated) k.bind('g', 'read');
+  if (x.gateTensor) k.bind('g', 'read');
   k.bind('wsT', 'read_write');
   x.gateSmem(k, false);
   const NB = x.C / 16;
@@ -381,7 +388,7 @@ function wyKernel(x: Ctx): GeneratedKernel {
 function stateKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel('chunk_state_fwd').bind('k', 'read');
   if (!x.delta) k.bind('v', 'read');
-  if (x.gated) k.bind('g', 'read');
+  if (x.gateTensor) k.bind('g', 'read');
   if (x.cfg.initialState) k.bind('h0', 'read');
   k.bind('wsS', 'read_write');
   if (x.delta) k.bind('wsT', 'read_write');
@@ -456,7 +463,7 @@ function stateKernel(x: Ctx): GeneratedKernel {
 function outputKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel('chunk_output_fwd').bind('q', 'read').bind('k', 'read');
   if (!x.delta) k.bind('v', 'read');
-  if (x.gated) k.bind('g', 'read');
+  if (x.gateTensor) k.bind('g', 'read');
   k.bind('wsS', 'read');
   if (x.delta) k.bind('wsT', 'read');
   k.bind('o', 'read_write');
@@ -500,7 +507,7 @@ function outputKernel(x: Ctx): GeneratedKernel {
 /** Delta: intra-chunk part of ∂L/∂v_new, dvl_j = scale Σ_{i≥j} A_ij do_i (needed inside the reverse pass). */
 function dvLocalKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel('chunk_dvlocal_bwd').bind('q', 'read').bind('k', 'read');
-  if (x.gated) k.bind('g', 'read');
+  if (x.gateTensor) k.bind('g', 'read');
   k.bind('dO', 'read').bind('wsT', 'read_write');
   x.gateSmem(k, false);
   k.smem('sA', x.C * x.C);
@@ -526,7 +533,7 @@ function dvLocalKernel(x: Ctx): GeneratedKernel {
 function dstateKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel('chunk_dstate_bwd').bind('q', 'read');
   if (x.delta) k.bind('k', 'read');
-  if (x.gated) k.bind('g', 'read');
+  if (x.gateTensor) k.bind('g', 'read');
   k.bind('dO', 'read').bind('dht', 'read').bind('wsS', 'read_write');
   if (x.delta) k.bind('wsT', 'read_write');
   if (x.cfg.initialState) k.bind('dh0', 'read_write');
@@ -655,7 +662,7 @@ function rowReduceDB(op: string, extra = ''): string {
 function dqKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel(x.delta ? 'chunk_dqk_bwd' : 'chunk_dq_bwd').bind('q', 'read').bind('k', 'read');
   if (!x.delta) k.bind('v', 'read');
-  if (x.gated) k.bind('g', 'read');
+  if (x.gateTensor) k.bind('g', 'read');
   const dbWrite = x.needDg || x.delta;
   k.bind('dO', 'read').bind('wsS', dbWrite ? 'read_write' : 'read');
   if (x.delta) k.bind('wsT', 'read_write');
@@ -722,7 +729,7 @@ function dqKernel(x: Ctx): GeneratedKernel {
 /** Linear rule: dk = e^{L−B}⊙(dh v) + intra, dv = (k⊙e^{L−B})^T dh + scale Σ_{i≥j} A_ij do_i; DB −= k⊙dk. */
 function dkvKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel('chunk_dkv_bwd').bind('q', 'read').bind('k', 'read').bind('v', 'read');
-  if (x.gated) k.bind('g', 'read');
+  if (x.gateTensor) k.bind('g', 'read');
   k.bind('dO', 'read').bind('wsS', x.needDg ? 'read_write' : 'read').bind('dk', 'read_write').bind('dv', 'read_write');
   x.gateSmem(k, true);
   k.smem('sDS', x.C * x.C).smem('sA', x.C * x.C).smem('sP', x.C * Math.max(1, x.t.WG / x.C));
@@ -812,7 +819,7 @@ function dgKernel(x: Ctx): GeneratedKernel {
 /** Delta: dX = Tm^T dw, dY = Tm^T dv2; dv += β dY; dβ += e^b dX·k + dY·v; DB += β e^b dX·k; M1 = dX X^T + dY Y^T. */
 function wyBwdAKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel('chunk_wy_bwd_a').bind('k', 'read').bind('v', 'read').bind('beta', 'read');
-  if (x.gated) k.bind('g', 'read');
+  if (x.gateTensor) k.bind('g', 'read');
   k.bind('wsS', 'read_write').bind('wsT', 'read_write').bind('dv', 'read_write').bind('dbeta', 'read_write');
   x.gateSmem(k, false);
   const RL = Math.max(1, x.t.WG / x.C);
@@ -868,7 +875,7 @@ function wyBwdAKernel(x: Ctx): GeneratedKernel {
 /** Delta: dA = −M1 Tm^T (strictly lower); dk += β_i Σ dAΓ k_j (+ transpose) + β e^b dX; dβ, DB from A = β (k k^T)⊙Γ; dg = reverse cumsum. */
 function wyBwdBKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel('chunk_wy_bwd_b').bind('k', 'read').bind('beta', 'read');
-  if (x.gated) k.bind('g', 'read');
+  if (x.gateTensor) k.bind('g', 'read');
   k.bind('wsS', 'read').bind('wsT', 'read_write').bind('dk', 'read_write').bind('dbeta', 'read_write');
   if (x.needDg) k.bind('dg', 'read_write');
   x.gateSmem(k, false);
@@ -947,6 +954,53 @@ export interface ChunkKernelLists {
 
 /** All kernels of one configuration at one tiling. */
 export function generateChunkKernels(cfg: ChunkScanConfig, s: ChunkScanShape, t: ChunkTiling): ChunkKernelLists {
+  const scaled = cfg.rule === 'linear' && !!cfg.beta;
+  bufMap = scaled ? { ...BUF, v: 'scratch.vbeta', dv: 'scratch.dvbeta' } : BUF;
+  try {
+    return generate(cfg, s, t, scaled);
+  } finally {
+    bufMap = BUF;
+  }
+}
+
+/** Elementwise kernels around the β-scaled values: v' = β⊙v; zero dv'; dv += β⊙dv', dβ += Σ_c v⊙dv'. */
+function betaKernels(s: ChunkScanShape, t: ChunkTiling) {
+  const rows = s.B * s.T * s.H;
+  const WG = Math.max(64, Math.min(256, t.WG));
+  const groups = Math.ceil((rows * s.V) / WG);
+  const gx = Math.min(groups, 65535);
+  const grid: [number, number, number] = [gx, Math.ceil(groups / gx), 1];
+  const gridR = Math.ceil(rows / WG);
+  const gxr = Math.min(gridR, 65535);
+  const head = `const V: u32 = ${u(s.V)};\nconst N: u32 = ${u(rows * s.V)};\nconst ROWS: u32 = ${u(rows)};`;
+  const id = (gx0: number) => `let e = (wid.y * ${u(gx0)} + wid.x) * ${u(WG)} + lid;`;
+  const mk = (name: string, binds: Bind[], body: string, g: [number, number, number], gx0: number): GeneratedKernel => ({
+    name,
+    wgsl: `${declare(binds)}\n${head}\n@compute @workgroup_size(${WG})\nfn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {\n  ${id(gx0)}\n${body}\n}\n`,
+    entryPoint: 'main',
+    bindings: bindings(binds),
+    workgroups: g,
+    smemBytes: 0,
+  });
+  const B = (name: string, buffer: string, access: 'read' | 'read_write'): Bind => ({ name, buffer, access });
+  const fwd = mk('chunk_beta_v', [B('v', 'v', 'read'), B('beta', 'beta', 'read'), B('vb', 'scratch.vbeta', 'read_write')],
+    '  if (e < N) { vb[e] = beta[e / V] * v[e]; }', grid, gx);
+  const zero = mk('chunk_beta_zero', [B('dvb', 'scratch.dvbeta', 'read_write')], '  if (e < N) { dvb[e] = 0.0; }', grid, gx);
+  const post = mk('chunk_beta_dv',
+    [B('v', 'v', 'read'), B('beta', 'beta', 'read'), B('dvb', 'scratch.dvbeta', 'read'), B('dv', 'grad.v', 'read_write'), B('dbeta', 'grad.beta', 'read_write')],
+    `  if (e < ROWS) {
+    var acc = 0.0;
+    for (var c = 0u; c < V; c++) {
+      let d = dvb[e * V + c];
+      acc += v[e * V + c] * d;
+      dv[e * V + c] += beta[e] * d;
+    }
+    dbeta[e] += acc;
+  }`, [gxr, Math.ceil(gridR / gxr), 1], gxr);
+  return { fwd, zero, post, bytes: 4 * rows * s.V };
+}
+
+function generate(cfg: ChunkScanConfig, s: ChunkScanShape, t: ChunkTiling, scaled: boolean): ChunkKernelLists {
   const x = new Ctx(cfg, s, t);
   const forward = x.delta ? [wyKernel(x), stateKernel(x), outputKernel(x)] : [stateKernel(x), outputKernel(x)];
   const backward = x.delta
@@ -954,5 +1008,12 @@ export function generateChunkKernels(cfg: ChunkScanConfig, s: ChunkScanShape, t:
     : [dstateKernel(x), dqKernel(x), dkvKernel(x), ...(x.needDg ? [dgKernel(x)] : [])];
   const scratch = [{ name: 'state', bytes: 4 * x.lay.stateElems }];
   if (x.delta) scratch.push({ name: 'tok', bytes: 4 * x.lay.tokElems });
+  if (scaled) {
+    const bk = betaKernels(s, t);
+    forward.unshift(bk.fwd);
+    backward.unshift(bk.zero);
+    backward.push(bk.post);
+    scratch.push({ name: 'vbeta', bytes: bk.bytes }, { name: 'dvbeta', bytes: bk.bytes });
+  }
   return { forward, backward, scratch };
 }
