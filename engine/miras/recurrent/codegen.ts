@@ -287,11 +287,15 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
   const chunk = c.learner === 'chunk';
   const maxInv = Math.min(caps.maxComputeInvocationsPerWorkgroup, caps.maxComputeWorkgroupSizeX);
   if (L.DV > maxInv) throw new Error(`${c.id}: d_v = ${L.DV} exceeds ${maxInv} invocations per workgroup (one per value column)`);
-  let P = 1;
-  while (P < 8 && L.DK % (P * 2) === 0 && L.DV * P * 2 <= maxInv) P *= 2;
-  const R = L.DK / P;
-  const W = L.DV * P;
   const nf = c.bias.fwdSums.length;
+  // Value columns are independent unless the bias sums over them (norm-based biases): then split the d_v
+  // columns over several workgroups (TV each) so small batch·heads still fill the device.
+  let TV = L.DV;
+  while (nf === 0 && TV > 16 && TV % 2 === 0 && L.B * L.H * (L.DV / TV) < 256) TV /= 2;
+  let P = 1;
+  while (P < 8 && L.DK % (P * 2) === 0 && TV * P * 2 <= maxInv) P *= 2;
+  const R = L.DK / P;
+  const W = TV * P;
   const vectorSums = c.memory === 'vector' && nf > 0;
   const redN = Math.max(1, nf * L.DV);
   const crN = W;
@@ -311,7 +315,7 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
     return `cr[t] = ${x};
       workgroupBarrier();
       var ${a} = 0.0;
-      for (var pp = 0u; pp < P; pp++) { ${a} += cr[pp * DV + j]; }
+      for (var pp = 0u; pp < P; pp++) { ${a} += cr[pp * TV + jl]; }
       workgroupBarrier();
       let ${out} = ${a};`;
   };
@@ -346,7 +350,7 @@ ${sums}
             (_, m) => `cr[t] = bias_fsum${m}(ev[r], dl, 0.0, 0.0, 0.0);
         workgroupBarrier();
         var a${m} = 0.0;
-        for (var jj = 0u; jj < DV; jj++) { a${m} += cr[p * DV + jj]; }
+        for (var jj = 0u; jj < DV; jj++) { a${m} += cr[p * TV + jj]; }
         rs${m}[r] = a${m};
         workgroupBarrier();`,
           )
@@ -362,13 +366,14 @@ ${sums}
   const lamS = c.retention.decay === 'constant' ? 'GAMMA[h]' : c.retention.decay === 'scalar' ? `exp(gates[gbase + ${u(f.g!)}])` : '1.0';
   const beta = !c.hasBeta ? '1.0' : c.betaPerChannel ? `gates[gbase + ${u(f.bc!)} + j]` : `gates[gbase + ${u(f.beta!)}]`;
   const wgsl = `${header(c, s, L, 'forward')}
-//   ${P} invocations per value column (R = ${R} key rows each), ${LP} sub-steps prefetched per barrier pair
+//   ${L.DV / TV} workgroup(s) of ${TV} value columns per head; ${P} invocations per column (R = ${R} key rows each); ${LP} sub-steps prefetched per barrier pair
 ${decl}
 ${consts(c, L)}
 ${mathFns(c)}
 const LP = ${u(LP)};
 const P = ${u(P)};
 const R = ${u(R)};
+const TV = ${u(TV)};
 var<workgroup> sk: array<f32, ${LP * L.DK}>;
 var<workgroup> sq: array<f32, ${LP * L.DK}>;
 ${chan ? `var<workgroup> sg: array<f32, ${LP * L.DK}>;` : ''}
@@ -382,8 +387,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let b = bh / H;
   let h = bh % H;
   let t = lid.x;
-  let j = t % DV;
-  let p = t / DV;
+  let jl = t % TV;
+  let j = wid.y * TV + jl;
+  let p = t / TV;
   var S: array<f32, R>;
   ${mom ? 'var M: array<f32, R>;' : ''}
   ${chunk ? 'var A0: array<f32, R>;' : ''}
@@ -458,7 +464,7 @@ ${biasCode}
     wgsl,
     entryPoint: 'main',
     bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })),
-    workgroups: [L.B * L.H, 1, 1],
+    workgroups: [L.B * L.H, L.DV / TV, 1],
   };
 }
 
