@@ -1,31 +1,29 @@
 'use client';
 /**
- * Whether the lowered model compiles for this browser's adapter, and if not, why:
- *  1. every Miras layer needs a registered scan provider (engine/ir/scan) for its combination;
- *  2. the provider generates its WGSL kernels against this adapter's limits (capsFromDescription);
- *  3. every generated kernel is compiled on a device from this adapter (createShaderModule +
- *     getCompilationInfo), so WGSL the adapter rejects shows up here, not mid-training;
- *  4. the largest buffers of a training step at a default shape fit the adapter's binding limits.
+ * Whether the lowered model compiles for this browser's adapter, and if not, why. It follows the
+ * trainer's own path (engine/train/backend): buildModel → compilePlan against this adapter's
+ * limits (capsFromDescription), then creates every distinct compute pipeline on a device from
+ * this adapter, so WGSL or limits the adapter rejects show up here, not mid-training.
  */
-import type { ModelSpec, MirasMixer } from '@/engine/spec';
+import type { ModelSpec } from '@/engine/spec';
 import { capsFromDescription, type AdapterDescription } from '@/engine/gpu/describe';
 import type { DeviceCaps, KernelSpec } from '@/engine/plan/kernel';
-import { findScanProvider } from '@/engine/ir/scan';
-import { catalogEntry } from '@/engine/miras/catalog';
+import { buildModel } from '@/engine/model/build';
+import { compilePlan } from '@/engine/runtime/plan';
 import { formatBytes } from '@/engine/design/cost';
 import type { CompileStatus } from './analysisStore';
-// Registers the fused recurrent Miras kernels (every matrix/vector-memory combination) with the scan slot.
-import '@/engine/miras/recurrent/provider';
 
-/** The step shape the check assumes (the Train tab's defaults are of this order). */
-export const CHECK_SHAPE = { batch: 8, time: 256 };
+/** The step shape the check compiles for (the order of the Train tab's defaults). */
+export const CHECK_SHAPE = { batch: 8, seqLen: 128 };
 
 let devicePromise: Promise<GPUDevice> | null = null;
-async function checkDevice(caps: DeviceCaps): Promise<GPUDevice> {
+function checkDevice(caps: DeviceCaps): Promise<GPUDevice> {
   devicePromise ??= (async () => {
     const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) throw new Error('requestAdapter() returned no adapter');
+    const features = (['shader-f16', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
     return adapter.requestDevice({
+      requiredFeatures: features,
       requiredLimits: {
         maxComputeWorkgroupStorageSize: caps.maxComputeWorkgroupStorageSize,
         maxComputeInvocationsPerWorkgroup: caps.maxComputeInvocationsPerWorkgroup,
@@ -34,73 +32,68 @@ async function checkDevice(caps: DeviceCaps): Promise<GPUDevice> {
         maxStorageBuffersPerShaderStage: caps.maxStorageBuffersPerShaderStage,
         maxBufferSize: caps.maxBufferSize,
       },
-      requiredFeatures: [...(caps.shaderF16 ? (['shader-f16'] as GPUFeatureName[]) : []), ...(caps.subgroups ? (['subgroups'] as GPUFeatureName[]) : [])],
     });
   })();
+  devicePromise.catch(() => (devicePromise = null));
   return devicePromise;
 }
 
-const compiled = new Map<string, string | null>();
-/** Compiles one kernel's WGSL on the device; null when it compiles, else the first error. */
-async function compileWgsl(device: GPUDevice, k: KernelSpec): Promise<string | null> {
-  const hit = compiled.get(k.wgsl);
-  if (hit !== undefined) return hit;
-  const shader = device.createShaderModule({ code: k.wgsl, label: k.name });
-  const info = await shader.getCompilationInfo();
-  const err = info.messages.find((m) => m.type === 'error');
-  const out = err ? `${k.name}: line ${err.lineNum}: ${err.message}` : null;
-  compiled.set(k.wgsl, out);
-  return out;
-}
-
-function comboLabel(m: MirasMixer): string {
-  return (['memory', 'bias', 'retention', 'learner'] as const).map((a) => catalogEntry(a, m[a].kind)?.label ?? m[a].kind).join(' + ');
+/** Pipeline results by source and entry point: identical layers share kernels. */
+const pipelines = new Map<string, Promise<string | null>>();
+function createPipeline(device: GPUDevice, k: KernelSpec): Promise<string | null> {
+  const key = `${k.entryPoint}\n${k.wgsl}`;
+  let p = pipelines.get(key);
+  if (!p) {
+    p = (async () => {
+      const shader = device.createShaderModule({ code: k.wgsl, label: k.name });
+      const info = await shader.getCompilationInfo();
+      const err = info.messages.find((m) => m.type === 'error');
+      if (err) return `${k.name}: WGSL line ${err.lineNum}: ${err.message}`;
+      try {
+        await device.createComputePipelineAsync({ label: k.name, layout: 'auto', compute: { module: shader, entryPoint: k.entryPoint } });
+        return null;
+      } catch (e) {
+        return `${k.name}: ${(e as Error).message}`;
+      }
+    })();
+    pipelines.set(key, p);
+  }
+  return p;
 }
 
 export async function compileStatus(spec: ModelSpec, adapter: AdapterDescription | null): Promise<CompileStatus> {
   if (!adapter) return { state: 'no-gpu', message: 'This browser has no WebGPU adapter, so the design cannot compile to kernels here.' };
   const caps = capsFromDescription(adapter);
-  const { batch, time } = CHECK_SHAPE;
-
-  // Buffers: the embedding table and the logits of one step are the largest single bindings.
-  const biggest = Math.max(spec.vocabSize * spec.dModel, batch * time * spec.vocabSize, batch * time * spec.dModel * 4) * 4;
-  if (biggest > caps.maxStorageBufferBindingSize) {
+  let kernels: KernelSpec[];
+  let peakBytes: number;
+  let largest = 0;
+  try {
+    const model = buildModel(spec, CHECK_SHAPE);
+    const plan = compilePlan(model.graph, { caps, loss: model.loss, keep: [model.metrics, model.logits], optimizer: true });
+    kernels = [...plan.forward, ...plan.backward, ...plan.optimizer];
+    peakBytes = plan.peakBytes;
+    for (const s of plan.slots) largest = Math.max(largest, s.bytes);
+  } catch (e) {
+    return { state: 'error', message: `The engine cannot build this model: ${(e as Error).message}` };
+  }
+  const limit = Math.min(caps.maxBufferSize, caps.maxStorageBufferBindingSize);
+  if (largest > limit) {
     return {
       state: 'error',
-      message: `A ${formatBytes(biggest)} buffer (embedding or logits at batch ${batch}, T ${time}) exceeds this adapter's ${formatBytes(caps.maxStorageBufferBindingSize)} storage binding limit. Reduce the vocabulary or d_model.`,
+      message: `A ${formatBytes(largest)} buffer (at batch ${CHECK_SHAPE.batch}, T ${CHECK_SHAPE.seqLen}) exceeds this adapter's ${formatBytes(limit)} buffer limit. Reduce the vocabulary, d_model or the MLP width.`,
     };
   }
-
-  const kernels: KernelSpec[] = [];
-  for (let i = 0; i < spec.layers.length; i++) {
-    const mixer = spec.layers[i].mixer;
-    if (mixer.type !== 'miras') continue;
-    const provider = findScanProvider(mixer);
-    if (!provider) {
-      return { state: 'error', message: `Layer ${i + 1}: no WebGPU scan kernel is registered for ${comboLabel(mixer)} in this build.` };
-    }
-    try {
-      const k = provider.kernels(caps, { batch, time, heads: mixer.heads, dk: mixer.headDimK, dv: mixer.headDimV });
-      kernels.push(...k.forward, ...k.backward);
-    } catch (e) {
-      return { state: 'error', message: `Layer ${i + 1} (${provider.id}): the kernel generator refused this adapter: ${(e as Error).message}` };
-    }
-  }
-
   let device: GPUDevice;
   try {
     device = await checkDevice(caps);
   } catch (e) {
     return { state: 'no-gpu', message: `Could not open a WebGPU device on this adapter: ${(e as Error).message}` };
   }
-  const unique = [...new Map(kernels.map((k) => [k.wgsl, k])).values()];
-  for (const k of unique) {
-    const err = await compileWgsl(device, k);
-    if (err) return { state: 'error', message: `WGSL rejected by this adapter: ${err}` };
-  }
-  const miras = spec.layers.filter((l) => l.mixer.type === 'miras').length;
+  const unique = [...new Map(kernels.map((k) => [`${k.entryPoint}\n${k.wgsl}`, k])).values()];
+  const errors = (await Promise.all(unique.map((k) => createPipeline(device, k)))).filter((e): e is string => e !== null);
+  if (errors.length) return { state: 'error', message: `This adapter rejects ${errors.length} kernel${errors.length === 1 ? '' : 's'}: ${errors[0]}` };
   return {
     state: 'ok',
-    message: `Compiles for ${adapter.description || adapter.device || 'this adapter'}: ${unique.length} scan kernel${unique.length === 1 ? '' : 's'} for ${miras} Miras layer${miras === 1 ? '' : 's'} compiled on this device; buffers fit its limits.`,
+    message: `Compiles for ${adapter.description || adapter.device || 'this adapter'}: ${kernels.length} dispatches per training step (${unique.length} distinct pipelines) at batch ${CHECK_SHAPE.batch}, T ${CHECK_SHAPE.seqLen}; ${formatBytes(peakBytes)} of device memory.`,
   };
 }

@@ -1,6 +1,6 @@
 'use client';
 /** The engine's preset registry as the gallery shows it. */
-import { MIRAS_PRESETS } from '@/engine/presets/miras';
+import { PRESETS } from '@/engine/presets';
 import type { Preset } from '@/engine/spec';
 import { specToDesign } from '@/engine/design/raise';
 import type { DesignDoc } from '@/engine/design/document';
@@ -8,7 +8,7 @@ import { AXES, type ModelSpec } from '@/engine/spec';
 import { axisEntry } from '@/engine/design/catalog';
 
 /** Every preset the gallery offers, in the registry's order. */
-export const GALLERY_PRESETS: readonly Preset[] = MIRAS_PRESETS;
+export const GALLERY_PRESETS: readonly Preset[] = PRESETS;
 
 /** The size presets load at: small enough to train in a browser tab. */
 export const PRESET_SIZE = { vocabSize: 256, dModel: 128, nLayers: 2 };

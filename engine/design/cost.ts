@@ -7,6 +7,7 @@
 import type { Layer, Mixer, ModelSpec } from '../spec';
 import type { DesignAnalysis } from './lower';
 import { mirasMixerCost } from './catalog';
+import { buildModel } from '../model/build';
 
 export interface NodeCost {
   params: number;
@@ -18,7 +19,10 @@ export interface NodeCost {
 export interface DesignCosts {
   /** Costs of one instance of each block node (a stack's nodes count once here). */
   perNode: Record<string, NodeCost>;
+  /** params: the engine's own count (what training allocates) when the model builds; else the sum of the blocks. */
   total: { params: number; flopsPerToken: number; stateFloats: number };
+  /** Sum of the per-block parameter counts (equals total.params when the cost model and the engine agree). */
+  blockParams: number;
   /** Context length T the attention and per-token costs assume. */
   contextLength: number;
 }
@@ -77,7 +81,16 @@ export function designCosts(analysis: DesignAnalysis, T = DEFAULT_CONTEXT): Desi
     perNode[analysis.ends.embedding] = embedding;
     perNode[analysis.ends.head] = head;
   }
-  return { perNode, total: { params, flopsPerToken: flops, stateFloats: state }, contextLength: T };
+  return { perNode, total: { params: engineParamCount(spec) ?? params, flopsPerToken: flops, stateFloats: state }, blockParams: params, contextLength: T };
+}
+
+/** The parameter count of the model the engine builds from this spec (null if it cannot build it). */
+export function engineParamCount(spec: ModelSpec): number | null {
+  try {
+    return buildModel(spec, { batch: 1, seqLen: 1 }).parameterCount;
+  } catch {
+    return null;
+  }
 }
 
 export function formatCount(n: number): string {

@@ -1,7 +1,7 @@
-/** Every preset the editor's gallery offers: the engine registry when present, else the Miras presets. */
+/** Every preset the editor's gallery offers: the engine's registry. */
 import type { Preset } from '@/engine/spec';
-import { MIRAS_PRESETS } from '@/engine/presets/miras';
+import { PRESETS } from '@/engine/presets';
 
-export function allPresets(): Preset[] {
-  return MIRAS_PRESETS;
+export function allPresets(): readonly Preset[] {
+  return PRESETS;
 }
