@@ -177,7 +177,7 @@ export function renderPresetDoc(p: Preset, notes: { recurrence: string; block: s
   const out = [
     `# ${p.title} (\`${p.name}\`)`,
     '',
-    '<!-- Generated from engine/presets/miras.ts by engine/miras/docs.ts; do not edit by hand. -->',
+    '<!-- Generated from engine/presets by engine/miras/docs.ts; do not edit by hand. Regenerate: npx tsx engine/miras/cli/docs.ts -->',
     '',
     p.description,
     '',
@@ -201,7 +201,15 @@ export function renderPresetDoc(p: Preset, notes: { recurrence: string; block: s
     if (seen.has(key)) return;
     seen.add(key);
     if (m.type === 'attention') {
-      out.push(`## Layer ${i}: softmax attention`, '', `${m.heads} heads × ${m.headDim}, window ${m.window ?? 'full'}.`, '');
+      out.push(
+        `## Layer ${i}: softmax attention`,
+        '',
+        `${m.heads} heads × ${m.headDim}, window ${m.window ?? 'full'}.`,
+        '',
+        'The four Miras choices: memory = non-parametric (`attention`), bias = ℓ2 (`l2`), retention = none (`none`; a window is hard retention), ' +
+          'learning algorithm = closed form (`closed-form`) — softmax attention is the Nadaraya–Watson solution of ℓ2 regression (Miras §3).',
+        '',
+      );
       return;
     }
     out.push(`## ${spec.layers.length > 1 && spec.layers.some((l) => l.mixer.type === 'attention') ? `Layer ${i}: ` : ''}The four Miras choices`, '', '| axis | choice | parameters |', '|---|---|---|');
