@@ -384,6 +384,29 @@ function wyKernel(x: Ctx): GeneratedKernel {
   return x.finish(k, body, '', x.parGrid);
 }
 
+/**
+ * Vector gate in the sequential kernels: one thread per channel walks the chunk's gates, so no C×K
+ * gate tile is needed. Writes sL[kk] = chunk log2 decay and sK[i][kk] = x_ik · exp2(f(B_ik)).
+ */
+function channelLoad(src: string, factor: (tot: string, run: string) => string): string {
+  return `
+    for (var kk = tid; kk < K; kk += WG) {
+      var tot = 0.0;
+      for (var i = 0u; i < cv; i++) { let t = n0 + i; tot += g[((b * T + t) * H + h) * K + kk] * RLN2; }
+      sL[kk] = tot;
+      var run = 0.0;
+      for (var i = 0u; i < C; i++) {
+        var x = 0.0;
+        if (i < cv) {
+          let t = n0 + i;
+          run += g[((b * T + t) * H + h) * K + kk] * RLN2;
+          x = ${src} * ${factor('tot', 'run')};
+        }
+        sK[i * K + kk] = x;
+      }
+    }`;
+}
+
 /** Sequential state pass: h[n] (state entering chunk n) to scratch, v_new for delta, final state. */
 function stateKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel('chunk_state_fwd').bind('k', 'read');
@@ -398,10 +421,19 @@ function stateKernel(x: Ctx): GeneratedKernel {
   // the state tile lives in workgroup memory (each thread owns its elements): SwiftShader
   // corrupts private arrays across barriers, and the delta rule reads the whole tile anyway
   k.smem('sK', x.C * K).smem('sV', x.C * VT).smem('sH', K * VT);
-  if (x.gated) k.smem('sB', x.C * x.GK);
+  if (x.gated && !x.vec) k.smem('sB', x.C);
+  if (x.vec) k.smem('sL', K);
   const decayV = x.gated && !x.vec ? `exp2(sB[C - 1u] - sB[i])` : '1.0';
-  const decayK = x.vec ? `exp2(sB[(C - 1u) * K + kk] - sB[i * K + kk])` : '1.0';
-  const decayL = !x.gated ? '1.0' : x.vec ? `exp2(sB[(C - 1u) * K + kk])` : `exp2(sB[C - 1u])`;
+  const decayL = !x.gated ? '1.0' : x.vec ? `exp2(sL[kk])` : `exp2(sB[C - 1u])`;
+  const kLoad = x.vec
+    ? channelLoad('k[qi(b, t, h, kk)]', (tot, run) => `exp2(${tot} - ${run})`)
+    : `
+    for (var e = tid; e < C * K; e += WG) {
+      let i = e / K; let kk = e % K;
+      var x = 0.0;
+      if (i < cv) { x = k[qi(b, n0 + i, h, kk)]; }
+      sK[e] = x;
+    }`;
   const body = `
   let c0 = wid.x * VT; let bh = wid.y; let b = bh / H; let h = bh % H;
   for (var e = tid; e < K * VT; e += WG) {
@@ -418,7 +450,7 @@ function stateKernel(x: Ctx): GeneratedKernel {
       if (c < V) { wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c] = sH[e]; }
     }
     ${x.delta ? `for (var e = tid; e < C * K; e += WG) { sK[e] = wsT[W_OFF + (bh * TP + n0) * K + e]; }` : ''}
-    ${x.gated ? x.gateCumsum() : 'workgroupBarrier();'}
+    ${x.gated && !x.vec ? x.gateCumsum() : 'workgroupBarrier();'}
     ${x.delta ? `
     for (var e = tid; e < C * VT; e += WG) {
       let i = e / VT; let c = c0 + e % VT;
@@ -437,12 +469,7 @@ function stateKernel(x: Ctx): GeneratedKernel {
       if (i < cv && c < V) { x = v[vi(b, n0 + i, h, c)] * ${decayV}; }
       sV[e] = x;
     }`}
-    for (var e = tid; e < C * K; e += WG) {
-      let i = e / K; let kk = e % K;
-      var x = 0.0;
-      if (i < cv) { x = k[qi(b, n0 + i, h, kk)] * ${decayK}; }
-      sK[e] = x;
-    }
+    ${kLoad}
     workgroupBarrier();
     for (var e = tid; e < K * VT; e += WG) {
       let kk = e / VT; let cc = e % VT;
@@ -469,9 +496,9 @@ function outputKernel(x: Ctx): GeneratedKernel {
   k.bind('o', 'read_write');
   x.gateSmem(k, true);
   k.smem('sA', x.C * x.C);
-  if (x.vec) k.smem('sQG', x.C * x.s.K);
+  // vector gate: once A is built, sB is turned in place into q ⊙ e^B for the inter-chunk term
   const inter = x.vec
-    ? `for (var kk = 0u; kk < K; kk++) { acc += sQG[i * K + kk] * wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c]; }`
+    ? `for (var kk = 0u; kk < K; kk++) { acc += sB[i * K + kk] * wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c]; }`
     : `for (var kk = 0u; kk < K; kk++) { acc += q[qi(b, n0 + i, h, kk)] * wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c]; }
       acc *= exp2(${x.G('i')});`;
   const body = `${x.parHead}
@@ -483,11 +510,12 @@ function outputKernel(x: Ctx): GeneratedKernel {
     if (j <= i && i < cv) { a = gatedDot(b, h, n0, i, j); }
     sA[e] = a;
   }
-  ${x.vec ? `for (var e = tid; e < C * K; e += WG) {
+  ${x.vec ? `workgroupBarrier();
+  for (var e = tid; e < C * K; e += WG) {
     let i = e / K; let kk = e % K;
     var x = 0.0;
     if (i < cv) { x = q[qi(b, n0 + i, h, kk)] * exp2(sB[e]); }
-    sQG[e] = x;
+    sB[e] = x;
   }` : ''}
   workgroupBarrier();
   for (var e = tid; e < C * V; e += WG) {
@@ -540,10 +568,20 @@ function dstateKernel(x: Ctx): GeneratedKernel {
   const { K } = x.s;
   const VT = x.t.VT;
   k.smem('sK', x.C * K).smem('sV', x.C * VT).smem('sH', K * VT);
-  if (x.gated) k.smem('sB', x.C * x.GK);
+  if (x.gated && !x.vec) k.smem('sB', x.C);
+  if (x.vec) k.smem('sL', K);
   if (x.delta) k.smem('sD', x.C * VT);
-  const decayL = !x.gated ? '1.0' : x.vec ? `exp2(sB[(C - 1u) * K + kk])` : `exp2(sB[C - 1u])`;
-  const qdecay = !x.gated ? '1.0' : x.vec ? `exp2(sB[i * K + kk])` : `exp2(sB[i])`;
+  const decayL = !x.gated ? '1.0' : x.vec ? `exp2(sL[kk])` : `exp2(sB[C - 1u])`;
+  const qdecay = !x.gated ? '1.0' : `exp2(sB[i])`;
+  const qLoad = x.vec
+    ? channelLoad('SCALE * q[qi(b, t, h, kk)]', (_tot, run) => `exp2(${run})`)
+    : `
+    for (var e = tid; e < C * K; e += WG) {
+      let i = e / K; let kk = e % K;
+      var x = 0.0;
+      if (i < cv) { x = SCALE * q[qi(b, n0 + i, h, kk)] * ${qdecay}; }
+      sK[e] = x;
+    }`;
   const body = `
   let c0 = wid.x * VT; let bh = wid.y; let b = bh / H; let h = bh % H;
   for (var e = tid; e < K * VT; e += WG) {
@@ -565,7 +603,7 @@ function dstateKernel(x: Ctx): GeneratedKernel {
       if (i < cv) { x = k[qi(b, n0 + i, h, e % K)]; }
       sK[e] = x;
     }` : ''}
-    ${x.gated ? x.gateCumsum() : 'workgroupBarrier();'}
+    ${x.gated && !x.vec ? x.gateCumsum() : 'workgroupBarrier();'}
     ${x.delta ? `
     for (var e = tid; e < C * VT; e += WG) {
       let i = e / VT; let c = c0 + e % VT;
@@ -587,12 +625,7 @@ function dstateKernel(x: Ctx): GeneratedKernel {
       sH[e] = acc;
     }
     workgroupBarrier();` : ''}
-    for (var e = tid; e < C * K; e += WG) {
-      let i = e / K; let kk = e % K;
-      var x = 0.0;
-      if (i < cv) { x = SCALE * q[qi(b, n0 + i, h, kk)] * ${qdecay}; }
-      sK[e] = x;
-    }
+    ${qLoad}
     for (var e = tid; e < C * VT; e += WG) {
       let i = e / VT; let c = c0 + e % VT;
       var x = 0.0;
