@@ -11,8 +11,8 @@
  * g, g_b, A_log, eta, eta_b, delta, delta_b, i, i_b, gate, norm, norm_b, D, state0 or state0_log (low-rank gates: <name>_down, <name>_up).
  */
 import type { Init, Tensor } from '../ir/graph';
-import { findScanProvider, scan } from '../ir/scan';
-import { add, elu1, exp, groupnorm, l2normalize, matmul, mul, reshape, rmsnormGroups, shortConv, sigmoid, silu, softplus } from '../ops';
+import { findScanProvider, scan, type ScanProvider } from '../ir/scan';
+import { add, div, elu1, exp, groupnorm, l2normalize, matmul, mul, reshape, rmsnormGroups, shortConv, sigmoid, silu, softplus } from '../ops';
 import type { MirasMixer } from '../spec';
 import { type Combo } from './catalog';
 import { stateLayout } from './cost';
@@ -30,6 +30,17 @@ export interface MirasBuildContext {
 
 const normalInit = (fanIn: number): Init => ({ kind: 'normal', std: 1 / Math.sqrt(fanIn) });
 const invSoftplus = (y: number) => Math.log(Math.expm1(y));
+
+/**
+ * The mLSTM as two kernel scans when no provider runs the normaliser directly: the Hebbian scan with an
+ * exponential input gate for C (values v) and for n (a value column of ones). Null if either has no provider.
+ */
+function mlstmAsTwoScans(mixer: MirasMixer): { values: ScanProvider; normaliser: ScanProvider } | null {
+  const plain: MirasMixer = { ...mixer, block: { ...mixer.block, mlstmNormalizer: false, betaActivation: 'exp' } };
+  const values = findScanProvider(plain);
+  const normaliser = findScanProvider({ ...plain, headDimV: 1 });
+  return values && normaliser ? { values, normaliser } : null;
+}
 
 /** Build the mixer; `x` is [B, T, d_model]. Returns [B, T, d_model]. Throws MirasValidationError for invalid combos. */
 export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildContext): Tensor {
@@ -144,17 +155,33 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
 
   // ---- the scan
   const shape = { batch: B, time: T, heads: H, dk, dv };
-  const provider = findScanProvider(mixer) ?? referenceProviderFor(c);
   tensors.q = q;
   tensors.k = k;
   tensors.v = v;
-  const inputs = provider.inputs(shape).map((decl) => {
-    const t = tensors[decl.name];
-    if (!t) throw new Error(`Miras block: the scan of ${provider.id} needs "${decl.name}", which this block does not produce`);
-    return t;
-  });
-  const { o } = scan(provider, shape, inputs, 'scan');
-  let y = reshape(o, [B, T, H * dv], 'o_heads');
+  const runScan = (provider: ScanProvider, s: typeof shape, named: Record<string, Tensor>, name: string): Tensor => {
+    const inputs = provider.inputs(s).map((decl) => {
+      const t = named[decl.name];
+      if (!t) throw new Error(`Miras block: the scan of ${provider.id} needs "${decl.name}", which this block does not produce`);
+      return t;
+    });
+    return scan(provider, s, inputs, name).o;
+  };
+  let y: Tensor;
+  const direct = findScanProvider(mixer);
+  const mlstm = !direct && blk.mlstmNormalizer ? mlstmAsTwoScans(mixer) : null;
+  if (mlstm) {
+    // mLSTM without a dedicated kernel: C and the normaliser n are the same Hebbian scan with values v and 1,
+    // h = Cᵀq / max(|nᵀq|, 1) (xLSTM Eq. 16-21 without the stabiliser, identical in exact arithmetic).
+    const beta = exp(tensors.i, 'i_exp');
+    const gates = { q, k, g: tensors.g, beta };
+    const num = reshape(runScan(mlstm.values, shape, { ...gates, v }, 'scan'), [B, T, H, dv], 'mlstm_num');
+    const ones = gate('one', beta, 1, 'mlstm_ones');
+    const nq = runScan(mlstm.normaliser, { ...shape, dv: 1 }, { ...gates, v: ones }, 'scan_normaliser');
+    const den = reshape(gate('absMax1', nq, 1, 'mlstm_den'), [B, T, H, 1], 'mlstm_den_heads');
+    y = reshape(div(num, den, 'mlstm_h'), [B, T, H * dv], 'o_heads');
+  } else {
+    y = reshape(runScan(direct ?? referenceProviderFor(c), shape, tensors, 'scan'), [B, T, H * dv], 'o_heads');
+  }
 
   // ---- output: norm per head and gate, D skip, projection
   const norm = (t: Tensor): Tensor => {

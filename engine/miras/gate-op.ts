@@ -7,12 +7,14 @@
  *   negExp      y = −eˣ                                           Mamba2 A = −exp(A_log)
  *   relu        y = max(0, x)                                     feature map
  *   scale       y = c·x                                           β × 2 for the [−1, 1] eigenvalue range
+ *   one         y = 1                                             the all-ones value column of the mLSTM normaliser
+ *   absMax1     y = max(|x|, 1)                                   the mLSTM denominator max(|nᵀq|, 1)
  */
 import type { Tensor } from '../ir/graph';
 import type { OpDef } from '../ir/op';
 import { f as lit, threadKernel } from '../ops/wgsl';
 
-export type GateFn = 'logsigmoid' | 'hgrn2' | 'oneMinusExp' | 'negExp' | 'relu' | 'scale';
+export type GateFn = 'logsigmoid' | 'hgrn2' | 'oneMinusExp' | 'negExp' | 'relu' | 'scale' | 'one' | 'absMax1';
 export interface GateAttrs {
   fn: GateFn;
   /** τ for logsigmoid, lb for hgrn2, c for scale. */
@@ -47,6 +49,15 @@ function math(a: GateAttrs): { f: (x: number) => number; df: (x: number) => numb
       return { f: (x) => Math.max(0, x), df: (x) => (x > 0 ? 1 : 0), wf: 'fn f(x: f32) -> f32 { return max(x, 0.0); }', wdf: 'fn df(x: f32) -> f32 { return select(0.0, 1.0, x > 0.0); }' };
     case 'scale':
       return { f: (x) => c * x, df: () => c, wf: `fn f(x: f32) -> f32 { return ${lit(c)} * x; }`, wdf: `fn df(x: f32) -> f32 { return ${lit(c)}; }` };
+    case 'one':
+      return { f: () => 1, df: () => 0, wf: 'fn f(x: f32) -> f32 { return 1.0; }', wdf: 'fn df(x: f32) -> f32 { return 0.0; }' };
+    case 'absMax1':
+      return {
+        f: (x) => Math.max(Math.abs(x), 1),
+        df: (x) => (Math.abs(x) > 1 ? Math.sign(x) : 0),
+        wf: 'fn f(x: f32) -> f32 { return max(abs(x), 1.0); }',
+        wdf: 'fn df(x: f32) -> f32 { return select(0.0, sign(x), abs(x) > 1.0); }',
+      };
   }
 }
 
