@@ -36,6 +36,11 @@ const CASES: [string, Parameters<typeof mixer>][] = [
   ['beta per channel, implicit', ['matrix', ['l2'], ['scalar'], ['implicit'], 2, 3, 4, { betaPerChannel: true }]],
   ['learned initial state, momentum', ['matrix', ['huber', { variant: 'norm', delta: 'fixed', deltaValue: 0.5 }], ['scalar'], ['momentum'], 2, 3, 4, { memoryInit: 'learned' }]],
   ['uniform init, q scale', ['vector', ['l2'], ['none'], ['gd'], 2, 3, 4, { memoryInit: 'uniform', queryScale: 'inv-sqrt-dk' }]],
+  ['lq aryateja', ['matrix', ['lp', { p: 3 }], ['lq', { q: 4, eps: 1e-3 }], ['gd']]],
+  ['lq mlm, vector, momentum', ['vector', ['l2'], ['lq', { q: 3, form: 'mlm', eps: 1e-3 }], ['momentum']]],
+  ['lq mirror, chunk + lag', ['matrix', ['l2'], ['lq', { q: 4, form: 'mirror', eps: 1e-3 }], ['chunk', { chunkSize: 2, lagToken: true }]]],
+  ['lq, chunk without lag, learned init', ['matrix', ['huber', { variant: 'norm', delta: 'data' }], ['lq', { q: 3, eps: 1e-3, decay: false }], ['chunk', { chunkSize: 3, lagToken: false }], 2, 3, 4, { memoryInit: 'learned' }]],
+  ['lq multistep', ['matrix', ['l2'], ['lq', { q: 4, eps: 1e-3 }], ['multistep', { steps: 2 }]]],
   ['multistep elastic', ['matrix', ['l2'], ['elastic', { surrogate: 'smooth', threshold: 0.05 }], ['multistep', { steps: 3 }]]],
 ];
 

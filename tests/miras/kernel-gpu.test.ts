@@ -30,6 +30,9 @@ export const GPU_CASES: [string, Parameters<typeof mixer>][] = [
   ['chunk + lag token, channel decay', ['matrix', ['l2'], ['channel'], ['chunk', { chunkSize: 3, lagToken: true }]]],
   ['longhorn, β per channel, q scale', ['matrix', ['l2'], ['none'], ['implicit'], 2, 16, 16, { betaPerChannel: true, queryScale: 'inv-sqrt-dk' }]],
   ['learned initial state + momentum', ['vector', ['robust', { shift: 0.2 }], ['scalar', { gradientAt: 'previous' }], ['momentum'], 2, 16, 16, { memoryInit: 'learned' }]],
+  ['moneta-like lq (aryateja)', ['matrix', ['lp', { p: 3 }], ['lq', { q: 4, eps: 1e-3 }], ['gd']]],
+  ['lq mirror, chunk + lag, learned init', ['matrix', ['l2'], ['lq', { q: 4, form: 'mirror', eps: 1e-3 }], ['chunk', { chunkSize: 2, lagToken: true }], 2, 16, 16, { memoryInit: 'learned' }]],
+  ['lq mlm, vector, momentum', ['vector', ['l2'], ['lq', { q: 3, form: 'mlm', eps: 1e-3 }], ['momentum']]],
   ['uniform init, multistep elastic', ['matrix', ['huber', { variant: 'coordinate', delta: 'data' }], ['elastic', { threshold: 0.01 }], ['multistep', { steps: 3 }], 2, 16, 16, { memoryInit: 'uniform' }]],
 ];
 

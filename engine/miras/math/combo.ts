@@ -60,7 +60,7 @@ const MULTIPLICATIVE = ['none', 'constant', 'scalar', 'channel', 'l2'];
 export function recurrentUnsupported(c: CatalogCombo): string | null {
   if (c.memory.kind !== 'matrix' && c.memory.kind !== 'vector') return `memory "${c.memory.kind}" (the fused recurrent kernel covers matrix and vector memories)`;
   if (c.block.mlstmNormalizer) return 'the mLSTM normaliser/stabiliser';
-  if (['lq', 'kl'].includes(c.retention.kind)) return `retention "${c.retention.kind}" (whole-state normalisation is not generated yet)`;
+  if (c.retention.kind === 'kl') return 'retention "kl" (the simplex softmax is not generated yet)';
   if (!['gd', 'momentum', 'multistep', 'implicit', 'chunk'].includes(c.learner.kind)) return `learner "${c.learner.kind}"`;
   return null;
 }

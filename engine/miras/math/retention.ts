@@ -20,10 +20,30 @@ export interface PostMath {
   deriv: string;
 }
 
+/**
+ * ℓq normalisation (Moneta): the carried state is the accumulator A and the memory read and differentiated is
+ * W = N(A) = f(A) · n^{−expo}, n = (Σ term(A))^{1/pn}. Its VJP for an upstream v:
+ *   dA = v ⊙ f'(A) · n^{−expo} − expo · n^{−expo−pn} · (Σ v ⊙ f(A)) · dterm(A),  dterm = ∂n^{pn}/∂A / pn.
+ */
+export interface NormMath {
+  formula: string;
+  pn: number;
+  expo: number;
+  /** per-entry term of n^{pn}, in a */
+  term: string;
+  /** f(a) and f'(a) */
+  f: string;
+  fd: string;
+  /** (1/pn) ∂term/∂a */
+  dterm: string;
+}
+
 export interface RetentionMath {
   kind: string;
   formula: string;
   decay: DecayKind;
+  /** ℓq: the memory is N(A) of the carried accumulator (whole state per head). */
+  norm?: NormMath;
   /** Per-head constant λ_h (decay 'constant'). */
   gammas?: number[];
   /** λ also scales the step (coupled ℓ2 proximal form). */
@@ -77,9 +97,32 @@ export function retentionMath(kind: string, params: Params, heads: number): Rete
           };
       return { kind, formula: `W_t = S_γ(λ_t W_{t−1} − U_t) (Eq. 22-23)`, decay, coupled: false, post };
     }
+    case 'lq': {
+      const q = num(params, 'q', 4);
+      const eps = lit(num(params, 'eps', 1e-6));
+      const form = typeof params.form === 'string' ? params.form : 'aryateja';
+      const decay: DecayKind = params.decay === false ? 'none' : 'scalar';
+      const mirror = form === 'mirror';
+      const pn = mirror ? q / (q - 1) : q;
+      const expo = mirror ? pn - 2 : form === 'mlm' ? (q - 2) / q : q - 2;
+      const P = lit(pn);
+      const norm: NormMath = {
+        formula: mirror
+          ? `W = sign(A)|A|^{p−1}/‖A‖_p^{p−2}, p = q/(q−1) = ${pn.toPrecision(4)}`
+          : `W = A/‖A‖_q^{${form === 'mlm' ? '(q−2)/q' : 'q−2'}}, q = ${q}`,
+        pn,
+        expo,
+        term: `pow(a * a + ${eps}, ${lit(pn / 2)})`,
+        f: mirror ? `a * pow(a * a + ${eps}, ${lit((pn - 2) / 2)})` : 'a',
+        fd: mirror ? `pow(a * a + ${eps}, ${lit((pn - 2) / 2)}) + ${lit(pn - 2)} * a * a * pow(a * a + ${eps}, ${lit((pn - 4) / 2)})` : '1.0',
+        dterm: `a * pow(a * a + ${eps}, ${lit(pn / 2 - 1)})`,
+      };
+      void P;
+      return { kind, formula: `A_t = α_t A_{t−1} − U_t, ${norm.formula} (Moneta, ℓq memory stability)`, decay, coupled: false, post: null, norm };
+    }
     default:
       throw new Error(
-        `the fused recurrent kernel has no math for retention gate "${kind}" yet (none, constant, scalar, channel, l2, elastic)`,
+        `the fused recurrent kernel has no math for retention gate "${kind}" yet (none, constant, scalar, channel, l2, elastic, lq)`,
       );
   }
 }

@@ -104,6 +104,17 @@ function mathFns(c: Combo): string {
     ...b.fwdSums.map((x, m) => `fn bias_fsum${m}(${ga}) -> f32 { return ${x}; }`),
     ...b.bwdSums.map((x, m) => `fn bias_bsum${m}(${ba}) -> f32 { return ${x}; }`),
   ];
+  const nm = c.retention.norm;
+  if (nm) {
+    lines.push(
+      `const NPN = ${lit(nm.pn)};`,
+      `const NEXPO = ${lit(nm.expo)};`,
+      `fn nrm_term(a: f32) -> f32 { return ${nm.term}; }`,
+      `fn nrm_f(a: f32) -> f32 { return ${nm.f}; }`,
+      `fn nrm_fd(a: f32) -> f32 { return ${nm.fd}; }`,
+      `fn nrm_dterm(a: f32) -> f32 { return ${nm.dterm}; }`,
+    );
+  }
   const p = c.retention.post;
   if (p) {
     lines.push(`fn post_map(z: f32) -> f32 { return ${p.map}; }`, `fn post_d(z: f32) -> f32 { return ${p.deriv}; }`);
@@ -232,6 +243,15 @@ const Gat = (c: Combo) => (c.bias.hebbian || c.memory === 'matrix' ? 'G' : 'gv[i
 
 /** Gradient point P[i] from Sp (state before the step), or P0 for the chunk learner. */
 function gradPoint(c: Combo, lam: string): string {
+  if (c.retention.norm) {
+    // ℓq: the gradient is taken at the memory W = N(X) of the carried accumulator X (Sp, or the chunk anchor P0)
+    const X = c.learner === 'chunk' ? 'P0' : 'Sp';
+    return `    var ntp = 0.0;
+    for (var i = 0u; i < DK; i++) { ntp += nrm_term(${X}[i]); }
+${colSums(1, () => 'ntp', () => 'nsP')}
+    let scP = pow(nsP, -NEXPO / NPN);
+    var P: array<f32, DK>; for (var i = 0u; i < DK; i++) { P[i] = nrm_f(${X}[i]) * scP; }`;
+  }
   if (c.learner === 'chunk') return '    var P: array<f32, DK>; for (var i = 0u; i < DK; i++) { P[i] = P0[i]; }';
   if (c.gradAt === 'retained')
     return `    var P: array<f32, DK>; for (var i = 0u; i < DK; i++) { P[i] = ${lam} * Sp[i]; }`;
@@ -291,7 +311,8 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
   // Value columns are independent unless the bias sums over them (norm-based biases): then split the d_v
   // columns over several workgroups (TV each) so small batch·heads still fill the device.
   let TV = L.DV;
-  while (nf === 0 && TV > 16 && TV % 2 === 0 && L.B * L.H * (L.DV / TV) < 256) TV /= 2;
+  const nrm = !!c.retention.norm;
+  while (nf === 0 && !nrm && TV > 16 && TV % 2 === 0 && L.B * L.H * (L.DV / TV) < 256) TV /= 2;
   let P = 1;
   while (P < 8 && L.DK % (P * 2) === 0 && TV * P * 2 <= maxInv) P *= 2;
   const R = L.DK / P;
@@ -319,9 +340,25 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
       workgroupBarrier();
       let ${out} = ${a};`;
   };
+  // Sum of x over the whole workgroup (ℓq norm of the full state).
+  const allReduce = (x: string, out: string) => {
+    const a = `all${uid++}`;
+    return `cr[t] = ${x};
+      workgroupBarrier();
+      var ${a} = 0.0;
+      for (var w = 0u; w < ${u(W)}; w++) { ${a} += cr[w]; }
+      workgroupBarrier();
+      let ${out} = ${a};`;
+  };
+  const normSc = (out: string) =>
+    `var ntm${uid} = 0.0;
+      for (var r = 0u; r < R; r++) { ntm${uid} += nrm_term(S[r]); }
+      ${allReduce(`ntm${uid - 0}`, `${out}sum`)}
+      ${out} = pow(${out}sum, -NEXPO / NPN);`;
   const f = L.fields;
   const lamRow = chan ? 'select(1.0, exp(sg[l * DK + i]), sub == 0u)' : 'lamS';
-  const point = chunk ? 'A0[r]' : c.gradAt === 'retained' ? `${lamRow} * S[r]` : 'S[r]';
+  const Seff = nrm ? 'nrm_f(S[r]) * sc' : 'S[r]';
+  const point = chunk ? 'A0[r]' : c.gradAt === 'retained' ? `${lamRow} * S[r]` : Seff;
   const rargs = (pre: string, idx: string) => [0, 1, 2].map((m) => (m < nf ? `${pre}${m}${idx}` : '0.0')).join(', ');
   let biasCode: string;
   if (c.bias.hebbian) biasCode = '      let G = -vj;';
@@ -398,6 +435,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     let i = p * R + r;
     ${learned ? `S[r] = initialState[h * SZ + i * DV + j];${mom ? ' M[r] = initialState[h * SZ + DK * DV + i * DV + j];' : ''}` : 'S[r] = INIT;'}
   }
+  ${nrm ? `// ℓq: the memory read is W = N(S) = nrm_f(S)·sc with sc = ‖S‖^{−expo}
+  var sc = 1.0;
+  ${normSc('sc')}` : ''}
   for (var base = 0u; base < TS; base += LP) {
     // prefetch LP sub-steps of k, q${chan ? ' and the channel gates' : ''} into workgroup memory
     workgroupBarrier();
@@ -423,7 +463,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
           ${mom ? 'state[ckpt(bh, tau / CK, 1u, i, j)] = M[r];' : ''}
         }
       }
-      ${chunk ? 'if (tau % CHUNK == 0u) { for (var r = 0u; r < R; r++) { A0[r] = S[r]; } }' : ''}
+      ${chunk ? `if (tau % CHUNK == 0u) { for (var r = 0u; r < R; r++) { A0[r] = ${Seff}; } }` : ''}
       let gbase = rowg(b, tau, h);
       var lamS = 1.0;
       if (sub == 0u) { lamS = ${lamS}; }
@@ -443,10 +483,11 @@ ${biasCode}
         let z = lam * S[r] - ${c.retention.coupled ? 'lam' : '1.0'} * stp;
         S[r] = ${c.retention.post ? 'post_map(z)' : 'z'};
       }
-      ${c.lagToken ? 'if (tau % CHUNK == 0u) { for (var r = 0u; r < R; r++) { A0[r] = S[r]; } } // lag token: anchor after the first step' : ''}
+      ${nrm ? normSc('sc') : ''}
+      ${c.lagToken ? `if (tau % CHUNK == 0u) { for (var r = 0u; r < R; r++) { A0[r] = ${Seff}; } } // lag token: anchor after the first step` : ''}
       if (sub == STEPS - 1u) {
         var op = 0.0;
-        for (var r = 0u; r < R; r++) { op += S[r] * sq[l * DK + p * R + r]; }
+        for (var r = 0u; r < R; r++) { op += ${Seff} * sq[l * DK + p * R + r]; }
         ${colReduce('op', 'oj')}
         if (p == 0u) { o[rowo(b, tau / STEPS, h) + j] = SCALE * oj; }
       }
@@ -470,6 +511,20 @@ ${biasCode}
 
 function backwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
   const { RC, red } = budget(caps, c, L);
+  const nrm = !!c.retention.norm;
+  // ℓq: pull a gradient w.r.t. W = N(X) back to the accumulator X: dX += v ⊙ f'(X)·sc − expo·n^{−expo−pn}(Σ v⊙f(X))·dterm(X)
+  let pullId = 0;
+  const pull = (X: string, v: string) => {
+    const id = pullId++;
+    return `    var pt${id} = 0.0;
+    var pv${id} = 0.0;
+    for (var i = 0u; i < DK; i++) { pt${id} += nrm_term(${X}[i]); pv${id} += ${v}[i] * nrm_f(${X}[i]); }
+${colSums(2, (m) => (m === 0 ? `pt${id}` : `pv${id}`), (m) => (m === 0 ? `pT${id}` : `pV${id}`))}
+    let pn${id} = pow(pT${id}, 1.0 / NPN);
+    let psc${id} = pow(pn${id}, -NEXPO);
+    let pk${id} = NEXPO * pow(pn${id}, -NEXPO - NPN) * pV${id};
+    for (var i = 0u; i < DK; i++) { dS[i] += ${v}[i] * nrm_fd(${X}[i]) * psc${id} - pk${id} * nrm_dterm(${X}[i]); ${v}[i] = 0.0; }`;
+  };
   const chan = c.retention.decay === 'channel';
   const mom = c.learner === 'momentum';
   const binds = ['q', 'k', 'v', 'scratch.gates', 'grad.o', 'grad.finalState', 'scratch.state', 'scratch.dx'];
@@ -511,16 +566,18 @@ ${colSums(nb, (m) => `bias_bsum${m}(e, dl, ${rargs('r', '')}, dG, 0.0, 0.0, 0.0)
   }
   // route dP
   let route: string;
+  // ℓq: gradients w.r.t. a memory N(X) collect in dWp and are pulled back to X at the step that produced X
+  const prevDst = nrm ? 'dWp' : 'dSp';
   if (c.learner === 'chunk' && c.lagToken) {
-    route = `    if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { dSp[i] += dP[i]; } }
+    route = `    if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { ${prevDst}[i] += dP[i]; } }
     else { for (var i = 0u; i < DK; i++) { dP0[i] += dP[i]; } }`;
   } else if (c.learner === 'chunk') {
     route = `    for (var i = 0u; i < DK; i++) { dP0[i] += dP[i]; }
-    if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { dSp[i] += dP0[i]; dP0[i] = 0.0; } }`;
+    if (tau % CHUNK == 0u) { for (var i = 0u; i < DK; i++) { ${prevDst}[i] += dP0[i]; dP0[i] = 0.0; } }`;
   } else if (c.gradAt === 'retained') {
     route = `    for (var i = 0u; i < DK; i++) { let lam = ${lam}; dSp[i] += lam * dP[i]; dlam[i] += Sp[i] * dP[i]; }`;
   } else {
-    route = '    for (var i = 0u; i < DK; i++) { dSp[i] += dP[i]; }';
+    route = `    for (var i = 0u; i < DK; i++) { ${prevDst}[i] += dP[i]; }`;
   }
   // step size (β) gradient and the implicit step's dependence on k
   // step size (β) gradient, and the implicit step's dependence on k (ε = β/(1 + β‖k‖²), per column when β is)
@@ -602,6 +659,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var dS: array<f32, DK>;
   var dM: array<f32, DK>;
   var dP0: array<f32, DK>;
+  ${nrm ? 'var dWp: array<f32, DK>; // gradient w.r.t. the memory N(S) read after the step being processed' : ''}
   for (var i = 0u; i < DK; i++) {
     dS[i] = dfinal[bh * SZ + i * DV + j];
     ${mom ? 'dM[i] = dfinal[bh * SZ + DK * DV + i * DV + j];' : ''}
@@ -641,7 +699,7 @@ ${stepRecompute}
             ? `let cs = tau - tau % CHUNK;
       let anchor = select(cs + 1u, cs, tau == cs);
       for (var i = 0u; i < DK; i++) { P0[i] = state[segs(bh, anchor - t0, 0u, i, j)]; }
-      if (tau == cs) { for (var i = 0u; i < DK; i++) { dS[i] += dP0[i]; dP0[i] = 0.0; } }`
+      if (tau == cs) { for (var i = 0u; i < DK; i++) { ${nrm ? 'dWp' : 'dS'}[i] += dP0[i]; dP0[i] = 0.0; } }`
             : 'let cs = tau - tau % CHUNK; for (var i = 0u; i < DK; i++) { P0[i] = state[segs(bh, cs - t0, 0u, i, j)]; }'
       }
 ${stepRecompute}
@@ -659,11 +717,20 @@ ${stepRecompute}
       var pddl = 0.0;
       var pdmm = 0.0;
       // output read-out o_t = SCALE · S_tᵀ q_t
+      ${
+        nrm
+          ? `var ntn = 0.0;
+      for (var i = 0u; i < DK; i++) { ntn += nrm_term(Sn[i]); }
+${colSums(1, () => 'ntn', () => 'nsN')}
+      let scN = pow(nsN, -NEXPO / NPN);`
+          : ''
+      }
       if (sub == STEPS - 1u) {
         let doj = dout[rowo(b, tau / STEPS, h) + j];
         let qrow = rowq(b, tau / STEPS, h);
-        for (var i = 0u; i < DK; i++) { adq[i] = SCALE * Sn[i] * doj; dS[i] += SCALE * q[qrow + i] * doj; }
+        for (var i = 0u; i < DK; i++) { adq[i] = SCALE * ${nrm ? 'nrm_f(Sn[i]) * scN' : 'Sn[i]'} * doj; ${nrm ? 'dWp' : 'dS'}[i] += SCALE * q[qrow + i] * doj; }
       }
+${nrm ? pull('Sn', 'dWp') : ''}
       // retention: S_t = post(Z), Z = λ⊙S_{t−1} − c·step
       for (var i = 0u; i < DK; i++) {
         let ki = ${kload};
@@ -697,6 +764,7 @@ ${rowReduce}
       for (var i = 0u; i < DK; i++) { dS[i] = dSp[i]; }
     }
   }
+${nrm ? pull('Sp', 'dWp') : ''}
   ${
     c.init.kind === 'learned'
       ? `// gradient of the initial memory (summed over the batch by the unpack kernel)

@@ -18,6 +18,7 @@ interface Compiled {
   bwdSums: Fn[];
   post: Fn | null;
   postD: Fn | null;
+  norm: { term: Fn; f: Fn; fd: Fn; dterm: Fn; pn: number; expo: number } | null;
 }
 
 const R_ARGS = ['r0', 'r1', 'r2'];
@@ -35,7 +36,43 @@ function compile(c: Combo): Compiled {
     bwdSums: b.bwdSums.map((x) => jsExpr(bArgs, x)),
     post: c.retention.post ? jsExpr(['z'], c.retention.post.map) : null,
     postD: c.retention.post ? jsExpr(['z'], c.retention.post.deriv) : null,
+    norm: c.retention.norm
+      ? {
+          term: jsExpr(['a'], c.retention.norm.term),
+          f: jsExpr(['a'], c.retention.norm.f),
+          fd: jsExpr(['a'], c.retention.norm.fd),
+          dterm: jsExpr(['a'], c.retention.norm.dterm),
+          pn: c.retention.norm.pn,
+          expo: c.retention.norm.expo,
+        }
+      : null,
   };
+}
+
+/** The memory read and differentiated: N(A) for ℓq retention, else the carried state itself. */
+function effective(fx: Compiled, A: F64): F64 {
+  const nm = fx.norm;
+  if (!nm) return A;
+  let sum = 0;
+  for (let a = 0; a < A.length; a++) sum += nm.term(A[a]);
+  const sc = Math.pow(sum, -nm.expo / nm.pn);
+  return A.map((x) => nm.f(x) * sc);
+}
+
+/** VJP of `effective` at A for the upstream v. */
+function effectiveVjp(fx: Compiled, A: F64, v: F64): F64 {
+  const nm = fx.norm;
+  if (!nm) return v;
+  let sum = 0;
+  let vf = 0;
+  for (let a = 0; a < A.length; a++) {
+    sum += nm.term(A[a]);
+    vf += v[a] * nm.f(A[a]);
+  }
+  const n = Math.pow(sum, 1 / nm.pn);
+  const sc = Math.pow(n, -nm.expo);
+  const k2 = nm.expo * Math.pow(n, -nm.expo - nm.pn) * vf;
+  return A.map((x, a) => v[a] * nm.fd(x) * sc - k2 * nm.dterm(x));
 }
 
 /** Per-step intermediate values of one head, shared by forward and backward. */
@@ -54,6 +91,8 @@ interface Step {
   step: F64;
   Z: F64;
   Snew: F64;
+  /** the memory read after the step (N(Snew) for ℓq) */
+  Wnew: F64;
 }
 
 export interface F64Result {
@@ -96,11 +135,12 @@ function runStep(c: Combo, s: ScanDims, fx: Compiled, x: Record<string, F64>, b:
   for (let i = 0; i < dk; i++) cc[i] = c.retention.coupled ? lam[i] : 1;
   const dl = c.bias.delta === 'data' ? x.delta[ix(Ts, b, tau, h, 0, 1)] : c.bias.deltaValue;
   const N = dk * dv;
+  const Seff = effective(fx, S);
   const P = new Float64Array(N);
   for (let i = 0; i < dk; i++)
     for (let jj = 0; jj < dv; jj++) {
       const a = i * dv + jj;
-      P[a] = c.learner === 'chunk' ? P0![a] : c.gradAt === 'retained' ? lam[i] * S[a] : S[a];
+      P[a] = c.learner === 'chunk' ? P0![a] : c.gradAt === 'retained' ? lam[i] * S[a] : Seff[a];
     }
   const e = new Float64Array(N);
   const G = new Float64Array(N);
@@ -157,7 +197,7 @@ function runStep(c: Combo, s: ScanDims, fx: Compiled, x: Record<string, F64>, b:
       Z[a] = lam[i] * S[a] - cc[i] * step[a];
       Snew[a] = fx.post ? fx.post(Z[a]) : Z[a];
     }
-  return { lam, eta, c: cc, dl, P, e, G, r, U, mm, Mnew, step, Z, Snew };
+  return { lam, eta, c: cc, dl, P, e, G, r, U, mm, Mnew, step, Z, Snew, Wnew: effective(fx, Snew) };
 }
 
 /** Forward: outputs o [B,T,H,dv] and finalState [B,H,dk,dv]. `states` (optional) receives S before every sub-step. */
@@ -177,18 +217,18 @@ export function f64Forward(c: Combo, s: ScanDims, x: Record<string, F64>, keep?:
       const Ss: F64[] = [];
       const Ms: F64[] = [];
       for (let tau = 0; tau < Ts; tau++) {
-        if (c.learner === 'chunk' && tau % c.chunk === 0) P0 = S.slice();
+        if (c.learner === 'chunk' && tau % c.chunk === 0) P0 = effective(fx, S);
         Ss.push(S);
         if (M) Ms.push(M);
         const st = runStep(c, s, fx, x, b, h, tau, S, M, P0);
         S = st.Snew;
         M = st.Mnew;
-        if (c.lagToken && tau % c.chunk === 0) P0 = S.slice();
+        if (c.lagToken && tau % c.chunk === 0) P0 = effective(fx, S);
         if (tau % c.steps === c.steps - 1) {
           const t = Math.floor(tau / c.steps);
           for (let jj = 0; jj < dv; jj++) {
             let acc = 0;
-            for (let i = 0; i < dk; i++) acc += S[i * dv + jj] * x.q[ix(T, b, t, h, i, dk)];
+            for (let i = 0; i < dk; i++) acc += st.Wnew[i * dv + jj] * x.q[ix(T, b, t, h, i, dk)];
             o[ix(T, b, t, h, jj, dv)] = c.scale * acc;
           }
         }
@@ -221,6 +261,8 @@ export function f64Backward(c: Combo, s: ScanDims, x: Record<string, F64>, gy: {
       let dS: F64 = gy.finalState ? gy.finalState.slice(bh * SZ, bh * SZ + N) : new Float64Array(N);
       let dM: F64 = gy.finalState && c.learner === 'momentum' ? gy.finalState.slice(bh * SZ + N, bh * SZ + 2 * N) : new Float64Array(N);
       let dP0 = new Float64Array(N);
+      // gradient w.r.t. the memory read after the step being processed (W = N(S) for ℓq), not yet pulled back
+      let dWpend = new Float64Array(N);
       for (let tau = Ts - 1; tau >= 0; tau--) {
         const t = Math.floor(tau / c.steps);
         const jsub = tau % c.steps;
@@ -228,11 +270,10 @@ export function f64Backward(c: Combo, s: ScanDims, x: Record<string, F64>, gy: {
         const chunkStart = c.learner === 'chunk' ? tau - (tau % c.chunk) : 0;
         // the chunk's anchor: the memory at its start, or after its first (lag) token
         const anchorAt = c.lagToken && tau !== chunkStart ? chunkStart + 1 : chunkStart;
-        const P0 = c.learner === 'chunk' ? Ss[anchorAt] : null;
+        const P0 = c.learner === 'chunk' ? effective(fx, Ss[anchorAt]) : null;
         if (c.lagToken && tau === chunkStart) {
-          // gradients of the tokens anchored after the lag token flow into the lag token's output
-          dS = dS.slice();
-          for (let a = 0; a < N; a++) dS[a] += dP0[a];
+          // gradients of the tokens anchored after the lag token flow into the lag token's output memory
+          for (let a = 0; a < N; a++) dWpend[a] += dP0[a];
           dP0 = new Float64Array(N);
         }
         const st = runStep(c, s, fx, x, b, h, tau, S, Ms.length ? Ms[tau] : null, P0);
@@ -241,11 +282,16 @@ export function f64Backward(c: Combo, s: ScanDims, x: Record<string, F64>, gy: {
         if (jsub === c.steps - 1) {
           for (let i = 0; i < dk; i++) {
             let acc = 0;
-            for (let jj = 0; jj < dv; jj++) acc += st.Snew[i * dv + jj] * gy.o[ix(T, b, t, h, jj, dv)];
+            for (let jj = 0; jj < dv; jj++) acc += st.Wnew[i * dv + jj] * gy.o[ix(T, b, t, h, jj, dv)];
             grads.q[ix(T, b, t, h, i, dk)] += c.scale * acc;
             const qi = x.q[ix(T, b, t, h, i, dk)];
-            for (let jj = 0; jj < dv; jj++) dS[i * dv + jj] += c.scale * qi * gy.o[ix(T, b, t, h, jj, dv)];
+            for (let jj = 0; jj < dv; jj++) dWpend[i * dv + jj] += c.scale * qi * gy.o[ix(T, b, t, h, jj, dv)];
           }
+        }
+        {
+          const pulled = effectiveVjp(fx, st.Snew, dWpend);
+          for (let a = 0; a < N; a++) dS[a] += pulled[a];
+          dWpend = new Float64Array(N);
         }
         const dZ = new Float64Array(N);
         for (let a = 0; a < N; a++) dZ[a] = fx.postD ? fx.postD(st.Z[a]) * dS[a] : dS[a];
@@ -335,14 +381,14 @@ export function f64Backward(c: Combo, s: ScanDims, x: Record<string, F64>, gy: {
           for (let jj = 0; jj < dv; jj++) {
             const a = i * dv + jj;
             if (c.learner === 'chunk' && !(c.lagToken && tau === chunkStart)) dP0[a] += dP[a];
-            else if (c.learner === 'chunk') dSprev[a] += dP[a];
+            else if (c.learner === 'chunk') dWpend[a] += dP[a];
             else if (c.gradAt === 'retained') {
               dSprev[a] += st.lam[i] * dP[a];
               dlam[i] += S[a] * dP[a];
-            } else dSprev[a] += dP[a];
+            } else dWpend[a] += dP[a];
           }
         if (c.learner === 'chunk' && !c.lagToken && tau === chunkStart) {
-          for (let a = 0; a < N; a++) dSprev[a] += dP0[a];
+          for (let a = 0; a < N; a++) dWpend[a] += dP0[a];
           dP0 = new Float64Array(N);
         }
         // step size: η_ij = β_j (per head: one β), implicit ε_j = β_j/(1 + β_j‖k‖²)
@@ -372,6 +418,10 @@ export function f64Backward(c: Combo, s: ScanDims, x: Record<string, F64>, gy: {
           }
         }
         dS = dSprev;
+      }
+      {
+        const pulled = effectiveVjp(fx, Ss[0], dWpend);
+        dS = dS.map((v, a) => v + pulled[a]);
       }
       if (c.init.kind === 'learned') {
         // initialState [H, size] is shared by the batch rows
