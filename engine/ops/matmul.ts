@@ -88,11 +88,16 @@ export function gemmKernel(name: string, bx: string, by: string, bo: string, g: 
       caps,
       binds,
       total: g.batch * g.I * g.J,
+      // Pointer-bump addressing: CPU emulators (SwiftShader's Subzero) do not strength-reduce the index math.
       body: `  let j = i % ${u(g.J)}; let bi = i / ${u(g.J)}; let b = bi / ${u(g.I)};
   let ii = bi % ${u(g.I)};
+  var xa = b * ${u(g.x[0])} + ii * ${u(g.x[1])};
+  var ya = b * ${u(g.y[0])} + j * ${u(g.y[2])};
   var acc = 0.0;
   for (var r = 0u; r < ${u(g.R)}; r++) {
-    acc += X[b * ${u(g.x[0])} + ii * ${u(g.x[1])} + r * ${u(g.x[2])}] * Y[b * ${u(g.y[0])} + r * ${u(g.y[1])} + j * ${u(g.y[2])}];
+    acc += X[xa] * Y[ya];
+    xa += ${u(g.x[2])};
+    ya += ${u(g.y[1])};
   }
   {
     let i = ii;

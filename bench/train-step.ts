@@ -1,0 +1,89 @@
+/**
+ * One training step of a small model on WebGPU: tokens/s over timed steps, and GPU time per
+ * kernel from timestamp queries (when the adapter offers them). Prints results; asserts nothing.
+ *
+ *   npx tsx bench/train-step.ts [--preset transformer] [--d-model 256] [--layers 4] [--batch 16] [--seq 256] [--vocab 256] [--steps 10] [--json]
+ *
+ * Bundle for a GPU machine (imports only 'webgpu' and node builtins):
+ *   npx esbuild bench/train-step.ts --bundle --platform=node --format=esm --external:webgpu --outfile=train-step.mjs
+ */
+import { createNodeGpu } from '../engine/gpu/node';
+import { adapterSummary, capsFromDescription } from '../engine/gpu/describe';
+import { getPreset } from '../engine/presets';
+import { createBackend } from '../engine/train/backend';
+import { Rng } from '../engine/tasks/rng';
+
+function flag(name: string, def: number): number;
+function flag(name: string, def: string): string;
+function flag(name: string, def: number | string): number | string {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return def;
+  const v = process.argv[i + 1];
+  return typeof def === 'number' ? Number(v) : v;
+}
+
+const preset = flag('preset', 'transformer');
+const dModel = flag('d-model', 256);
+const nLayers = flag('layers', 4);
+const batch = flag('batch', 16);
+const seqLen = flag('seq', 256);
+const vocab = flag('vocab', 256);
+const steps = flag('steps', 10);
+const json = process.argv.includes('--json');
+
+const gpu = await createNodeGpu();
+const caps = capsFromDescription(gpu.description);
+const spec = getPreset(preset).build({ vocabSize: vocab, dModel, nLayers });
+const backend = await createBackend({ spec, batch, seqLen, seed: 0, kind: 'webgpu', device: gpu.device, caps, tiled: !gpu.description.isFallback });
+const rng = new Rng(1);
+const mk = () => ({
+  inputs: Int32Array.from({ length: batch * seqLen }, () => rng.int(0, vocab)),
+  targets: Int32Array.from({ length: batch * seqLen }, () => rng.int(0, vocab)),
+});
+const hp = (t: number) => ({ lr: 1e-3, t, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 1 });
+await backend.step(mk(), hp(1)); // warm-up: pipeline compilation and first upload
+const batches = Array.from({ length: steps }, mk);
+const t0 = performance.now();
+let loss = 0;
+for (let i = 0; i < steps; i++) loss = (await backend.step(batches[i], hp(i + 2))).loss;
+const ms = (performance.now() - t0) / steps;
+
+// Per-kernel GPU time: one extra step with a pass per kernel.
+const ex = (backend as unknown as { ex: import('../engine/runtime/executor').GpuExecutor }).ex;
+const timings = await ex.profile(['forward', 'backward', 'optimizer']);
+const byOp = new Map<string, { ms: number; n: number }>();
+for (const t of timings ?? []) {
+  const key = `${t.phase} ${t.name.replace(/\[.*?\]/g, '').replace(/:.*$/, (m) => m)}`;
+  const e = byOp.get(key) ?? { ms: 0, n: 0 };
+  e.ms += t.ms;
+  e.n++;
+  byOp.set(key, e);
+}
+const result = {
+  date: new Date().toISOString(),
+  device: adapterSummary(gpu.description),
+  model: { preset, dModel, nLayers, vocab, parameters: backend.model.parameterCount },
+  batch,
+  seqLen,
+  steps,
+  msPerStep: ms,
+  tokensPerSec: (batch * seqLen * 1000) / ms,
+  lastLoss: loss,
+  peakBytes: backend.peakBytes,
+  kernels: ex.kernelCount(),
+  gpuMsTotal: timings ? timings.reduce((a, t) => a + t.ms, 0) : null,
+  byKernelKind: [...byOp].map(([k, v]) => ({ kernel: k, ms: v.ms, count: v.n })).sort((a, b) => b.ms - a.ms),
+  slowest: (timings ?? []).slice().sort((a, b) => b.ms - a.ms).slice(0, 15),
+};
+if (json) console.log(JSON.stringify(result, null, 2));
+else {
+  console.log(`${result.device}`);
+  console.log(`${preset} d=${dModel} L=${nLayers} V=${vocab} (${result.model.parameters.toLocaleString()} params), batch ${batch} × seq ${seqLen}`);
+  console.log(`${ms.toFixed(1)} ms/step, ${Math.round(result.tokensPerSec)} tokens/s, peak ${(result.peakBytes! / 2 ** 20).toFixed(1)} MiB, kernels ${JSON.stringify(result.kernels)}`);
+  if (timings) {
+    console.log(`GPU time (timestamp queries, one pass per kernel): ${result.gpuMsTotal!.toFixed(2)} ms`);
+    for (const k of result.byKernelKind.slice(0, 20)) console.log(`  ${k.kernel.padEnd(40)} ${k.ms.toFixed(3).padStart(9)} ms  ×${k.count}`);
+  } else console.log('no timestamp-query feature: per-kernel times unavailable');
+}
+backend.destroy();
+gpu.destroy();
