@@ -10,6 +10,8 @@ import type { AttentionMixer, Mixer, MirasMixer, ModelSpec } from '../spec';
 import { buildMirasMixer } from '../miras/block';
 // Registers the fused recurrent Miras scan kernels as scan providers.
 import '../miras/recurrent/provider';
+// Registers the chunk-parallel scans (helper C), which choose between chunked and recurrent by shape.
+import '../miras/chunk/provider';
 
 export interface MixerContext {
   spec: ModelSpec;

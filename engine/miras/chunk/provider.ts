@@ -2,8 +2,8 @@
  * The chunk-parallel scans as a ScanProvider (engine/ir/scan.ts), and the chooser between them and
  * B2's fused recurrent kernel (engine/miras/recurrent). Registered after the recurrent provider, so
  * it takes precedence for the combinations it covers; for each shape and device it picks:
- *   chunked    when the combination has an exact chunk form here and T ≥ 2·C (enough chunks to pay for the
- *              intra-chunk matmuls) and a tiling fits the caps;
+ *   chunked    when the combination has an exact chunk form here, T ≥ max(256, 2·C) (enough chunks to pay
+ *              for the intra-chunk matmuls; shorter sequences are a few steps of the fused scan) and a tiling fits;
  *   recurrent  otherwise (short sequences, or a plan that fits no tiling).
  * Names, shapes and semantics are B1's float64 oracle's (engine/miras/reference), which stays the reference.
  */
@@ -54,6 +54,9 @@ export function chunkConfigFor(c: Combo, H: number, K: number): { config: ChunkS
   }
 }
 
+/** Below this length the fused recurrent scan runs the mixer (see the file comment). */
+export const MIN_CHUNKED_T = 256;
+
 export interface ScanFormChoice {
   form: 'chunked' | 'recurrent';
   why: string;
@@ -66,7 +69,8 @@ export function chooseScanForm(c: Combo, s: ScanShape, caps: DeviceCaps, opts: C
   if ('why' in cc) return { form: 'recurrent', why: `no chunk form for ${cc.why}` };
   try {
     const plan = planChunkScan(cc.config, toChunkShape(s), caps, opts);
-    if (s.time < 2 * plan.tiling.C) return { form: 'recurrent', why: `T = ${s.time} < 2·C = ${2 * plan.tiling.C}: too few chunks` };
+    const minT = Math.max(MIN_CHUNKED_T, 2 * plan.tiling.C);
+    if (s.time < minT) return { form: 'recurrent', why: `T = ${s.time} < ${minT}: too few chunks to pay for the chunk form` };
     return { form: 'chunked', why: `chunk form, C = ${plan.tiling.C}`, chunk: plan.tiling.C };
   } catch (e) {
     return { form: 'recurrent', why: (e as Error).message };
