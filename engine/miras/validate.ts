@@ -85,7 +85,7 @@ function parameterIssues(c: Combo, dims: Dims): MirasIssue[] {
   if (b.eigenvalueRange === '[-1,1]') {
     const deltaLike = ['l2'].includes(c.bias.kind) && ['gd', 'multistep', 'chunk'].includes(c.learner.kind) && ['matrix', 'vector'].includes(mem);
     if (!deltaLike) {
-      add('block', 'The [−1, 1] eigenvalue range doubles β so that the transition I − βkkᵀ can have eigenvalue −1; this combination has no such transition (it needs the ℓ2 bias with GD on a matrix or vector memory).',
+      add('block', 'The [−1, 1] eigenvalue range doubles β so that the transition I − βkkᵀ can have eigenvalue −1; this combination has no such transition (it needs the ℓ2 bias with GD on a matrix or vector memory). A signed decay (Mamba [−1, 1], Grazzi et al. 2024) cannot be written as a log-decay gate and is not offered.',
         'Set the eigenvalue range to [0, 1], or use the ℓ2 bias with one GD step, n_h steps or mini-batch GD on a matrix/vector memory.');
     } else if (b.betaActivation !== 'sigmoid') {
       add('block', 'The [−1, 1] eigenvalue range needs β ∈ (0, 2), i.e. 2σ(·); other β activations are unbounded or fixed.',
