@@ -9,6 +9,8 @@
  *
  *   npx tsx bench/ingest.ts [--runs 50] [--hz 10] [--seconds 60] [--steps-per-batch 5] [--postgres] [--no-kill]
  */
+import { readFileSync, readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { startAppServer, freePort, type AppServer } from '../tests/helpers/server';
 import { startPostgres, type PostgresCluster } from '../tests/helpers/postgres';
 
@@ -47,6 +49,31 @@ let serverUp = true;
 
 const value = (run: number, key: string, step: number) => Math.sin(run * 7.1 + step * 0.013 + key.length) * 10 + step * 1e-3;
 
+/** CPU seconds (user + system) used so far by a process and its descendants, from /proc. */
+function cpuSeconds(root: number | undefined): number {
+  if (!root) return 0;
+  const tick = 100; // USER_HZ on Linux
+  const stats = new Map<number, { ppid: number; cpu: number }>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const f = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(d), { ppid: Number(rest[1]), cpu: (Number(rest[11]) + Number(rest[12])) / tick });
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  let total = 0;
+  const todo = [root];
+  while (todo.length) {
+    const pid = todo.pop()!;
+    total += stats.get(pid)?.cpu ?? 0;
+    for (const [child, s] of stats) if (s.ppid === pid) todo.push(child);
+  }
+  return total;
+}
+
 function pct(sorted: number[], p: number) {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -79,6 +106,7 @@ async function main() {
     clients.push({ id: ((await res.json()) as { id: string }).id, cookie, queue: [], nextStep: 0, acked: new Map(), inserted: 0, duplicates: 0 });
   }
 
+  let serverCpu = -cpuSeconds(server.pid);
   const t0 = performance.now();
   const period = 1000 / HZ;
   let producing = true;
@@ -147,8 +175,10 @@ async function main() {
     const ackedBefore = clients.reduce((a, c) => a + c.acked.size, 0);
     const k0 = performance.now();
     serverUp = false;
+    serverCpu += cpuSeconds(server.pid);
     await server.kill('SIGKILL');
     const restarted = await startAppServer({ port, dataDir: server.dataDir, databaseUrl: server.databaseUrl });
+    serverCpu -= cpuSeconds(restarted.pid);
     serverUp = true;
     const oldServer = server;
     server = restarted;
@@ -160,6 +190,8 @@ async function main() {
   await chaos;
   await Promise.all(senders);
   const elapsed = (performance.now() - t0) / 1000;
+  serverCpu += cpuSeconds(server.pid);
+  const load = loadavg()[0];
 
   // Verify: read every series back through the API and compare with what was acknowledged.
   let lost = 0;
@@ -202,6 +234,9 @@ async function main() {
   console.log(`points          generated ${generated}, acknowledged ${acked}, stored ${stored}; responses said ${insertedTotal} inserted + ${clients.reduce((a, c) => a + c.duplicates, 0)} duplicates`);
   console.log(`latency         p50 ${fmt(pct(sorted, 50))}  p90 ${fmt(pct(sorted, 90))}  p99 ${fmt(pct(sorted, 99))}  max ${fmt(sorted[sorted.length - 1] ?? NaN)}`);
   if (killInfo) console.log(`restart         ${killInfo}`);
+  console.log(
+    `server CPU      ${serverCpu.toFixed(1)} s for ${latencies.length} batches = ${((serverCpu / latencies.length) * 1000).toFixed(2)} ms per ${STEPS_PER_BATCH * KEYS.length}-point batch → one core sustains ~${(latencies.length / serverCpu).toFixed(0)} batches/s (needed: ${RUNS * HZ}/s); machine load average ${load.toFixed(1)} on ${readdirSync('/sys/devices/system/cpu').filter((d) => /^cpu\d+$/.test(d)).length} CPUs`,
+  );
   const duplicatesReported = clients.reduce((a, c) => a + c.duplicates, 0);
   // Points whose batch committed just before the kill were acknowledged only by their retry, as duplicates.
   const committedUnacked = stored - insertedTotal;

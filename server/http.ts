@@ -76,7 +76,8 @@ export const queryOf = (req: Request) => Object.fromEntries(new URL(req.url).sea
 export function json(data: unknown, init: { status?: number; owner?: Owner; headers?: Record<string, string> } = {}): Response {
   const headers = new Headers(init.headers);
   if (init.owner?.setCookie) headers.append('set-cookie', init.owner.setCookie);
-  headers.set('cache-control', 'no-store');
+  // no-transform: API answers are small and private; gzipping each one cost ~10% of ingest CPU in next start.
+  headers.set('cache-control', 'no-store, no-transform');
   return Response.json(data, { status: init.status ?? 200, headers });
 }
 
