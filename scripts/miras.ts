@@ -15,7 +15,7 @@ async function main(): Promise<number> {
     return name && name !== 'help' && name !== '--help' ? 2 : 0;
   }
   if (rest.includes('--help')) {
-    console.log(`npm run miras -- ${cmd.name} [flags]\n  ${cmd.summary}\n\n${usage(cmd.flags)}`);
+    console.log(`npm run miras -- ${cmd.usage ?? `${cmd.name} [flags]`}\n  ${cmd.summary}\n\n${usage(cmd.flags)}`);
     return 0;
   }
   return cmd.run(rest);
@@ -24,7 +24,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    if (e instanceof CliError) console.error(`miras: ${e.message}`);
+    // Usage errors (ours, and the Miras subcommands' own CliError / MirasValidationError) print as one line.
+    if (e instanceof CliError || (e instanceof Error && /^(CliError|MirasValidationError)$/.test(e.constructor.name))) console.error(`miras: ${e.message}`);
     else console.error(`miras: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     process.exit(1);
   },

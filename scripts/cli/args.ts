@@ -40,6 +40,8 @@ export interface Command {
   name: string;
   summary: string;
   flags: FlagSpec;
+  /** Free-form usage line for commands that parse their own flags. */
+  usage?: string;
   /** Returns the process exit code. */
   run(argv: string[]): Promise<number>;
 }

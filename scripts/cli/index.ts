@@ -11,6 +11,7 @@ import { trainCommand } from './train';
 const mirasExtra: Command[] = MIRAS_CLI_COMMANDS.filter((c) => c.name !== 'check').map((c) => ({
   name: c.name,
   summary: c.summary,
+  usage: c.usage,
   flags: {},
   run: (argv: string[]) => c.run(argv),
 }));
