@@ -73,11 +73,12 @@ function retryable(e: unknown) {
   return s === undefined || s === 408 || s === 429 || s >= 500;
 }
 
+const REQUEST_TIMEOUT_MS = 20_000;
+
 export const API = {
   runs: '/api/runs',
   run: (id: string) => `/api/runs/${encodeURIComponent(id)}`,
   metrics: (id: string) => `/api/runs/${encodeURIComponent(id)}/metrics`,
-  checkpoints: (id: string, step: number) => `/api/runs/${encodeURIComponent(id)}/checkpoints?step=${step}`,
   checkpoint: (id: string, step: number | 'latest') => `/api/runs/${encodeURIComponent(id)}/checkpoints/${step}`,
 };
 
@@ -166,6 +167,8 @@ export class RunRecorder {
           await check(
             await this.fetchImpl(API.metrics(this.runId), {
               method: 'POST',
+              // A request the server never answers must not hold the queue: time out and retry (ingest is idempotent).
+              signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
               headers: { 'content-type': 'application/json' },
               body: JSON.stringify({ points: batch }),
             }),
