@@ -34,7 +34,10 @@ export class Tensor {
 
 export interface Node {
   index: number;
+  // Nodes hold ops of every attribute type; each op reads back its own attrs.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   op: OpDef<any>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   attrs: any;
   inputs: Tensor[];
   outputs: Tensor[];

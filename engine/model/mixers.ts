@@ -23,6 +23,8 @@ export interface MixerContext {
 /** Builds the mixer of one layer: x [B, T, dModel] → [B, T, dModel], inside the caller's scope ("layers.i.mixer"). */
 export type MixerBuilder<M extends Mixer = Mixer> = (x: Tensor, mixer: M, ctx: MixerContext) => Tensor;
 
+// One map for all mixer types; registerMixerBuilder keeps each builder paired with its type.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const builders = new Map<string, MixerBuilder<any>>();
 
 export function registerMixerBuilder<T extends Mixer['type']>(type: T, builder: MixerBuilder<Extract<Mixer, { type: T }>>): void {

@@ -41,7 +41,12 @@ export const crossEntropyOp: OpDef<Record<string, never>> = {
       if (t !== -1 && !(t >= 0 && t < V)) throw new Error(`cross_entropy: target ${t} at row ${n} is outside [0, ${V}) and is not −1`);
       let m = -Infinity;
       let arg = 0;
-      for (let v = 0; v < V; v++) if (x[n * V + v] > m) (m = x[n * V + v]), (arg = v);
+      for (let v = 0; v < V; v++) {
+        if (x[n * V + v] > m) {
+          m = x[n * V + v];
+          arg = v;
+        }
+      }
       let s = 0;
       for (let v = 0; v < V; v++) s += Math.exp(x[n * V + v] - m);
       const lse = m + Math.log(s);

@@ -200,12 +200,12 @@ async function pipelineFor(device: GPUDevice, cache: Map<string, Promise<GPUComp
   let p = cache.get(key);
   if (!p) {
     p = (async () => {
-      const module = device.createShaderModule({ label: spec.name, code: spec.wgsl });
+      const shader = device.createShaderModule({ label: spec.name, code: spec.wgsl });
       device.pushErrorScope('validation');
-      const pipeline = device.createComputePipeline({ label: spec.name, layout: 'auto', compute: { module, entryPoint: spec.entryPoint } });
+      const pipeline = device.createComputePipeline({ label: spec.name, layout: 'auto', compute: { module: shader, entryPoint: spec.entryPoint } });
       const err = await device.popErrorScope();
       if (err) {
-        const info = await module.getCompilationInfo();
+        const info = await shader.getCompilationInfo();
         const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}:${m.linePos} ${m.message}`);
         throw new Error(`kernel ${spec.name}: pipeline creation failed: ${msgs.join('; ') || err.message}`);
       }

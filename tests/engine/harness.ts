@@ -24,6 +24,8 @@ export interface OpCase {
   feeds?(g: Graph): Record<string, ArrayLike<number>>;
   /** Init scale for params (default normal 1). */
   std?: number;
+  /** Use the shared-memory tiled GEMM. */
+  tiled?: boolean;
 }
 
 export interface OpCaseResult {

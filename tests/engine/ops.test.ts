@@ -61,7 +61,7 @@ const N = { kind: 'normal', std: 1 } as const;
 describe('ops: WebGPU vs float64 reference, reference vs finite differences', () => {
   for (const c of cases) {
     it(c.name, async () => {
-      const r = await runOpCase(c, { tiled: (c as { tiled?: boolean }).tiled });
+      const r = await runOpCase(c, { tiled: c.tiled });
       for (const [k, e] of Object.entries(r.forward)) expect(e, `forward ${k}`).toBeLessThan(FWD_TOL);
       for (const [k, e] of Object.entries(r.grads)) expect(e, `grad ${k}`).toBeLessThan(GRAD_TOL);
       for (const [k, e] of Object.entries(r.fd)) expect(e, `finite differences ${k}`).toBeLessThan(FD_TOL);
