@@ -176,6 +176,11 @@ export class Trainer {
     yield await this.evaluate();
   }
 
+  /** Callback form of `run()`: calls `onEvent` for every step and eval event; resolves when done. */
+  async train(onEvent: (ev: TrainEvent) => void | Promise<void>): Promise<void> {
+    for await (const ev of this.run()) await onEvent(ev);
+  }
+
   destroy() {
     this.backend.destroy();
   }

@@ -17,7 +17,9 @@ const cases: OpCase[] = [
   { name: 'matmul [2,5,7]·[7,3] (shared weight)', build: (g) => [op.matmul(g.param('a', [2, 5, 7], N), g.param('w', [7, 3], N))] },
   { name: 'matmul batched Aᵀ·B', build: (g) => [op.matmul(g.param('a', [3, 7, 5], N), g.param('b', [3, 7, 6], N), { transA: true })] },
   { name: 'matmul A·Bᵀ (tied head)', build: (g) => [op.matmul(g.param('a', [2, 3, 5], N), g.param('e', [11, 5], N), { transB: true })] },
-  { name: 'matmul tiled 37×41·41×35', tiled: true, build: (g) => [op.matmul(g.param('a', [37, 41], N), g.param('b', [41, 35], N))] },
+  // Big enough that forward, dA and dB all take the 16×16 tiled path (odd sizes: partial tiles).
+  { name: 'matmul tiled 67×70·70×66', tiled: true, build: (g) => [op.matmul(g.param('a', [67, 70], N), g.param('b', [70, 66], N))] },
+  { name: 'matmul tiled batched Aᵀ·B', tiled: true, build: (g) => [op.matmul(g.param('a', [2, 70, 67], N), g.param('b', [2, 70, 66], N), { transA: true })] },
   ...(Object.keys(UNARY) as UnaryName[]).map((fn) => ({ name: `unary ${fn}`, build: (g: Graph) => [op.unary(fn, g.param('x', [3, 7, 5], N))] })),
   { name: 'add broadcast [3,1,5]+[4,1]', build: (g) => [op.add(g.param('a', [3, 1, 5], N), g.param('b', [4, 1], N))] },
   { name: 'sub broadcast [2,3,5]-[5]', build: (g) => [op.sub(g.param('a', [2, 3, 5], N), g.param('b', [5], N))] },
