@@ -28,7 +28,9 @@ export class GpuExecutor {
     private readonly physical: GPUBuffer[],
     private readonly compiled: Record<Phase, { spec: KernelSpec; pipeline: GPUComputePipeline; bind: GPUBindGroup }[]>,
   ) {
-    void device;
+    void device.lost.then((info) => {
+      this.lostReason = `${info.reason}: ${info.message}`;
+    });
   }
 
   static async create(device: GPUDevice, plan: ExecutionPlan): Promise<GpuExecutor> {
