@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from '../tests/helpers/browser';
 import { AUTOSAVE_KEY } from '../components/editor/persistence';
@@ -118,7 +119,16 @@ async function main() {
     const edges = Number(await stats.getAttribute('data-edges'));
     await page.locator('.react-flow__node').first().waitFor();
     const canvas = (await page.getByTestId('canvas').boundingBox())!;
-    const env = { nodes, edges, chromium: browser.context.browser()?.version() ?? 'chromium', viewport: '1440x900', date: new Date().toISOString() };
+    const env = {
+      nodes,
+      edges,
+      chromium: browser.context.browser()?.version() ?? 'chromium',
+      viewport: '1440x900',
+      cpus: cpus().length,
+      loadAverage: +loadavg()[0].toFixed(1),
+      compile: await page.getByTestId('compile-status').getAttribute('data-state'),
+      date: new Date().toISOString(),
+    };
     console.log(JSON.stringify({ bench: 'editor-frames', ...env }));
 
     // 1. Drag one node around, 120 pointer moves.

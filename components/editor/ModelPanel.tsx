@@ -42,6 +42,8 @@ export const ModelPanel = memo(function ModelPanel() {
               {spec.dModel} · {spec.vocabSize}
             </dd>
           </dl>
+        ) : spec ? (
+          <p className="muted">Counting…</p>
         ) : (
           <p className="muted" data-testid="total-params-none">
             No totals until the design lowers to a model.

@@ -14,6 +14,8 @@ function Totals() {
   const costs = useAnalysis((s) => s.costs);
   const errors = useAnalysis((s) => s.analysis?.issues.filter((i) => i.severity === 'error').length ?? 0);
   const compile = useAnalysis((s) => s.compile);
+  const lowered = useAnalysis((s) => s.analysis?.spec != null);
+  if (lowered && !costs) return <span className="totals">counting…</span>;
   if (!costs) {
     return (
       <span className="totals totals--error" data-testid="toolbar-status">

@@ -61,7 +61,13 @@ function createPipeline(device: GPUDevice, k: KernelSpec): Promise<string | null
   return p;
 }
 
-export async function compileStatus(spec: ModelSpec, adapter: AdapterDescription | null): Promise<CompileStatus> {
+export interface CompileOptions {
+  /** Abandon the check (the design changed); the promise then resolves to null. */
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function compileStatus(spec: ModelSpec, adapter: AdapterDescription | null, opts: CompileOptions = {}): Promise<CompileStatus | null> {
   if (!adapter) return { state: 'no-gpu', message: 'This browser has no WebGPU adapter, so the design cannot compile to kernels here.' };
   const caps = capsFromDescription(adapter);
   let kernels: KernelSpec[];
@@ -90,8 +96,13 @@ export async function compileStatus(spec: ModelSpec, adapter: AdapterDescription
     return { state: 'no-gpu', message: `Could not open a WebGPU device on this adapter: ${(e as Error).message}` };
   }
   const unique = [...new Map(kernels.map((k) => [`${k.entryPoint}\n${k.wgsl}`, k])).values()];
-  const errors = (await Promise.all(unique.map((k) => createPipeline(device, k)))).filter((e): e is string => e !== null);
-  if (errors.length) return { state: 'error', message: `This adapter rejects ${errors.length} kernel${errors.length === 1 ? '' : 's'}: ${errors[0]}` };
+  // One pipeline at a time, so a software adapter keeps drawing frames while this runs.
+  for (let i = 0; i < unique.length; i++) {
+    if (opts.signal?.aborted) return null;
+    if (i % 8 === 0) opts.onProgress?.(i, unique.length);
+    const err = await createPipeline(device, unique[i]);
+    if (err) return { state: 'error', message: `This adapter rejects a kernel: ${err}` };
+  }
   return {
     state: 'ok',
     message: `Compiles for ${adapter.description || adapter.device || 'this adapter'}: ${kernels.length} dispatches per training step (${unique.length} distinct pipelines) at batch ${CHECK_SHAPE.batch}, T ${CHECK_SHAPE.seqLen}; ${formatBytes(peakBytes)} of device memory.`,

@@ -1,8 +1,9 @@
 'use client';
 /**
- * Recomputes the derived facts when the design's structure changes (not on moves): lowering
- * issues located on nodes and edges, inferred shapes, per-block costs, and the compile status
- * for this browser's adapter.
+ * Recomputes the derived facts when the design's structure changes (never on moves): lowering
+ * issues located on nodes and edges and inferred shapes at once; costs (which build the engine's
+ * model for its exact parameter count) shortly after; and the compile status for this browser's
+ * adapter once edits settle, in the background, abandoned as soon as the design changes again.
  */
 import { useEffect } from 'react';
 import { analyzeDesign, type DesignIssue } from '@/engine/design/lower';
@@ -11,6 +12,9 @@ import type { AdapterDescription } from '@/engine/gpu/describe';
 import { flowToDesign, useEditor } from './store';
 import { useAnalysis } from './analysisStore';
 import { compileStatus } from './compileStatus';
+
+const COST_DELAY_MS = 150;
+const COMPILE_DELAY_MS = 700;
 
 function group(issues: DesignIssue[], key: 'nodeId' | 'edgeId') {
   const out: Record<string, DesignIssue[]> = {};
@@ -24,20 +28,24 @@ function group(issues: DesignIssue[], key: 'nodeId' | 'edgeId') {
 export function useAnalysisDriver(adapter: AdapterDescription | null | undefined) {
   const version = useEditor((s) => s.structureVersion);
   const nodeCount = useEditor((s) => s.nodes.length);
-  const spec = useAnalysis((s) => s.analysis?.spec ?? null);
+  const analysis = useAnalysis((s) => s.analysis);
+  const spec = analysis?.spec ?? null;
 
   useEffect(() => {
-    const analysis = analyzeDesign(flowToDesign(useEditor.getState()));
-    useAnalysis.setState({
-      analysis,
-      costs: designCosts(analysis),
-      issuesByNode: group(analysis.issues, 'nodeId'),
-      issuesByEdge: group(analysis.issues, 'edgeId'),
-    });
+    const a = analyzeDesign(flowToDesign(useEditor.getState()));
+    useAnalysis.setState({ analysis: a, issuesByNode: group(a.issues, 'nodeId'), issuesByEdge: group(a.issues, 'edgeId') });
   }, [version, nodeCount]);
 
   useEffect(() => {
-    let live = true;
+    if (!analysis?.spec) {
+      useAnalysis.setState({ costs: null });
+      return;
+    }
+    const t = setTimeout(() => useAnalysis.setState({ costs: designCosts(analysis) }), COST_DELAY_MS);
+    return () => clearTimeout(t);
+  }, [analysis]);
+
+  useEffect(() => {
     if (!spec) {
       useAnalysis.setState({ compile: { state: 'idle', message: 'Fix the design errors first.' } });
       return;
@@ -46,12 +54,19 @@ export function useAnalysisDriver(adapter: AdapterDescription | null | undefined
       useAnalysis.setState({ compile: { state: 'checking', message: 'Waiting for the WebGPU adapter…' } });
       return;
     }
+    const abort = new AbortController();
     useAnalysis.setState({ compile: { state: 'checking', message: 'Checking the kernel plan against this adapter…' } });
-    compileStatus(spec, adapter).then((status) => {
-      if (live) useAnalysis.setState({ compile: status });
-    });
+    const t = setTimeout(() => {
+      compileStatus(spec, adapter, {
+        signal: abort.signal,
+        onProgress: (done, total) => useAnalysis.setState({ compile: { state: 'checking', message: `Creating pipelines on this adapter: ${done} of ${total}…` } }),
+      }).then((status) => {
+        if (status && !abort.signal.aborted) useAnalysis.setState({ compile: status });
+      });
+    }, COMPILE_DELAY_MS);
     return () => {
-      live = false;
+      clearTimeout(t);
+      abort.abort();
     };
   }, [spec, adapter]);
 }
