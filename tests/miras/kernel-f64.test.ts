@@ -41,6 +41,10 @@ const CASES: [string, Parameters<typeof mixer>][] = [
   ['lq mirror, chunk + lag', ['matrix', ['l2'], ['lq', { q: 4, form: 'mirror', eps: 1e-3 }], ['chunk', { chunkSize: 2, lagToken: true }]]],
   ['lq, chunk without lag, learned init', ['matrix', ['huber', { variant: 'norm', delta: 'data' }], ['lq', { q: 3, eps: 1e-3, decay: false }], ['chunk', { chunkSize: 3, lagToken: false }], 2, 3, 4, { memoryInit: 'learned' }]],
   ['lq multistep', ['matrix', ['l2'], ['lq', { q: 4, eps: 1e-3 }], ['multistep', { steps: 2 }]]],
+  ['kl key (Memora-like), uniform init', ['matrix', ['l2'], ['kl', { axis: 'key' }], ['gd'], 2, 3, 4, { memoryInit: 'uniform' }]],
+  ['kl value, momentum, learned init', ['matrix', ['l2'], ['kl', { axis: 'value', scale: 2 }], ['momentum'], 2, 3, 4, { memoryInit: 'learned' }]],
+  ['kl all, vector, multistep', ['vector', ['huber', { variant: 'coordinate', delta: 'data' }], ['kl', { axis: 'all' }], ['multistep', { steps: 2 }], 2, 3, 4, { memoryInit: 'uniform' }]],
+  ['kl key, chunk + lag, no decay', ['matrix', ['lp', { p: 3 }], ['kl', { axis: 'key', decay: false }], ['chunk', { chunkSize: 2, lagToken: true }], 2, 3, 4, { memoryInit: 'uniform' }]],
   ['multistep elastic', ['matrix', ['l2'], ['elastic', { surrogate: 'smooth', threshold: 0.05 }], ['multistep', { steps: 3 }]]],
 ];
 

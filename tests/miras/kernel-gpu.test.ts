@@ -33,6 +33,9 @@ export const GPU_CASES: [string, Parameters<typeof mixer>][] = [
   ['moneta-like lq (aryateja)', ['matrix', ['lp', { p: 3 }], ['lq', { q: 4, eps: 1e-3 }], ['gd']]],
   ['lq mirror, chunk + lag, learned init', ['matrix', ['l2'], ['lq', { q: 4, form: 'mirror', eps: 1e-3 }], ['chunk', { chunkSize: 2, lagToken: true }], 2, 16, 16, { memoryInit: 'learned' }]],
   ['lq mlm, vector, momentum', ['vector', ['l2'], ['lq', { q: 3, form: 'mlm', eps: 1e-3 }], ['momentum']]],
+  ['memora-like kl (key), uniform init', ['matrix', ['l2'], ['kl', { axis: 'key' }], ['gd'], 2, 16, 16, { memoryInit: 'uniform' }]],
+  ['kl value, momentum, learned init', ['matrix', ['l2'], ['kl', { axis: 'value', scale: 2 }], ['momentum'], 2, 16, 16, { memoryInit: 'learned' }]],
+  ['kl all, vector, multistep', ['vector', ['huber', { variant: 'coordinate', delta: 'data' }], ['kl', { axis: 'all' }], ['multistep', { steps: 2 }], 2, 16, 16, { memoryInit: 'uniform' }]],
   ['uniform init, multistep elastic', ['matrix', ['huber', { variant: 'coordinate', delta: 'data' }], ['elastic', { threshold: 0.01 }], ['multistep', { steps: 3 }], 2, 16, 16, { memoryInit: 'uniform' }]],
 ];
 

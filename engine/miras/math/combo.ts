@@ -60,7 +60,6 @@ const MULTIPLICATIVE = ['none', 'constant', 'scalar', 'channel', 'l2'];
 export function recurrentUnsupported(c: CatalogCombo): string | null {
   if (c.memory.kind !== 'matrix' && c.memory.kind !== 'vector') return `memory "${c.memory.kind}" (the fused recurrent kernel covers matrix and vector memories)`;
   if (c.block.mlstmNormalizer) return 'the mLSTM normaliser/stabiliser';
-  if (c.retention.kind === 'kl') return 'retention "kl" (the simplex softmax is not generated yet)';
   if (!['gd', 'momentum', 'multistep', 'implicit', 'chunk'].includes(c.learner.kind)) return `learner "${c.learner.kind}"`;
   return null;
 }
@@ -122,9 +121,13 @@ export interface TensorDecl {
   shape: number[];
 }
 
-/** Uniform initial value 1/d_v (the reference's uniform init for non-KL memories). */
+/** The uniform initial value (the reference's): c/|slice| for KL retention, else 1/d_v. */
 export function initValue(c: Combo, s: ScanDims): number {
-  return c.init.kind === 'uniform' ? 1 / s.dv : 0;
+  if (c.init.kind !== 'uniform') return 0;
+  const sx = c.retention.simplex;
+  if (!sx) return 1 / s.dv;
+  // KL: c/n over each softmax slice
+  return sx.scale / (sx.axis === 'key' ? s.dk : sx.axis === 'value' ? s.dv : s.dk * s.dv);
 }
 
 /** Floats of carried state per head: S (and the momentum). */

@@ -44,6 +44,12 @@ export interface RetentionMath {
   decay: DecayKind;
   /** ℓq: the memory is N(A) of the carried accumulator (whole state per head). */
   norm?: NormMath;
+  /**
+   * KL (Memora): W_t = c·softmax_slice(λ log W_{t−1} − U_t) over slices of S ∈ R^{dk×dv}: 'key' = over the key
+   * rows of one value column, 'value' = over the value columns of one key row, 'all' = the whole matrix.
+   * VJP: dZ = W ⊙ (dW − Σ_slice dW ⊙ W / c); dW_{t−1} = λ dZ / W_{t−1}; dλ = Σ log W_{t−1} ⊙ dZ.
+   */
+  simplex?: { axis: 'key' | 'value' | 'all'; scale: number };
   /** Per-head constant λ_h (decay 'constant'). */
   gammas?: number[];
   /** λ also scales the step (coupled ℓ2 proximal form). */
@@ -120,9 +126,22 @@ export function retentionMath(kind: string, params: Params, heads: number): Rete
       void P;
       return { kind, formula: `A_t = α_t A_{t−1} − U_t, ${norm.formula} (Moneta, ℓq memory stability)`, decay, coupled: false, post: null, norm };
     }
+    case 'kl': {
+      const axis = params.axis === 'value' || params.axis === 'all' ? params.axis : 'key';
+      const scale = num(params, 'scale', 1);
+      const decay: DecayKind = params.decay === false ? 'none' : 'scalar';
+      return {
+        kind,
+        formula: `W_t = ${scale}·softmax_${axis}(λ_t log W_{t−1} − U_t) (Memora, Eq. 19-21, 27)`,
+        decay,
+        coupled: false,
+        post: null,
+        simplex: { axis, scale },
+      };
+    }
     default:
       throw new Error(
-        `the fused recurrent kernel has no math for retention gate "${kind}" yet (none, constant, scalar, channel, l2, elastic, lq)`,
+        `the fused recurrent kernel has no math for retention gate "${kind}" yet (none, constant, scalar, channel, l2, elastic, lq, kl)`,
       );
   }
 }

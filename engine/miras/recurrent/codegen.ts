@@ -241,6 +241,73 @@ ${rowSumsBroadcast(nf, RC, (m) => `bias_fsum${m}(ev[i], dl, 0.0, 0.0, 0.0)`, (m)
 
 const Gat = (c: Combo) => (c.bias.hebbian || c.memory === 'matrix' ? 'G' : 'gv[i]');
 
+/** Reduction (sum or max) of one value per invocation over the workgroup's DV columns, broadcast. */
+function colOpB(op: '+' | 'max', val: string, out: string): string {
+  const init = op === '+' ? '0.0' : '-3.0e38';
+  const acc = op === '+' ? `${out} += red[jj];` : `${out} = max(${out}, red[jj]);`;
+  return `    red[j] = ${val};
+    workgroupBarrier();
+    var ${out} = ${init};
+    for (var jj = 0u; jj < DV; jj++) { ${acc} }
+    workgroupBarrier();`;
+}
+
+/** Per key row i, reduction (sum or max) over the DV columns of val(i), broadcast into out[i]; RC rows per pass. */
+function rowOpB(op: '+' | 'max', RC: number, val: string, out: string): string {
+  const init = op === '+' ? '0.0' : '-3.0e38';
+  const acc = op === '+' ? 'a += red[r * DV + jj];' : 'a = max(a, red[r * DV + jj]);';
+  return `    var ${out}: array<f32, DK>;
+    for (var i0 = 0u; i0 < DK; i0 += ${u(RC)}) {
+      for (var r = 0u; r < ${u(RC)}; r++) { let i = i0 + r; if (i < DK) { red[r * DV + j] = ${val}; } }
+      workgroupBarrier();
+      for (var r = 0u; r < ${u(RC)}; r++) { let i = i0 + r; if (i < DK) { var a = ${init}; for (var jj = 0u; jj < DV; jj++) { ${acc} } ${out}[i] = a; } }
+      workgroupBarrier();
+    }`;
+}
+
+/** KL: Sn = c·softmax over the slices of Z (P=1 layout: this invocation holds column j). */
+function softmaxB(c: Combo, RC: number): string {
+  const sx = c.retention.simplex;
+  if (!sx) return '';
+  const C = lit(sx.scale);
+  if (sx.axis === 'key')
+    return `    var kmx = -3.0e38;
+    for (var i = 0u; i < DK; i++) { kmx = max(kmx, Z[i]); }
+    var ksm = 0.0;
+    for (var i = 0u; i < DK; i++) { ksm += exp(Z[i] - kmx); }
+    for (var i = 0u; i < DK; i++) { Sn[i] = ${C} * exp(Z[i] - kmx) / ksm; }`;
+  if (sx.axis === 'all')
+    return `    var amp = -3.0e38;
+    for (var i = 0u; i < DK; i++) { amp = max(amp, Z[i]); }
+${colOpB('max', 'amp', 'amx')}
+    var asp = 0.0;
+    for (var i = 0u; i < DK; i++) { asp += exp(Z[i] - amx); }
+${colOpB('+', 'asp', 'allsm')}
+    for (var i = 0u; i < DK; i++) { Sn[i] = ${C} * exp(Z[i] - amx) / allsm; }`;
+  return `${rowOpB('max', RC, 'Z[i]', 'vmx')}
+${rowOpB('+', RC, 'exp(Z[i] - vmx[i])', 'vsm')}
+    for (var i = 0u; i < DK; i++) { Sn[i] = ${C} * exp(Z[i] - vmx[i]) / vsm[i]; }`;
+}
+
+/** KL VJP: dZv[i] = Sn ⊙ (dS − Σ_slice dS ⊙ Sn / c). */
+function softmaxVjpB(c: Combo, RC: number): string {
+  const sx = c.retention.simplex;
+  if (!sx) return '';
+  const C = lit(sx.scale);
+  const head = '      var dZv: array<f32, DK>;\n';
+  if (sx.axis === 'key')
+    return `${head}      var kd = 0.0;
+      for (var i = 0u; i < DK; i++) { kd += dS[i] * Sn[i] / ${C}; }
+      for (var i = 0u; i < DK; i++) { dZv[i] = Sn[i] * (dS[i] - kd); }`;
+  if (sx.axis === 'all')
+    return `${head}      var adp = 0.0;
+      for (var i = 0u; i < DK; i++) { adp += dS[i] * Sn[i] / ${C}; }
+${colOpB('+', 'adp', 'ad')}
+      for (var i = 0u; i < DK; i++) { dZv[i] = Sn[i] * (dS[i] - ad); }`;
+  return `${head}${rowOpB('+', RC, `dS[i] * Sn[i] / ${C}`, 'vd')}
+      for (var i = 0u; i < DK; i++) { dZv[i] = Sn[i] * (dS[i] - vd[i]); }`;
+}
+
 /** Gradient point P[i] from Sp (state before the step), or P0 for the chunk learner. */
 function gradPoint(c: Combo, lam: string): string {
   if (c.retention.norm) {
@@ -269,9 +336,10 @@ ${biasForward(c, RC)}
       let lam = ${lam};
       let U = (${etaAt(c)}) * ki * ${Gat(c)};
       ${c.learner === 'momentum' ? 'Mn[i] = mm * Mp[i] - U; stp[i] = -Mn[i];' : 'stp[i] = U;'}
-      Z[i] = lam * Sp[i] - ${c.retention.coupled ? 'lam' : '1.0'} * stp[i];
+      Z[i] = lam * ${c.retention.simplex ? 'log(Sp[i])' : 'Sp[i]'} - ${c.retention.coupled ? 'lam' : '1.0'} * stp[i];
       Sn[i] = ${c.retention.post ? 'post_map(Z[i])' : 'Z[i]'};
-    }`;
+    }
+${softmaxB(c, RC)}`;
   return body.replaceAll('KLOAD(i)', kload).replaceAll('GCLOAD(i)', gcload);
 }
 
@@ -312,7 +380,8 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
   // columns over several workgroups (TV each) so small batch·heads still fill the device.
   let TV = L.DV;
   const nrm = !!c.retention.norm;
-  while (nf === 0 && !nrm && TV > 16 && TV % 2 === 0 && L.B * L.H * (L.DV / TV) < 256) TV /= 2;
+  const sxAxis = c.retention.simplex?.axis;
+  while (nf === 0 && !nrm && (sxAxis === undefined || sxAxis === 'key') && TV > 16 && TV % 2 === 0 && L.B * L.H * (L.DV / TV) < 256) TV /= 2;
   let P = 1;
   while (P < 8 && L.DK % (P * 2) === 0 && TV * P * 2 <= maxInv) P *= 2;
   const R = L.DK / P;
@@ -330,26 +399,56 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
   const decl = names.map((n, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${n}: array<f32>;`).join('\n');
   let uid = 0;
   // Sum of x over the P invocations of this column, broadcast to them (uniform control flow only).
-  const colReduce = (x: string, out: string) => {
+  const opInit = (op: '+' | 'max') => (op === '+' ? '0.0' : '-3.0e38');
+  const opAcc = (op: '+' | 'max', a: string, x: string) => (op === '+' ? `${a} += ${x};` : `${a} = max(${a}, ${x});`);
+  const colReduce = (x: string, out: string, op: '+' | 'max' = '+') => {
     if (P === 1) return `let ${out} = ${x};`;
     const a = `acc${uid++}`;
     return `cr[t] = ${x};
       workgroupBarrier();
-      var ${a} = 0.0;
-      for (var pp = 0u; pp < P; pp++) { ${a} += cr[pp * TV + jl]; }
+      var ${a} = ${opInit(op)};
+      for (var pp = 0u; pp < P; pp++) { ${opAcc(op, a, 'cr[pp * TV + jl]')} }
       workgroupBarrier();
       let ${out} = ${a};`;
   };
-  // Sum of x over the whole workgroup (ℓq norm of the full state).
-  const allReduce = (x: string, out: string) => {
+  // Reduction of x over the whole workgroup (ℓq norm, KL softmax over the whole state).
+  const allReduce = (x: string, out: string, op: '+' | 'max' = '+') => {
     const a = `all${uid++}`;
     return `cr[t] = ${x};
       workgroupBarrier();
-      var ${a} = 0.0;
-      for (var w = 0u; w < ${u(W)}; w++) { ${a} += cr[w]; }
+      var ${a} = ${opInit(op)};
+      for (var w = 0u; w < ${u(W)}; w++) { ${opAcc(op, a, 'cr[w]')} }
       workgroupBarrier();
       let ${out} = ${a};`;
   };
+  // KL: W = c·softmax over the slice of z (zr[r], this invocation's rows), written into S.
+  const sx = c.retention.simplex;
+  let softmaxFwd = '';
+  if (sx?.axis === 'key' || sx?.axis === 'all') {
+    const red = sx.axis === 'key' ? colReduce : allReduce;
+    softmaxFwd = `      var mxp = -3.0e38;
+      for (var r = 0u; r < R; r++) { mxp = max(mxp, zr[r]); }
+      ${red('mxp', 'smx', 'max')}
+      var ssp = 0.0;
+      for (var r = 0u; r < R; r++) { zr[r] = exp(zr[r] - smx); ssp += zr[r]; }
+      ${red('ssp', 'ssm')}
+      for (var r = 0u; r < R; r++) { S[r] = ${lit(sx.scale)} * zr[r] / ssm; }`;
+  } else if (sx) {
+    softmaxFwd = `      for (var r = 0u; r < R; r++) {
+        cr[t] = zr[r];
+        workgroupBarrier();
+        var vmx = -3.0e38;
+        for (var jj = 0u; jj < DV; jj++) { vmx = max(vmx, cr[p * TV + jj]); }
+        workgroupBarrier();
+        let ez = exp(zr[r] - vmx);
+        cr[t] = ez;
+        workgroupBarrier();
+        var vsm = 0.0;
+        for (var jj = 0u; jj < DV; jj++) { vsm += cr[p * TV + jj]; }
+        workgroupBarrier();
+        S[r] = ${lit(sx.scale)} * ez / vsm;
+      }`;
+  }
   const normSc = (out: string) =>
     `var ntm${uid} = 0.0;
       for (var r = 0u; r < R; r++) { ntm${uid} += nrm_term(S[r]); }
@@ -430,6 +529,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var S: array<f32, R>;
   ${mom ? 'var M: array<f32, R>;' : ''}
   ${chunk ? 'var A0: array<f32, R>;' : ''}
+  ${sx ? 'var zr: array<f32, R>;' : ''}
   // initial memory S_0 (and momentum)
   for (var r = 0u; r < R; r++) {
     let i = p * R + r;
@@ -480,9 +580,10 @@ ${biasCode}
         let lam = ${lamRow};
         let U = eta * sk[l * DK + i] * ${Gr};
         ${mom ? 'M[r] = mm * M[r] - U; let stp = -M[r];' : 'let stp = U;'}
-        let z = lam * S[r] - ${c.retention.coupled ? 'lam' : '1.0'} * stp;
-        S[r] = ${c.retention.post ? 'post_map(z)' : 'z'};
+        let z = lam * ${sx ? 'log(S[r])' : 'S[r]'} - ${c.retention.coupled ? 'lam' : '1.0'} * stp;
+        ${sx ? 'zr[r] = z;' : `S[r] = ${c.retention.post ? 'post_map(z)' : 'z'};`}
       }
+${softmaxFwd}
       ${nrm ? normSc('sc') : ''}
       ${c.lagToken ? `if (tau % CHUNK == 0u) { for (var r = 0u; r < R; r++) { A0[r] = ${Seff}; } } // lag token: anchor after the first step` : ''}
       if (sub == STEPS - 1u) {
@@ -731,14 +832,15 @@ ${colSums(1, () => 'ntn', () => 'nsN')}
         for (var i = 0u; i < DK; i++) { adq[i] = SCALE * ${nrm ? 'nrm_f(Sn[i]) * scN' : 'Sn[i]'} * doj; ${nrm ? 'dWp' : 'dS'}[i] += SCALE * q[qrow + i] * doj; }
       }
 ${nrm ? pull('Sn', 'dWp') : ''}
-      // retention: S_t = post(Z), Z = λ⊙S_{t−1} − c·step
+      // retention: S_t = post(Z), Z = λ⊙S_{t−1} − c·step  (KL: S_t = c·softmax(Z), Z = λ log S_{t−1} − step)
+${softmaxVjpB(c, RC)}
       for (var i = 0u; i < DK; i++) {
         let ki = ${kload};
         let lam = ${lam};
-        let dZ = ${c.retention.post ? 'post_d(Z[i]) * dS[i]' : 'dS[i]'};
-        dlam[i] = Sp[i] * dZ${c.retention.coupled ? ' - stp[i] * dZ' : ''};
+        let dZ = ${c.retention.simplex ? 'dZv[i]' : c.retention.post ? 'post_d(Z[i]) * dS[i]' : 'dS[i]'};
+        dlam[i] = ${c.retention.simplex ? 'log(Sp[i])' : 'Sp[i]'} * dZ${c.retention.coupled ? ' - stp[i] * dZ' : ''};
         let dstp = -${c.retention.coupled ? 'lam' : '1.0'} * dZ;
-        dSp[i] = lam * dZ;
+        dSp[i] = lam * dZ${c.retention.simplex ? ' / Sp[i]' : ''};
         ${
           mom
             ? `let dMn = dM[i] - dstp;

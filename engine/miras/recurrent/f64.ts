@@ -49,6 +49,14 @@ function compile(c: Combo): Compiled {
   };
 }
 
+/** Index groups of the KL softmax slices of S [dk, dv]. */
+function slices(c: Combo, dk: number, dv: number): number[][] {
+  const ax = c.retention.simplex!.axis;
+  if (ax === 'all') return [Array.from({ length: dk * dv }, (_, a) => a)];
+  if (ax === 'key') return Array.from({ length: dv }, (_, j) => Array.from({ length: dk }, (_, i) => i * dv + j));
+  return Array.from({ length: dk }, (_, i) => Array.from({ length: dv }, (_, j) => i * dv + j));
+}
+
 /** The memory read and differentiated: N(A) for ℓq retention, else the carried state itself. */
 function effective(fx: Compiled, A: F64): F64 {
   const nm = fx.norm;
@@ -191,12 +199,20 @@ function runStep(c: Combo, s: ScanDims, fx: Compiled, x: Record<string, F64>, b:
   }
   const Z = new Float64Array(N);
   const Snew = new Float64Array(N);
+  const sx = c.retention.simplex;
   for (let i = 0; i < dk; i++)
     for (let jj = 0; jj < dv; jj++) {
       const a = i * dv + jj;
-      Z[a] = lam[i] * S[a] - cc[i] * step[a];
+      Z[a] = (sx ? lam[i] * Math.log(S[a]) : lam[i] * S[a]) - cc[i] * step[a];
       Snew[a] = fx.post ? fx.post(Z[a]) : Z[a];
     }
+  if (sx) for (const idx of slices(c, dk, dv)) {
+    let mx = -Infinity;
+    for (const a of idx) mx = Math.max(mx, Z[a]);
+    let sum = 0;
+    for (const a of idx) sum += Math.exp(Z[a] - mx);
+    for (const a of idx) Snew[a] = (sx.scale * Math.exp(Z[a] - mx)) / sum;
+  }
   return { lam, eta, c: cc, dl, P, e, G, r, U, mm, Mnew, step, Z, Snew, Wnew: effective(fx, Snew) };
 }
 
@@ -295,16 +311,25 @@ export function f64Backward(c: Combo, s: ScanDims, x: Record<string, F64>, gy: {
         }
         const dZ = new Float64Array(N);
         for (let a = 0; a < N; a++) dZ[a] = fx.postD ? fx.postD(st.Z[a]) * dS[a] : dS[a];
+        const sx = c.retention.simplex;
+        if (sx) {
+          // W = c·softmax(Z) per slice: dZ = W ⊙ (dW − Σ dW ⊙ W / c)
+          for (const idx of slices(c, dk, dv)) {
+            let d = 0;
+            for (const a of idx) d += (dS[a] * st.Snew[a]) / sx.scale;
+            for (const a of idx) dZ[a] = st.Snew[a] * (dS[a] - d);
+          }
+        }
         const dlam = new Float64Array(dk);
         const dSprev = new Float64Array(N);
         const dstep = new Float64Array(N);
         for (let i = 0; i < dk; i++)
           for (let jj = 0; jj < dv; jj++) {
             const a = i * dv + jj;
-            dlam[i] += S[a] * dZ[a];
+            dlam[i] += (sx ? Math.log(S[a]) : S[a]) * dZ[a];
             if (c.retention.coupled) dlam[i] -= st.step[a] * dZ[a];
             dstep[a] = -st.c[i] * dZ[a];
-            dSprev[a] = st.lam[i] * dZ[a];
+            dSprev[a] = sx ? (st.lam[i] * dZ[a]) / S[a] : st.lam[i] * dZ[a];
           }
         let dU = dstep;
         if (c.learner === 'momentum') {
