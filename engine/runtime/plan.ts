@@ -128,21 +128,19 @@ export function compilePlan(graph: Graph, opts: PlanOptions): ExecutionPlan {
       if (!run.has(i)) continue;
       const c = ctxs[i];
       // Gradient buffers are zeroed where they first appear in the backward sweep; later ops add into them.
+      const zero: { name: string; n: number }[] = [];
       [...c.gout, ...c.gin].forEach((g, j) => {
         if (!g || ready.has(g)) return;
         ready.add(g);
         const t = j < c.gout.length ? graph.nodes[i].outputs[j] : graph.nodes[i].inputs[j - c.gout.length];
-        backward.push(fill(g, t.size, 0, caps));
+        zero.push({ name: g, n: t.size });
       });
+      backward.push(...zeroFill(zero, caps));
       backward.push(...wrap(c.label, () => graph.nodes[i].op.kernels.backward(c)));
     }
-    for (const p of graph.params) {
-      const g = gradName(p.tensor.id);
-      if (!ready.has(g)) {
-        sizes.set(g, { bytes: bytesOf(p.tensor), role: 'grad' });
-        backward.push(fill(g, p.tensor.size, 0, caps));
-      }
-    }
+    const unused = graph.params.filter((p) => !ready.has(gradName(p.tensor.id)));
+    for (const p of unused) sizes.set(gradName(p.tensor.id), { bytes: bytesOf(p.tensor), role: 'grad' });
+    backward.push(...zeroFill(unused.map((p) => ({ name: gradName(p.tensor.id), n: p.tensor.size })), caps));
   }
 
   const optimizer: KernelSpec[] = [];
@@ -237,6 +235,25 @@ function fill(buffer: string, n: number, value: number, caps: DeviceCaps): Kerne
     total: n,
     body: `  y[i] = ${value === 0 ? '0.0' : `${value}.0`};`,
   });
+}
+
+/** Zero several buffers per dispatch (up to the storage-buffer limit): fewer dispatches, same result. */
+function zeroFill(list: { name: string; n: number }[], caps: DeviceCaps): KernelSpec[] {
+  const per = Math.max(1, Math.min(caps.maxStorageBuffersPerShaderStage, 8));
+  const out: KernelSpec[] = [];
+  for (let k = 0; k < list.length; k += per) {
+    const group = list.slice(k, k + per);
+    out.push(
+      threadKernel({
+        name: `zero[${group.map((g) => g.name).join(', ')}]`,
+        caps,
+        binds: group.map((g, j) => ({ name: `y${j}`, buffer: g.name, access: 'read_write' as const })),
+        total: Math.max(...group.map((g) => g.n)),
+        body: group.map((g, j) => `  if (i < ${u(g.n)}) { y${j}[i] = 0.0; }`).join('\n'),
+      }),
+    );
+  }
+  return out;
 }
 
 function sumSquares(grad: string, n: number, k: number, caps: DeviceCaps): KernelSpec {
