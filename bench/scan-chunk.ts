@@ -145,10 +145,16 @@ async function main() {
 
   // 2. timing at B·H = 32, T = 4096, d = 64
   const reps = smoke ? 2 : 20;
-  for (const p of presets) {
+  for (const p of presets) for (const chunk of smoke ? [undefined] : [32, 64]) {
     const s = smoke ? { B: 1, T: 64, H: 2, K: 16, V: 16 } : { B: 2, T: 4096, H: 16, K: 64, V: 64 };
     const cfg = { ...p.config, scale: 1 / Math.sqrt(s.K), initialState: false, logDecay: retnetDecay(s.H) };
-    const plan = planChunkScan(cfg, s, caps, wg);
+    let plan;
+    try {
+      plan = planChunkScan(cfg, s, caps, { ...wg, chunk });
+    } catch (e) {
+      (out.timings as unknown[]).push({ preset: p.preset, chunk, skipped: (e as Error).message });
+      continue;
+    }
     const { x, dO, dht } = inputs(cfg, s, 5);
     const bufs = buffers(device, cfg, s, x, dO, dht, plan.scratch);
     const fw = prepare(device, plan.forward, bufs);

@@ -28,6 +28,8 @@ export interface ChunkPlanOptions {
    * random on shaders with many workgroup barriers).
    */
   workgroupSize?: number;
+  /** stage operand tiles in workgroup memory when they fit (default true) */
+  stage?: boolean;
 }
 
 function fits(lists: ChunkKernelLists, caps: DeviceCaps): string | null {
@@ -62,7 +64,7 @@ export function planChunkScan(cfg: ChunkScanConfig, s: ChunkScanShape, caps: Dev
   const reasons: string[] = [];
   for (const C of chunks) {
     for (const VT of tiles) {
-      const tiling = { C, VT, WG };
+      const tiling = { C, VT, WG, stageBytes: opts.stage === false ? 0 : caps.maxComputeWorkgroupStorageSize };
       const lists = generateChunkKernels(cfg, s, tiling);
       const why = fits(lists, caps);
       if (why) {

@@ -68,9 +68,15 @@ export async function runKernels(device: GPUDevice, kernels: KernelSpec[], buffe
 
 const USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
+// Dawn's Node binding may read a writeBuffer source after the call returns: each upload's array
+// stays reachable from its buffer (B2 traced random crashes to collected sources).
+const sources = new WeakMap<GPUBuffer, Float32Array>();
+
 export function uploadF32(device: GPUDevice, data: ArrayLike<number>): GPUBuffer {
   const buf = device.createBuffer({ size: Math.max(16, Math.ceil((data.length * 4) / 16) * 16), usage: USAGE() });
-  device.queue.writeBuffer(buf, 0, Float32Array.from(data));
+  const src = Float32Array.from(data);
+  sources.set(buf, src);
+  device.queue.writeBuffer(buf, 0, src);
   return buf;
 }
 

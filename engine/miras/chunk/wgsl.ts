@@ -21,6 +21,8 @@ import type { ChunkScanConfig, ChunkScanShape } from './types';
 export interface ChunkTiling {
   /** chunk length: 16, 32 or 64 */
   C: number;
+  /** workgroup memory the parallel kernels may fill with staged operand tiles (bytes; 0: none) */
+  stageBytes?: number;
   /** V-tile of the sequential (state) kernels */
   VT: number;
   /** invocations per workgroup */
@@ -270,7 +272,70 @@ fn dkIntra(b: u32, h: u32, n0: u32, cv: u32, j: u32, kk: u32) -> f32 {
     return this.delta ? `wsT[VN_OFF + (bh * TP + n0 + ${j}) * V + ${c}]` : `v[vi(b, n0 + ${j}, h, ${c})]`;
   }
 
-  finish(k: Kernel, body: string, extra: string, workgroups: [number, number, number]): GeneratedKernel {
+  /**
+   * Parallel kernels: operand reads go through accessors (Q, KK, VV, DO, VNd, HH, DH, DW, DV2) that read
+   * a tile staged in workgroup memory when it fits the budget, in the kernel's priority order, else global memory.
+   */
+  stage(k: Kernel, body: string, extra: string, priority: string[]): { body: string; extra: string } {
+    const R = '(?!\\s*[-+]?=(?!=))';
+    const rules: [RegExp, string][] = [
+      [new RegExp(`\\bq\\[qi\\(b, n0 \\+ (\\w+), h, (\\w+)\\)\\]${R}`, 'g'), 'Q($1, $2)'],
+      [new RegExp(`\\bk\\[qi\\(b, n0 \\+ (\\w+), h, (\\w+)\\)\\]${R}`, 'g'), 'KK($1, $2)'],
+      [new RegExp(`\\bv\\[vi\\(b, n0 \\+ (\\w+), h, (\\w+)\\)\\]${R}`, 'g'), 'VV($1, $2)'],
+      [new RegExp(`\\bdO\\[vi\\(b, n0 \\+ (\\w+), h, (\\w+)\\)\\]${R}`, 'g'), 'DO($1, $2)'],
+      [new RegExp(`wsT\\[VN_OFF \\+ \\(bh \\* TP \\+ n0 \\+ (\\w+)\\) \\* V \\+ (\\w+)\\]${R}`, 'g'), 'VNd($1, $2)'],
+      [new RegExp(`wsT\\[DV2_OFF \\+ \\(bh \\* TP \\+ n0 \\+ (\\w+)\\) \\* V \\+ (\\w+)\\]${R}`, 'g'), 'DV2($1, $2)'],
+      [new RegExp(`wsT\\[DW_OFF \\+ \\(bh \\* TP \\+ n0 \\+ (\\w+)\\) \\* K \\+ (\\w+)\\]${R}`, 'g'), 'DW($1, $2)'],
+      [new RegExp(`wsS\\[HS_OFF \\+ \\(\\(bh \\* NT \\+ n\\) \\* K \\+ (\\w+)\\) \\* V \\+ (\\w+)\\]${R}`, 'g'), 'HH($1, $2)'],
+      [new RegExp(`wsS\\[DHS_OFF \\+ \\(\\(bh \\* NT \\+ n\\) \\* K \\+ (\\w+)\\) \\* V \\+ (\\w+)\\]${R}`, 'g'), 'DH($1, $2)'],
+    ];
+    for (const [re, to] of rules) {
+      body = body.replace(re, to);
+      extra = extra.replace(re, to);
+    }
+    const { C } = this;
+    // accessor → [rows, cols, global expression, staging source of element (r, c) or whole-tile offset]
+    const acc: Record<string, { n: number; cols: string; glob: string; load: string }> = {
+      Q: { n: C * this.s.K, cols: 'K', glob: 'q[qi(pb, pn0 + r, ph, c)]', load: 'tok' },
+      KK: { n: C * this.s.K, cols: 'K', glob: 'k[qi(pb, pn0 + r, ph, c)]', load: 'tok' },
+      VV: { n: C * this.s.V, cols: 'V', glob: 'v[vi(pb, pn0 + r, ph, c)]', load: 'tok' },
+      DO: { n: C * this.s.V, cols: 'V', glob: 'dO[vi(pb, pn0 + r, ph, c)]', load: 'tok' },
+      VNd: { n: C * this.s.V, cols: 'V', glob: 'wsT[VN_OFF + (pbh * TP + pn0 + r) * V + c]', load: 'all' },
+      DV2: { n: C * this.s.V, cols: 'V', glob: 'wsT[DV2_OFF + (pbh * TP + pn0 + r) * V + c]', load: 'all' },
+      DW: { n: C * this.s.K, cols: 'K', glob: 'wsT[DW_OFF + (pbh * TP + pn0 + r) * K + c]', load: 'all' },
+      HH: { n: this.s.K * this.s.V, cols: 'V', glob: 'wsS[HS_OFF + ((pbh * NT + pn) * K + r) * V + c]', load: 'all' },
+      DH: { n: this.s.K * this.s.V, cols: 'V', glob: 'wsS[DHS_OFF + ((pbh * NT + pn) * K + r) * V + c]', load: 'all' },
+    };
+    const used = Object.keys(acc).filter((a) => new RegExp(`\\b${a}\\(`).test(body + extra));
+    const budget = this.t.stageBytes ?? 0;
+    const staged = new Set<string>();
+    for (const a of [...priority, ...used]) {
+      if (!used.includes(a) || staged.has(a)) continue;
+      if (k.smemBytes + 4 * acc[a].n > budget) continue;
+      k.smem(`st${a}`, acc[a].n);
+      staged.add(a);
+    }
+    let fns = '\nvar<private> pb: u32;\nvar<private> ph: u32;\nvar<private> pn0: u32;\nvar<private> pbh: u32;\nvar<private> pn: u32;\n';
+    let load = '\n  pb = b; ph = h; pn0 = n0; pbh = bh; pn = n;';
+    for (const a of used) {
+      const d = acc[a];
+      fns += `fn ${a}(r: u32, c: u32) -> f32 { return ${staged.has(a) ? `st${a}[r * ${d.cols} + c]` : d.glob}; }\n`;
+      if (staged.has(a)) {
+        const src = d.glob;
+        load += d.load === 'tok'
+          ? `\n  for (var e = tid; e < ${u(d.n)}; e += WG) { let r = e / ${d.cols}; let c = e % ${d.cols}; var x = 0.0; if (r < cv) { x = ${src}; } st${a}[e] = x; }`
+          : `\n  for (var e = tid; e < ${u(d.n)}; e += WG) { let r = e / ${d.cols}; let c = e % ${d.cols}; st${a}[e] = ${src}; }`;
+      }
+    }
+    if (staged.size) load += '\n  workgroupBarrier();';
+    const anchor = 'let cv = min(C, T - n0);';
+    if (!body.includes(anchor)) throw new Error(`${k.name}: staging needs the parallel-kernel head`);
+    body = body.replace(anchor, `${anchor}${load}`);
+    return { body, extra: fns + extra };
+  }
+
+  finish(k: Kernel, body: string, extra: string, workgroups: [number, number, number], priority?: string[]): GeneratedKernel {
+    if (priority) ({ body, extra } = this.stage(k, body, extra, priority));
     let wgsl = `${this.prelude(k)}${extra}
 @compute @workgroup_size(${this.t.WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {${body}
@@ -381,7 +446,7 @@ function wyKernel(x: Ctx): GeneratedKernel {
     wsT[U_OFF + (bh * TP + n0 + i) * V + c] = acc;
   }
   for (var e = tid; e < C * C; e += WG) { wsT[AINV_OFF + (bh * NT + n) * C * C + e] = sA[e]; }`;
-  return x.finish(k, body, '', x.parGrid);
+  return x.finish(k, body, '', x.parGrid, ['KK', 'VV']);
 }
 
 /**
@@ -527,7 +592,7 @@ function outputKernel(x: Ctx): GeneratedKernel {
       o[vi(b, n0 + i, h, c)] = SCALE * acc;
     }
   }`;
-  return x.finish(k, body, x.helpers(false), x.parGrid);
+  return x.finish(k, body, x.helpers(false), x.parGrid, ['KK', 'Q', 'HH', 'VV', 'VNd']);
 }
 
 /* ------------------------------------------------------------------------- backward */
@@ -554,7 +619,7 @@ function dvLocalKernel(x: Ctx): GeneratedKernel {
     for (var i = j; i < cv; i++) { acc += sA[i * C + j] * dO[vi(b, n0 + i, h, c)]; }
     wsT[DVL_OFF + (bh * TP + n0 + j) * V + c] = SCALE * acc;
   }`;
-  return x.finish(k, body, x.helpers(false), x.parGrid);
+  return x.finish(k, body, x.helpers(false), x.parGrid, ['KK', 'Q', 'DO']);
 }
 
 /** Reverse state pass: dh[n] = ∂L/∂(state after chunk n) to scratch; delta also dv2 = ∂L/∂v_new; dh0. */
@@ -756,7 +821,7 @@ function dqKernel(x: Ctx): GeneratedKernel {
       for (var l = 0u; l < WG; l++) { acc += sHD[l]; }
     }`)}`;
   }
-  return x.finish(k, body, x.helpers(), x.parGrid);
+  return x.finish(k, body, x.helpers(), x.parGrid, ['DO', 'VV', 'VNd', 'HH', 'KK', 'Q', 'DH', 'DV2']);
 }
 
 /** Linear rule: dk = e^{L−B}⊙(dh v) + intra, dv = (k⊙e^{L−B})^T dh + scale Σ_{i≥j} A_ij do_i; DB −= k⊙dk. */
@@ -802,7 +867,7 @@ function dkvKernel(x: Ctx): GeneratedKernel {
   ${x.vec ? '' : 'sP[i * R + lane] = p;'}
   }
   ${x.needDg && !x.vec ? rowReduceDB('-=') : ''}`;
-  return x.finish(k, body, x.helpers(), x.parGrid);
+  return x.finish(k, body, x.helpers(), x.parGrid, ['DO', 'VV', 'Q', 'KK', 'DH']);
 }
 
 /** Linear rule: dg = reverse cumsum over the chunk of DB plus the chunk-end terms at the last valid row. */
@@ -846,7 +911,7 @@ function dgKernel(x: Ctx): GeneratedKernel {
       dg[(b * T + n0 + i) * H + h] += run;
     }
   }`;
-  return x.finish(k, body, '', x.parGrid);
+  return x.finish(k, body, '', x.parGrid, ['KK', 'VV', 'HH', 'DH']);
 }
 
 /** Delta: dX = Tm^T dw, dY = Tm^T dv2; dv += β dY; dβ += e^b dX·k + dY·v; DB += β e^b dX·k; M1 = dX X^T + dY Y^T. */
@@ -902,7 +967,7 @@ function wyBwdAKernel(x: Ctx): GeneratedKernel {
     }
     wsT[M1_OFF + (bh * NT + n) * C * C + e] = acc;
   }`;
-  return x.finish(k, body, '', x.parGrid);
+  return x.finish(k, body, '', x.parGrid, ['DW', 'DV2', 'KK', 'VV']);
 }
 
 /** Delta: dA = −M1 Tm^T (strictly lower); dk += β_i Σ dAΓ k_j (+ transpose) + β e^b dX; dβ, DB from A = β (k k^T)⊙Γ; dg = reverse cumsum. */
@@ -975,7 +1040,7 @@ function wyBwdBKernel(x: Ctx): GeneratedKernel {
       dg[(b * T + n0 + i) * H + h] += run;
     }
   }` : ''}`;
-  return x.finish(k, body, '', x.parGrid);
+  return x.finish(k, body, '', x.parGrid, ['KK']);
 }
 
 export interface ChunkKernelLists {
