@@ -160,7 +160,8 @@ export class RunRecorder {
   /** Send everything pending; resolves when the queue is empty or a request failed (a retry is then scheduled). */
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    this.flushing = (async () => {
+    if (!this.pending.length) return Promise.resolve();
+    const send = async () => {
       try {
         while (this.pending.length) {
           const batch = this.pending.slice(0, this.maxBatch);
@@ -186,10 +187,12 @@ export class RunRecorder {
         this.lastError = (e as Error).message;
         this.onChange();
         if (retryable(e)) this.schedule(Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6)));
-      } finally {
-        this.flushing = null;
       }
-    })();
+    };
+    // Reset in a continuation, never synchronously: a send that finishes at once must not leave a settled promise behind.
+    this.flushing = send().finally(() => {
+      this.flushing = null;
+    });
     return this.flushing;
   }
 

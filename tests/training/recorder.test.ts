@@ -62,3 +62,14 @@ describe('safetensors', () => {
     expect(() => encodeSafetensors({ x: { shape: [3], data: new Float32Array(2) } })).toThrow(/shape \[3\] but 2 values/);
   });
 });
+
+describe('RunRecorder after an empty flush', () => {
+  it('still sends points added later (a reload with nothing pending)', async () => {
+    const { stored, fetchImpl } = flakyServer(1000);
+    const r = new RunRecorder('run3', fetchImpl, 100, null);
+    await r.flush(); // nothing pending
+    r.add([{ key: 'train/loss', step: 1, value: 3 }]);
+    expect(await r.drain(5_000)).toBe(true);
+    expect(stored.size).toBe(1);
+  });
+});
