@@ -108,7 +108,7 @@ describe('in-browser training', () => {
     console.log(`[train] loss first 5 ${mean(points.slice(0, 5)).toFixed(4)} → last 5 ${mean(points.slice(-5)).toFixed(4)}`);
     expect(mean(points.slice(-5))).toBeLessThan(mean(points.slice(0, 5)));
     await page.close();
-  });
+  }, 540_000);
 
   it('resumes from the last checkpoint after a reload mid-run', async () => {
     const page = await browser.context.newPage();
@@ -136,5 +136,5 @@ describe('in-browser training', () => {
     expect(points.map((p) => p.step)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
     expect(checkpoints).toEqual(expect.arrayContaining([8, 16, 24]));
     await page.close();
-  });
+  }, 540_000);
 });
