@@ -295,36 +295,41 @@ fn dkIntra(b: u32, h: u32, n0: u32, cv: u32, j: u32, kk: u32) -> f32 {
     }
     const { C } = this;
     // accessor → [rows, cols, global expression, staging source of element (r, c) or whole-tile offset]
-    const acc: Record<string, { n: number; cols: string; glob: string; load: string }> = {
-      Q: { n: C * this.s.K, cols: 'K', glob: 'q[qi(pb, pn0 + r, ph, c)]', load: 'tok' },
-      KK: { n: C * this.s.K, cols: 'K', glob: 'k[qi(pb, pn0 + r, ph, c)]', load: 'tok' },
-      VV: { n: C * this.s.V, cols: 'V', glob: 'v[vi(pb, pn0 + r, ph, c)]', load: 'tok' },
-      DO: { n: C * this.s.V, cols: 'V', glob: 'dO[vi(pb, pn0 + r, ph, c)]', load: 'tok' },
-      VNd: { n: C * this.s.V, cols: 'V', glob: 'wsT[VN_OFF + (pbh * TP + pn0 + r) * V + c]', load: 'all' },
-      DV2: { n: C * this.s.V, cols: 'V', glob: 'wsT[DV2_OFF + (pbh * TP + pn0 + r) * V + c]', load: 'all' },
-      DW: { n: C * this.s.K, cols: 'K', glob: 'wsT[DW_OFF + (pbh * TP + pn0 + r) * K + c]', load: 'all' },
-      HH: { n: this.s.K * this.s.V, cols: 'V', glob: 'wsS[HS_OFF + ((pbh * NT + pn) * K + r) * V + c]', load: 'all' },
-      DH: { n: this.s.K * this.s.V, cols: 'V', glob: 'wsS[DHS_OFF + ((pbh * NT + pn) * K + r) * V + c]', load: 'all' },
+    const { K, V } = this.s;
+    const acc: Record<string, { rows: number; cols: number; cn: string; glob: string; load: string }> = {
+      Q: { rows: C, cols: K, cn: 'K', glob: 'q[qi(pb, pn0 + r, ph, c)]', load: 'tok' },
+      KK: { rows: C, cols: K, cn: 'K', glob: 'k[qi(pb, pn0 + r, ph, c)]', load: 'tok' },
+      VV: { rows: C, cols: V, cn: 'V', glob: 'v[vi(pb, pn0 + r, ph, c)]', load: 'tok' },
+      DO: { rows: C, cols: V, cn: 'V', glob: 'dO[vi(pb, pn0 + r, ph, c)]', load: 'tok' },
+      VNd: { rows: C, cols: V, cn: 'V', glob: 'wsT[VN_OFF + (pbh * TP + pn0 + r) * V + c]', load: 'all' },
+      DV2: { rows: C, cols: V, cn: 'V', glob: 'wsT[DV2_OFF + (pbh * TP + pn0 + r) * V + c]', load: 'all' },
+      DW: { rows: C, cols: K, cn: 'K', glob: 'wsT[DW_OFF + (pbh * TP + pn0 + r) * K + c]', load: 'all' },
+      HH: { rows: K, cols: V, cn: 'V', glob: 'wsS[HS_OFF + ((pbh * NT + pn) * K + r) * V + c]', load: 'all' },
+      DH: { rows: K, cols: V, cn: 'V', glob: 'wsS[DHS_OFF + ((pbh * NT + pn) * K + r) * V + c]', load: 'all' },
     };
     const used = Object.keys(acc).filter((a) => new RegExp(`\\b${a}\\(`).test(body + extra));
     const budget = this.t.stageBytes ?? 0;
     const staged = new Set<string>();
+    // rows padded by one float: lanes reading one column of consecutive rows hit distinct banks
+    const size = (a: string) => acc[a].rows * (acc[a].cols + 1);
     for (const a of [...priority, ...used]) {
       if (!used.includes(a) || staged.has(a)) continue;
-      if (k.smemBytes + 4 * acc[a].n > budget) continue;
-      k.smem(`st${a}`, acc[a].n);
+      if (k.smemBytes + 4 * size(a) > budget) continue;
+      k.smem(`st${a}`, size(a));
       staged.add(a);
     }
     let fns = '\nvar<private> pb: u32;\nvar<private> ph: u32;\nvar<private> pn0: u32;\nvar<private> pbh: u32;\nvar<private> pn: u32;\n';
     let load = '\n  pb = b; ph = h; pn0 = n0; pbh = bh; pn = n;';
     for (const a of used) {
       const d = acc[a];
-      fns += `fn ${a}(r: u32, c: u32) -> f32 { return ${staged.has(a) ? `st${a}[r * ${d.cols} + c]` : d.glob}; }\n`;
+      const ld = u(d.cols + 1);
+      fns += `fn ${a}(r: u32, c: u32) -> f32 { return ${staged.has(a) ? `st${a}[r * ${ld} + c]` : d.glob}; }\n`;
       if (staged.has(a)) {
         const src = d.glob;
+        const n = u(d.rows * d.cols);
         load += d.load === 'tok'
-          ? `\n  for (var e = tid; e < ${u(d.n)}; e += WG) { let r = e / ${d.cols}; let c = e % ${d.cols}; var x = 0.0; if (r < cv) { x = ${src}; } st${a}[e] = x; }`
-          : `\n  for (var e = tid; e < ${u(d.n)}; e += WG) { let r = e / ${d.cols}; let c = e % ${d.cols}; st${a}[e] = ${src}; }`;
+          ? `\n  for (var e = tid; e < ${n}; e += WG) { let r = e / ${d.cn}; let c = e % ${d.cn}; var x = 0.0; if (r < cv) { x = ${src}; } st${a}[r * ${ld} + c] = x; }`
+          : `\n  for (var e = tid; e < ${n}; e += WG) { let r = e / ${d.cn}; let c = e % ${d.cn}; st${a}[r * ${ld} + c] = ${src}; }`;
       }
     }
     if (staged.size) load += '\n  workgroupBarrier();';
