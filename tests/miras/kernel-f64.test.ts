@@ -45,6 +45,8 @@ const CASES: [string, Parameters<typeof mixer>][] = [
   ['kl value, momentum, learned init', ['matrix', ['l2'], ['kl', { axis: 'value', scale: 2 }], ['momentum'], 2, 3, 4, { memoryInit: 'learned' }]],
   ['kl all, vector, multistep', ['vector', ['huber', { variant: 'coordinate', delta: 'data' }], ['kl', { axis: 'all' }], ['multistep', { steps: 2 }], 2, 3, 4, { memoryInit: 'uniform' }]],
   ['kl key, chunk + lag, no decay', ['matrix', ['lp', { p: 3 }], ['kl', { axis: 'key', decay: false }], ['chunk', { chunkSize: 2, lagToken: true }], 2, 3, 4, { memoryInit: 'uniform' }]],
+  ['mlstm (scalar forget gate)', ['matrix', ['dot'], ['scalar', { parametrization: 'sigmoid' }], ['gd'], 2, 3, 4, { mlstmNormalizer: true, betaActivation: 'exp' }]],
+  ['mlstm constant, learned init', ['matrix', ['dot'], ['constant'], ['gd'], 2, 3, 4, { mlstmNormalizer: true, betaActivation: 'exp', memoryInit: 'learned' }]],
   ['multistep elastic', ['matrix', ['l2'], ['elastic', { surrogate: 'smooth', threshold: 0.05 }], ['multistep', { steps: 3 }]]],
 ];
 

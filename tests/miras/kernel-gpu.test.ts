@@ -36,6 +36,8 @@ export const GPU_CASES: [string, Parameters<typeof mixer>][] = [
   ['memora-like kl (key), uniform init', ['matrix', ['l2'], ['kl', { axis: 'key' }], ['gd'], 2, 16, 16, { memoryInit: 'uniform' }]],
   ['kl value, momentum, learned init', ['matrix', ['l2'], ['kl', { axis: 'value', scale: 2 }], ['momentum'], 2, 16, 16, { memoryInit: 'learned' }]],
   ['kl all, vector, multistep', ['vector', ['huber', { variant: 'coordinate', delta: 'data' }], ['kl', { axis: 'all' }], ['multistep', { steps: 2 }], 2, 16, 16, { memoryInit: 'uniform' }]],
+  ['mlstm (normaliser + stabiliser)', ['matrix', ['dot'], ['scalar', { parametrization: 'sigmoid' }], ['gd'], 2, 16, 16, { mlstmNormalizer: true, betaActivation: 'exp' }]],
+  ['mlstm constant decay, learned init', ['matrix', ['dot'], ['constant'], ['gd'], 2, 16, 16, { mlstmNormalizer: true, betaActivation: 'exp', memoryInit: 'learned' }]],
   ['uniform init, multistep elastic', ['matrix', ['huber', { variant: 'coordinate', delta: 'data' }], ['elastic', { threshold: 0.01 }], ['multistep', { steps: 3 }], 2, 16, 16, { memoryInit: 'uniform' }]],
 ];
 

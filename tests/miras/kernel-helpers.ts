@@ -52,6 +52,7 @@ export function randomInputs(c: Combo, s: ScanDims, seed: number): Record<string
       else if (d.name === 'g') x[i] = Math.log(0.75 + 0.24 * r());
       else if (d.name === 'delta') x[i] = 0.3 + r();
       else if (d.name === 'eta') x[i] = 0.5 + 0.45 * r();
+      else if (d.name === 'i') x[i] = gauss(r); // mLSTM log input gate
       else if (d.name === 'initialState') x[i] = c.retention.simplex ? 0.05 + 0.2 * r() : 0.3 * gauss(r); // KL needs W > 0
       else x[i] = gauss(r);
     }

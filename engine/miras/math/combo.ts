@@ -52,6 +52,8 @@ export interface Combo {
   init: { kind: 'zeros' } | { kind: 'uniform'; value: number } | { kind: 'learned' };
   /** Whether a `beta` tensor is read (absent: η = 1). */
   hasBeta: boolean;
+  /** xLSTM mLSTM: normaliser n, stabiliser m, exponential input gate `i` (block.mlstmNormalizer). */
+  mlstm: boolean;
 }
 
 const MULTIPLICATIVE = ['none', 'constant', 'scalar', 'channel', 'l2'];
@@ -59,7 +61,6 @@ const MULTIPLICATIVE = ['none', 'constant', 'scalar', 'channel', 'l2'];
 /** Why the fused recurrent kernel can not run this combination, or null when it can. */
 export function recurrentUnsupported(c: CatalogCombo): string | null {
   if (c.memory.kind !== 'matrix' && c.memory.kind !== 'vector') return `memory "${c.memory.kind}" (the fused recurrent kernel covers matrix and vector memories)`;
-  if (c.block.mlstmNormalizer) return 'the mLSTM normaliser/stabiliser';
   if (!['gd', 'momentum', 'multistep', 'implicit', 'chunk'].includes(c.learner.kind)) return `learner "${c.learner.kind}"`;
   return null;
 }
@@ -113,6 +114,7 @@ export function resolveCombo(mixer: MirasMixer | ComboInput, opts: ComboOptions 
     betaPerChannel: cat.block.betaPerChannel,
     init,
     hasBeta: providerInputs(cat, { batch: 1, time: 1, heads: H, dk: K, dv: 1 }).some((d) => d.name === 'beta'),
+    mlstm: cat.block.mlstmNormalizer,
   };
 }
 
@@ -132,6 +134,7 @@ export function initValue(c: Combo, s: ScanDims): number {
 
 /** Floats of carried state per head: S (and the momentum). */
 export function stateSize(c: Combo, s: ScanDims): number {
+  if (c.mlstm) return s.dk * s.dv + s.dk + 1;
   return (c.learner === 'momentum' ? 2 : 1) * s.dk * s.dv;
 }
 

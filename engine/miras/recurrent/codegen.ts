@@ -21,6 +21,7 @@ import type { DeviceCaps, KernelSpec, ScratchBuffer } from '../../plan/kernel';
 import { comboInputs, initValue, stateSize, type Combo, type ScanDims } from '../math/combo';
 import { lit } from '../math/expr';
 import { threadKernel, type Bind } from '../../ops/wgsl';
+import { mlstmBackwardKernel, mlstmForwardKernel } from './mlstm';
 
 const u = (x: number) => `${x}u`;
 
@@ -37,7 +38,7 @@ export interface RecurrentOptions {
   checkpoint?: number;
 }
 
-interface Layout {
+export interface Layout {
   B: number;
   T: number;
   H: number;
@@ -45,7 +46,7 @@ interface Layout {
   DV: number;
   TS: number;
   /** Packed gate fields. */
-  fields: { beta?: number; bc?: number; g?: number; delta?: number; eta?: number; gc?: number };
+  fields: { beta?: number; bc?: number; g?: number; delta?: number; eta?: number; gc?: number; ig?: number };
   NG: number;
   CK: number;
   NCK: number;
@@ -58,7 +59,7 @@ interface Layout {
   segOffset: number;
 }
 
-function layout(c: Combo, s: ScanDims, opts: RecurrentOptions): Layout {
+export function layout(c: Combo, s: ScanDims, opts: RecurrentOptions): Layout {
   const { batch: B, time: T, heads: H, dk: DK, dv: DV } = s;
   const TS = T * c.steps;
   const fields: Layout['fields'] = {};
@@ -67,6 +68,7 @@ function layout(c: Combo, s: ScanDims, opts: RecurrentOptions): Layout {
   if (c.retention.decay === 'scalar') fields.g = NG++;
   if (c.bias.delta === 'data') fields.delta = NG++;
   if (c.learner === 'momentum') fields.eta = NG++;
+  if (c.mlstm) fields.ig = NG++;
   if (c.retention.decay === 'channel') {
     fields.gc = NG;
     NG += DK;
@@ -79,7 +81,8 @@ function layout(c: Combo, s: ScanDims, opts: RecurrentOptions): Layout {
   const want = opts.checkpoint ?? Math.max(1, Math.round(Math.sqrt(TS)));
   const CK = Math.max(unit, Math.ceil(want / unit) * unit);
   const NCK = Math.ceil(TS / CK);
-  const NST = c.learner === 'momentum' ? 2 : 1;
+  // slots per saved state: S; momentum; mLSTM keeps its normaliser n and stabiliser m in slots 1 and 2
+  const NST = c.mlstm ? 3 : c.learner === 'momentum' ? 2 : 1;
   const q = 0;
   const k = q + B * T * H * DK;
   const v = k + B * TS * H * DK;
@@ -122,7 +125,7 @@ function mathFns(c: Combo): string {
   return lines.join('\n');
 }
 
-function header(c: Combo, s: ScanDims, L: Layout, what: string): string {
+export function header(c: Combo, s: ScanDims, L: Layout, what: string): string {
   return `// ${what}: fused recurrent Miras scan, ${c.id}
 //   memory ${c.memory}; bias ${c.bias.formula}; retention ${c.retention.formula};
 //   learner ${c.learner}${c.steps > 1 ? ` (n_h = ${c.steps})` : ''}${c.chunk > 1 ? ` (chunk b = ${c.chunk})` : ''}; ∇ℓ taken at ${c.learner === 'chunk' ? 'the chunk-start state' : c.gradAt === 'prev' ? 'S_{t−1}' : 'λ⊙S_{t−1}'}
@@ -131,7 +134,7 @@ function header(c: Combo, s: ScanDims, L: Layout, what: string): string {
 //   shape B=${s.batch} T=${s.time} H=${s.heads} dk=${s.dk} dv=${s.dv}; one workgroup per (b, h), one invocation per value column; checkpoints every ${L.CK} sub-steps`;
 }
 
-function consts(c: Combo, L: Layout): string {
+export function consts(c: Combo, L: Layout): string {
   const g = c.retention.gammas;
   return `const DK = ${u(L.DK)};
 const DV = ${u(L.DV)};
@@ -343,7 +346,7 @@ ${softmaxB(c, RC)}`;
   return body.replaceAll('KLOAD(i)', kload).replaceAll('GCLOAD(i)', gcload);
 }
 
-function budget(caps: DeviceCaps, c: Combo, L: Layout) {
+export function budget(caps: DeviceCaps, c: Combo, L: Layout) {
   const bytes = caps.maxComputeWorkgroupStorageSize;
   if (L.DV > caps.maxComputeInvocationsPerWorkgroup) {
     throw new Error(`${c.id}: d_v = ${L.DV} exceeds ${caps.maxComputeInvocationsPerWorkgroup} invocations per workgroup (one per value column)`);
@@ -911,6 +914,7 @@ function packKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kernel
   const tok = `((b * ${u(L.T)} + tau / ${u(S)}) * ${u(L.H)} + h)`;
   if (f.g !== undefined) lines.push(`gates[i * NG + ${u(f.g)}] = select(0.0, in_g[${tok}], tau % ${u(S)} == 0u);`);
   if (f.eta !== undefined) lines.push(`gates[i * NG + ${u(f.eta)}] = select(0.0, in_eta[${tok}], tau % ${u(S)} == 0u);`);
+  if (f.ig !== undefined) lines.push(`gates[i * NG + ${u(f.ig)}] = in_i[i];`);
   if (f.gc !== undefined)
     lines.push(`for (var d = 0u; d < ${u(L.DK)}; d++) { gates[i * NG + ${u(f.gc)} + d] = select(0.0, in_g[${tok} * ${u(L.DK)} + d], tau % ${u(S)} == 0u); }`);
   return [
@@ -960,6 +964,7 @@ function unpackKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
   const rec = `(((i / ${u(H)}) / ${u(T)}) * ${u(TS)} + ((i / ${u(H)}) % ${u(T)}) * ${u(S)}) * ${u(H)} + i % ${u(H)}`;
   if (f.g !== undefined) ks.push(add('g', B * T * H, `dx[${u(L.dx.gates)} + (${rec}) * NG + ${u(f.g)}]`));
   if (f.eta !== undefined) ks.push(add('eta', B * T * H, `dx[${u(L.dx.gates)} + (${rec}) * NG + ${u(f.eta)}]`));
+  if (f.ig !== undefined) ks.push(add('i', B * T * H, `dx[${u(L.dx.gates)} + i * NG + ${u(f.ig)}]`));
   if (f.gc !== undefined) {
     const recc = `(((i / ${u(H * DK)}) / ${u(T)}) * ${u(TS)} + ((i / ${u(H * DK)}) % ${u(T)}) * ${u(S)}) * ${u(H)} + (i / ${u(DK)}) % ${u(H)}`;
     ks.push(add('g', B * T * H * DK, `dx[${u(L.dx.gates)} + (${recc}) * NG + ${u(f.gc)} + i % ${u(DK)}]`));
@@ -986,8 +991,8 @@ export function recurrentKernels(c: Combo, s: ScanDims, caps: DeviceCaps, opts: 
     throw new Error(`${c.id}: checkpoint scratch (${(L.stateFloats * 4) / 2 ** 20} MiB) exceeds the ${caps.maxStorageBufferBindingSize / 2 ** 20} MiB binding limit; use fewer batch·heads or a shorter sequence`);
   }
   return {
-    forward: [...packKernels(c, s, L, caps), forwardKernel(c, s, L, caps)],
-    backward: [zeroKernel(L, caps), backwardKernel(c, s, L, caps), ...unpackKernels(c, s, L, caps)],
+    forward: [...packKernels(c, s, L, caps), c.mlstm ? mlstmForwardKernel(c, s, L, caps) : forwardKernel(c, s, L, caps)],
+    backward: [zeroKernel(L, caps), c.mlstm ? mlstmBackwardKernel(c, s, L, caps) : backwardKernel(c, s, L, caps), ...unpackKernels(c, s, L, caps)],
     scratch: [
       { name: 'gates', bytes: Math.max(4, L.B * L.TS * L.H * L.NG * 4) },
       { name: 'state', bytes: L.stateFloats * 4 },

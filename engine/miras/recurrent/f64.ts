@@ -5,6 +5,7 @@
  * WGSL kernels against it; B1's independent oracle (engine/miras/reference/) is the third check.
  */
 import { jsExpr } from '../math/expr';
+import { mlstmF64 } from './mlstm-f64';
 import { comboInputs, initValue, stateSize, type Combo, type ScanDims } from '../math/combo';
 
 type F64 = Float64Array;
@@ -219,6 +220,7 @@ function runStep(c: Combo, s: ScanDims, fx: Compiled, x: Record<string, F64>, b:
 /** Forward: outputs o [B,T,H,dv] and finalState [B,H,dk,dv]. `states` (optional) receives S before every sub-step. */
 export function f64Forward(c: Combo, s: ScanDims, x: Record<string, F64>, keep?: { S: F64[][]; M: F64[][] }): F64Result {
   checkInputs(c, s, x);
+  if (c.mlstm) return mlstmF64(c, s, x);
   const { B, T, H, dk, dv, Ts, ix } = ctx(c, s);
   const fx = compile(c);
   const o = new Float64Array(B * T * H * dv);
@@ -261,6 +263,7 @@ export function f64Forward(c: Combo, s: ScanDims, x: Record<string, F64>, keep?:
 
 /** Backward: gradients of every input, given grad.o and grad.finalState. */
 export function f64Backward(c: Combo, s: ScanDims, x: Record<string, F64>, gy: { o: F64; finalState?: F64 }): Record<string, F64> {
+  if (c.mlstm) return mlstmF64(c, s, x, gy).grads!;
   const { B, T, H, dk, dv, Ts, ix } = ctx(c, s);
   const fx = compile(c);
   const keep = { S: [] as F64[][], M: [] as F64[][] };

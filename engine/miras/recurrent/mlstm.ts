@@ -1,0 +1,249 @@
+/**
+ * Fused recurrent kernels for the mLSTM block (block.mlstmNormalizer; xLSTM, Beck et al. 2024, arXiv 2405.04517
+ * Eq. 16-21), semantics as engine/miras/recurrent/mlstm-f64.ts and B1's oracle:
+ *   m_t = max(log f_t + m_{t−1}, ĩ_t), f' = e^{log f_t + m_{t−1} − m_t}, i' = e^{ĩ_t − m_t}
+ *   C_t = f' C_{t−1} + i' k vᵀ,  n_t = f' n_{t−1} + i' k,  o_t = C_tᵀq' / max(|n_tᵀq'|, e^{−m_t}),  q' = s·q
+ * One workgroup per (b, h), one invocation per value column: C[:, j] in registers; n and m are replicated in every
+ * invocation (identical arithmetic), so the forward needs no barrier. Checkpoint slots: C, n (per column copy), m.
+ */
+import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
+import type { Combo, ScanDims } from '../math/combo';
+import { budget, consts, header, type Layout } from './codegen';
+
+const u = (x: number) => `${x}u`;
+
+function logF(c: Combo, L: Layout): string {
+  if (c.retention.decay === 'scalar') return `gates[gbase + ${u(L.fields.g!)}]`;
+  if (c.retention.decay === 'constant') return 'log(GAMMA[h])';
+  return '0.0';
+}
+
+function decls(names: string[], access: readonly string[]): string {
+  return names.map((n, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${n}: array<f32>;`).join('\n');
+}
+
+export function mlstmForwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
+  budget(caps, c, L);
+  if (L.DV < 1) throw new Error('mLSTM needs d_v ≥ 1');
+  const learned = c.init.kind === 'learned';
+  const binds = ['q', 'k', 'v', 'scratch.gates', 'o', 'finalState', 'scratch.state', ...(learned ? ['initialState'] : [])];
+  const access = ['read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write', 'read'] as const;
+  const names = ['q', 'k', 'v', 'gates', 'o', 'finalState', 'state', 'initialState'].slice(0, binds.length);
+  const wgsl = `${header(c, s, L, 'forward (mLSTM)')}
+//   mLSTM: m_t = max(log f + m, ĩ), C_t = f'C + i'k vᵀ, n_t = f'n + i'k, o = Cᵀq'/max(|nᵀq'|, e^{−m}) (xLSTM Eq. 16-21)
+${decls(names, access)}
+${consts(c, L)}
+
+@compute @workgroup_size(${L.DV})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  ${names.map((n) => `_ = &${n};`).join(' ')}
+  let bh = wid.x;
+  let b = bh / H;
+  let h = bh % H;
+  let j = lid.x;
+  var C: array<f32, DK>;
+  var n: array<f32, DK>;
+  var m = 0.0;
+  ${
+    learned
+      ? `for (var i = 0u; i < DK; i++) { C[i] = initialState[h * SZ + i * DV + j]; n[i] = initialState[h * SZ + DK * DV + i]; }
+  m = initialState[h * SZ + DK * DV + DK];`
+      : ''
+  }
+  for (var tau = 0u; tau < TS; tau++) {
+    if (tau % CK == 0u) {
+      for (var i = 0u; i < DK; i++) {
+        state[ckpt(bh, tau / CK, 0u, i, j)] = C[i];
+        state[ckpt(bh, tau / CK, 1u, i, j)] = n[i];
+      }
+      state[ckpt(bh, tau / CK, 2u, 0u, j)] = m;
+    }
+    let gbase = rowg(b, tau, h);
+    let fm = ${logF(c, L)} + m;
+    let ig = gates[gbase + ${u(L.fields.ig!)}];
+    let mN = select(ig, fm, fm >= ig);
+    let fs = exp(fm - mN);
+    let is = exp(ig - mN);
+    let vj = v[rowv(b, tau, h) + j];
+    let krow = rowk(b, tau, h);
+    let qrow = rowq(b, tau, h);
+    var nq = 0.0;
+    var num = 0.0;
+    for (var i = 0u; i < DK; i++) {
+      let ki = k[krow + i];
+      C[i] = fs * C[i] + is * ki * vj;
+      n[i] = fs * n[i] + is * ki;
+      let qi = SCALE * q[qrow + i];
+      nq += n[i] * qi;
+      num += C[i] * qi;
+    }
+    m = mN;
+    let den = select(exp(-m), abs(nq), abs(nq) >= exp(-m));
+    o[rowo(b, tau, h) + j] = num / den;
+  }
+  for (var i = 0u; i < DK; i++) { finalState[bh * SZ + i * DV + j] = C[i]; }
+  if (j == 0u) {
+    for (var i = 0u; i < DK; i++) { finalState[bh * SZ + DK * DV + i] = n[i]; }
+    finalState[bh * SZ + DK * DV + DK] = m;
+  }
+}
+`;
+  return { name: 'miras_recurrent_mlstm_fwd', wgsl, entryPoint: 'main', bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })), workgroups: [L.B * L.H, 1, 1] };
+}
+
+export function mlstmBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
+  const { RC, red } = budget(caps, c, L);
+  const binds = ['q', 'k', 'v', 'scratch.gates', 'grad.o', 'grad.finalState', 'scratch.state', 'scratch.dx'];
+  const access = ['read', 'read', 'read', 'read', 'read', 'read', 'read_write', 'read_write'] as const;
+  const names = ['q', 'k', 'v', 'gates', 'dout', 'dfinal', 'state', 'dx'];
+  const f = L.fields;
+  // dq and dk rows: sums over the value columns (RC rows per pass through workgroup memory)
+  const rows = [
+    { arr: 'adq', dst: `${u(L.dx.q)} + qrow + i` },
+    { arr: 'adk', dst: `${u(L.dx.k)} + krow + i` },
+  ];
+  const rowReduce = `      for (var i0 = 0u; i0 < DK; i0 += ${u(RC)}) {
+        for (var r = 0u; r < ${u(RC)}; r++) {
+          let i = i0 + r;
+          if (i < DK) { ${rows.map((rw, mm) => `red[(${u(mm)} * ${u(RC)} + r) * DV + j] = ${rw.arr}[i];`).join(' ')} }
+        }
+        workgroupBarrier();
+        for (var w = j; w < ${u(2 * RC)}; w += DV) {
+          let sel = w / ${u(RC)};
+          let i = i0 + w % ${u(RC)};
+          if (i < DK) {
+            var acc = 0.0;
+            for (var jj = 0u; jj < DV; jj++) { acc += red[w * DV + jj]; }
+            if (sel == 0u) { dx[${rows[0].dst}] = acc; } else { dx[${rows[1].dst}] = acc; }
+          }
+        }
+        workgroupBarrier();
+      }`;
+  // sums of per-column values over the workgroup, broadcast
+  const colSum = (vals: string[], outs: string[]) => `      ${vals.map((v, mm) => `red[${u(mm)} * DV + j] = ${v};`).join(' ')}
+      workgroupBarrier();
+      ${outs.map((o) => `var ${o} = 0.0;`).join(' ')}
+      for (var jj = 0u; jj < DV; jj++) { ${outs.map((o, mm) => `${o} += red[${u(mm)} * DV + jj];`).join(' ')} }
+      workgroupBarrier();`;
+  const wgsl = `${header(c, s, L, 'backward (mLSTM)')}
+${decls(names, access)}
+${consts(c, L)}
+var<workgroup> red: array<f32, ${red}>;
+
+@compute @workgroup_size(${L.DV})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  ${names.map((n) => `_ = &${n};`).join(' ')}
+  let bh = wid.x;
+  let b = bh / H;
+  let h = bh % H;
+  let j = lid.x;
+  let first = select(0.0, 1.0, j == 0u); // terms replicated in every invocation are counted once
+  var C: array<f32, DK>;
+  var n: array<f32, DK>;
+  var m = 0.0;
+  var dC: array<f32, DK>;
+  var dn: array<f32, DK>;
+  for (var i = 0u; i < DK; i++) { dC[i] = dfinal[bh * SZ + i * DV + j]; dn[i] = dfinal[bh * SZ + DK * DV + i]; }
+  var dm = dfinal[bh * SZ + DK * DV + DK];
+  for (var sg = 0u; sg < NCK; sg++) {
+    let seg = NCK - 1u - sg;
+    let t0 = seg * CK;
+    let t1 = min(TS, t0 + CK);
+    for (var i = 0u; i < DK; i++) { C[i] = state[ckpt(bh, seg, 0u, i, j)]; n[i] = state[ckpt(bh, seg, 1u, i, j)]; }
+    m = state[ckpt(bh, seg, 2u, 0u, j)];
+    // 1. recompute the segment, storing the state before every step
+    for (var tau = t0; tau < t1; tau++) {
+      for (var i = 0u; i < DK; i++) { state[segs(bh, tau - t0, 0u, i, j)] = C[i]; state[segs(bh, tau - t0, 1u, i, j)] = n[i]; }
+      state[segs(bh, tau - t0, 2u, 0u, j)] = m;
+      let gbase = rowg(b, tau, h);
+      let fm = ${logF(c, L)} + m;
+      let ig = gates[gbase + ${u(f.ig!)}];
+      let mN = select(ig, fm, fm >= ig);
+      let fs = exp(fm - mN);
+      let is = exp(ig - mN);
+      let vj = v[rowv(b, tau, h) + j];
+      let krow = rowk(b, tau, h);
+      for (var i = 0u; i < DK; i++) { let ki = k[krow + i]; C[i] = fs * C[i] + is * ki * vj; n[i] = fs * n[i] + is * ki; }
+      m = mN;
+    }
+    // 2. reverse recurrence
+    for (var tt = t0; tt < t1; tt++) {
+      let tau = t1 - 1u - (tt - t0);
+      var Cp: array<f32, DK>;
+      var np: array<f32, DK>;
+      for (var i = 0u; i < DK; i++) { Cp[i] = state[segs(bh, tau - t0, 0u, i, j)]; np[i] = state[segs(bh, tau - t0, 1u, i, j)]; }
+      let mp = state[segs(bh, tau - t0, 2u, 0u, j)];
+      let gbase = rowg(b, tau, h);
+      let fm = ${logF(c, L)} + mp;
+      let ig = gates[gbase + ${u(f.ig!)}];
+      let fmWins = fm >= ig;
+      let mN = select(ig, fm, fmWins);
+      let fs = exp(fm - mN);
+      let is = exp(ig - mN);
+      let vj = v[rowv(b, tau, h) + j];
+      let krow = rowk(b, tau, h);
+      let qrow = rowq(b, tau, h);
+      var Cn: array<f32, DK>;
+      var nn: array<f32, DK>;
+      var nq = 0.0;
+      var num = 0.0;
+      for (var i = 0u; i < DK; i++) {
+        let ki = k[krow + i];
+        Cn[i] = fs * Cp[i] + is * ki * vj;
+        nn[i] = fs * np[i] + is * ki;
+        let qi = SCALE * q[qrow + i];
+        nq += nn[i] * qi;
+        num += Cn[i] * qi;
+      }
+      let floor = exp(-mN);
+      let absB = abs(nq) >= floor;
+      let den = select(floor, abs(nq), absB);
+      let doj = dout[rowo(b, tau, h) + j];
+${colSum(['-doj * num / (den * den)'], ['dden'])}
+      var adq: array<f32, DK>;
+      var adk: array<f32, DK>;
+      var dmN = dm;
+      let dnq = select(0.0, dden * sign(nq), absB);
+      if (!absB) { dmN += dden * -floor; }
+      var pfs = 0.0;
+      var pis = 0.0;
+      var dvj = 0.0;
+      for (var i = 0u; i < DK; i++) {
+        let ki = k[krow + i];
+        let qi = SCALE * q[qrow + i];
+        dC[i] += qi * doj / den;
+        dn[i] += dnq * qi;
+        adq[i] = SCALE * (Cn[i] * doj / den + first * dnq * nn[i]);
+        pfs += Cp[i] * dC[i] + first * np[i] * dn[i];
+        pis += ki * vj * dC[i] + first * ki * dn[i];
+        adk[i] = is * (dC[i] * vj + first * dn[i]);
+        dvj += is * ki * dC[i];
+      }
+${colSum(['pfs', 'pis'], ['dfs', 'dis'])}
+      var dfm = dfs * fs;
+      var dig = dis * is;
+      dmN -= dfs * fs + dis * is;
+      if (fmWins) { dfm += dmN; } else { dig += dmN; }
+      if (j == 0u) {
+        dx[${u(L.dx.gates)} + gbase + ${u(f.ig!)}] = dig;
+        ${f.g !== undefined ? `dx[${u(L.dx.gates)} + gbase + ${u(f.g)}] = dfm;` : ''}
+      }
+      dx[${u(L.dx.v)} + rowv(b, tau, h) + j] = dvj;
+${rowReduce}
+      for (var i = 0u; i < DK; i++) { dC[i] = fs * dC[i]; dn[i] = fs * dn[i]; }
+      dm = dfm;
+    }
+  }
+  ${
+    c.init.kind === 'learned'
+      ? `for (var i = 0u; i < DK; i++) { dx[${u(L.dx.init)} + bh * SZ + i * DV + j] = dC[i]; }
+  if (j == 0u) {
+    for (var i = 0u; i < DK; i++) { dx[${u(L.dx.init)} + bh * SZ + DK * DV + i] = dn[i]; }
+    dx[${u(L.dx.init)} + bh * SZ + DK * DV + DK] = dm;
+  }`
+      : ''
+  }
+}
+`;
+  return { name: 'miras_recurrent_mlstm_bwd', wgsl, entryPoint: 'main', bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })), workgroups: [L.B * L.H, 1, 1] };
+}
