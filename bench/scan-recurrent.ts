@@ -41,6 +41,9 @@ async function main() {
   const out: { adapter: string; date: string; timings: unknown[]; skipped: unknown[] } = { adapter: adapterSummary(description), date: new Date().toISOString(), timings: [], skipped: [] };
   console.log(`adapter: ${out.adapter}`);
   const smoke = process.argv.includes('--smoke'); // tiny shape, two presets: tries the script on SwiftShader
+  const dir = process.env.OUT ?? join(process.cwd(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const save = () => writeFileSync(join(dir, 'scan-recurrent.json'), JSON.stringify(out, null, 1));
   const shape = smoke ? { batch: 1, time: 16, heads: 2, dk: 16, dv: 16 } : { batch: 2, time: 4096, heads: 16, dk: 64, dv: 64 };
   for (const name of smoke ? PRESETS.slice(0, 2) : PRESETS) {
     const base = getPreset(name).build({ vocabSize: 256, dModel: 1024, nLayers: 1 }).layers[0].mixer as MirasMixer;
@@ -97,14 +100,13 @@ async function main() {
       console.log(`time ${name.padEnd(16)} fwd ${f.toFixed(3)} ms (${(100 * row.fwd_bw_frac).toFixed(1)}% of BW roofline)  bwd ${b.toFixed(3)} ms (${(100 * row.bwd_bw_frac).toFixed(1)}%)`);
       for (const x of Object.values(bufs)) x.destroy();
       qs.destroy();
+      save();
     } catch (e) {
       out.skipped.push({ preset: name, why: (e as Error).message.slice(0, 300) });
       console.log(`fail ${name}: ${(e as Error).message.slice(0, 300)}`);
     }
   }
-  const dir = process.env.OUT ?? join(process.cwd(), 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'scan-recurrent.json'), JSON.stringify(out, null, 1));
+  save();
   gpu.destroy();
 }
 
