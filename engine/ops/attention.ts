@@ -9,7 +9,7 @@
  */
 import { numel, shapeStr, type Tensor } from '../ir/graph';
 import type { OpDef, TensorType } from '../ir/op';
-import { f, threadKernel, u } from './wgsl';
+import { f, threadKernel, u, rd, rw } from './wgsl';
 
 export interface AttentionAttrs {
   heads: number;
@@ -105,11 +105,11 @@ export const attentionOp: OpDef<AttentionAttrs> = {
           name: `${c.label}:fwd`,
           caps: c.caps,
           binds: [
-            { name: 'q', buffer: c.in[0], access: 'read' },
-            { name: 'k', buffer: c.in[1], access: 'read' },
-            { name: 'v', buffer: c.in[2], access: 'read' },
-            { name: 'o', buffer: c.out[0], access: 'read_write' },
-            { name: 'lse', buffer: c.out[1], access: 'read_write' },
+            rd('q', c.in[0]),
+            rd('k', c.in[1]),
+            rd('v', c.in[2]),
+            rw('o', c.out[0]),
+            rw('lse', c.out[1]),
           ],
           total: B * T * H,
           body: `  let h = i % ${u(H)}; let bt = i / ${u(H)}; let t = bt % ${u(T)}; let b = bt / ${u(T)};
@@ -139,20 +139,14 @@ export const attentionOp: OpDef<AttentionAttrs> = {
       const scale = f(1 / Math.sqrt(D));
       const head = `  let h = i % ${u(H)}; let bt = i / ${u(H)}; let t0 = bt % ${u(T)}; let b = bt / ${u(T)};
   let me = i * ${u(D)};`;
+      // Both backward kernels read the inputs, the saved output and lse, and the output gradient.
+      const saved = [rd('q', c.in[0]), rd('k', c.in[1]), rd('v', c.in[2]), rd('o', c.out[0]), rd('lse', c.out[1]), rd('g', c.gout[0]!)];
       const rowOf = (t: string) => `((b * ${u(T)} + ${t}) * ${u(H)} + h)`;
       return [
         threadKernel({
           name: `${c.label}:dq`,
           caps: c.caps,
-          binds: [
-            { name: 'q', buffer: c.in[0], access: 'read' },
-            { name: 'k', buffer: c.in[1], access: 'read' },
-            { name: 'v', buffer: c.in[2], access: 'read' },
-            { name: 'o', buffer: c.out[0], access: 'read' },
-            { name: 'lse', buffer: c.out[1], access: 'read' },
-            { name: 'g', buffer: c.gout[0]!, access: 'read' },
-            { name: 'gq', buffer: c.gin[0]!, access: 'read_write' },
-          ],
+          binds: [...saved, rw('gq', c.gin[0]!)],
           total: B * T * H,
           body: `${head}
   var delta = 0.0;
@@ -171,16 +165,7 @@ export const attentionOp: OpDef<AttentionAttrs> = {
         threadKernel({
           name: `${c.label}:dkdv`,
           caps: c.caps,
-          binds: [
-            { name: 'q', buffer: c.in[0], access: 'read' },
-            { name: 'k', buffer: c.in[1], access: 'read' },
-            { name: 'v', buffer: c.in[2], access: 'read' },
-            { name: 'o', buffer: c.out[0], access: 'read' },
-            { name: 'lse', buffer: c.out[1], access: 'read' },
-            { name: 'g', buffer: c.gout[0]!, access: 'read' },
-            { name: 'gk', buffer: c.gin[1]!, access: 'read_write' },
-            { name: 'gv', buffer: c.gin[2]!, access: 'read_write' },
-          ],
+          binds: [...saved, rw('gk', c.gin[1]!), rw('gv', c.gin[2]!)],
           total: B * T * H,
           body: `${head}
   var ak: array<f32, ${D}>;

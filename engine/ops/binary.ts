@@ -6,7 +6,7 @@
 import { numel, shapeStr, type Tensor } from '../ir/graph';
 import type { GpuCtx, OpDef, TensorType } from '../ir/op';
 import type { KernelSpec } from '../plan/kernel';
-import { strides, threadKernel, u } from './wgsl';
+import { strides, threadKernel, u, rd, rw } from './wgsl';
 
 export type BinaryName = 'add' | 'sub' | 'mul' | 'div';
 export interface BinaryAttrs {
@@ -86,9 +86,9 @@ export const binaryOp: OpDef<BinaryAttrs> = {
           name: `${c.label}:fwd`,
           caps: c.caps,
           binds: [
-            { name: 'A', buffer: c.in[0], access: 'read' },
-            { name: 'B', buffer: c.in[1], access: 'read' },
-            { name: 'Y', buffer: c.out[0], access: 'read_write' },
+            rd('A', c.in[0]),
+            rd('B', c.in[1]),
+            rw('Y', c.out[0]),
           ],
           total: numel(out),
           body: `${decompose('i', out, { ia: sa, ib: sb })}
@@ -143,10 +143,10 @@ function gradKernel(c: GpuCtx<BinaryAttrs>, side: 0 | 1): KernelSpec {
     name: `${c.label}:d${side === 0 ? 'A' : 'B'}`,
     caps: c.caps,
     binds: [
-      { name: 'A', buffer: c.in[0], access: 'read' },
-      { name: 'B', buffer: c.in[1], access: 'read' },
-      { name: 'G', buffer: c.gout[0]!, access: 'read' },
-      { name: 'GX', buffer: c.gin[side]!, access: 'read_write' },
+      rd('A', c.in[0]),
+      rd('B', c.in[1]),
+      rd('G', c.gout[0]!),
+      rw('GX', c.gin[side]!),
     ],
     // The input's own elements, enumerated in output-rank order of the kept dims.
     total: numel(keptShape),

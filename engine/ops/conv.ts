@@ -6,7 +6,7 @@
 import { shapeStr, type Tensor } from '../ir/graph';
 import type { OpDef } from '../ir/op';
 import type { KernelSpec } from '../plan/kernel';
-import { threadKernel, u } from './wgsl';
+import { threadKernel, u, rd, rw } from './wgsl';
 
 export const shortConvOp: OpDef<Record<string, never>> = {
   name: 'short_conv',
@@ -58,9 +58,9 @@ export const shortConvOp: OpDef<Record<string, never>> = {
           name: `${c.label}:fwd`,
           caps: c.caps,
           binds: [
-            { name: 'x', buffer: c.in[0], access: 'read' },
-            { name: 'w', buffer: c.in[1], access: 'read' },
-            { name: 'y', buffer: c.out[0], access: 'read_write' },
+            rd('x', c.in[0]),
+            rd('w', c.in[1]),
+            rw('y', c.out[0]),
           ],
           total: B * T * C,
           body: `  let ch = i % ${u(C)}; let t = (i / ${u(C)}) % ${u(T)}; let b = i / ${u(C * T)};
@@ -82,9 +82,9 @@ export const shortConvOp: OpDef<Record<string, never>> = {
             name: `${c.label}:dx`,
             caps: c.caps,
             binds: [
-              { name: 'w', buffer: c.in[1], access: 'read' },
-              { name: 'g', buffer: c.gout[0]!, access: 'read' },
-              { name: 'gx', buffer: c.gin[0], access: 'read_write' },
+              rd('w', c.in[1]),
+              rd('g', c.gout[0]!),
+              rw('gx', c.gin[0]),
             ],
             total: B * T * C,
             body: `  let ch = i % ${u(C)}; let s = (i / ${u(C)}) % ${u(T)}; let b = i / ${u(C * T)};
@@ -102,9 +102,9 @@ export const shortConvOp: OpDef<Record<string, never>> = {
             name: `${c.label}:dw`,
             caps: c.caps,
             binds: [
-              { name: 'x', buffer: c.in[0], access: 'read' },
-              { name: 'g', buffer: c.gout[0]!, access: 'read' },
-              { name: 'gw', buffer: c.gin[1], access: 'read_write' },
+              rd('x', c.in[0]),
+              rd('g', c.gout[0]!),
+              rw('gw', c.gin[1]),
             ],
             total: C * K,
             body: `  let ch = i / ${u(K)}; let j = i % ${u(K)};

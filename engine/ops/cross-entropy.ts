@@ -7,7 +7,7 @@
  */
 import { numel, shapeStr, type Tensor } from '../ir/graph';
 import type { OpDef, TensorType } from '../ir/op';
-import { declare, grid, threadKernel, u, type Bind } from './wgsl';
+import { declare, grid, threadKernel, u, type Bind, rd, rw } from './wgsl';
 
 function dims(ins: TensorType[]) {
   const [lg, tg] = ins;
@@ -82,9 +82,9 @@ export const crossEntropyOp: OpDef<Record<string, never>> = {
         name: `${c.label}:rows`,
         caps: c.caps,
         binds: [
-          { name: 'x', buffer: c.in[0], access: 'read' },
+          rd('x', c.in[0]),
           { name: 'tg', buffer: c.in[1], access: 'read', type: 'i32' },
-          { name: 'rows', buffer: c.out[2], access: 'read_write' },
+          rw('rows', c.out[2]),
         ],
         total: N,
         body: `  let o = i * ${u(V)};
@@ -106,9 +106,9 @@ export const crossEntropyOp: OpDef<Record<string, never>> = {
       // One workgroup, fixed-order tree reduction: deterministic.
       const W = Math.min(256, c.caps.maxComputeInvocationsPerWorkgroup);
       const binds: Bind[] = [
-        { name: 'rows', buffer: c.out[2], access: 'read' },
-        { name: 'loss', buffer: c.out[0], access: 'read_write' },
-        { name: 'metrics', buffer: c.out[1], access: 'read_write' },
+        rd('rows', c.out[2]),
+        rw('loss', c.out[0]),
+        rw('metrics', c.out[1]),
       ];
       const wgsl = `${declare(binds)}
 var<workgroup> s0: array<f32, ${W}>;
@@ -144,12 +144,12 @@ fn main(@builtin(local_invocation_id) lid: vec3u) {
           name: `${c.label}:bwd`,
           caps: c.caps,
           binds: [
-            { name: 'x', buffer: c.in[0], access: 'read' },
+            rd('x', c.in[0]),
             { name: 'tg', buffer: c.in[1], access: 'read', type: 'i32' },
-            { name: 'rows', buffer: c.out[2], access: 'read' },
-            { name: 'metrics', buffer: c.out[1], access: 'read' },
-            { name: 'g', buffer: c.gout[0]!, access: 'read' },
-            { name: 'gx', buffer: c.gin[0], access: 'read_write' },
+            rd('rows', c.out[2]),
+            rd('metrics', c.out[1]),
+            rd('g', c.gout[0]!),
+            rw('gx', c.gin[0]),
           ],
           total: N * V,
           body: `  let n = i / ${u(V)}; let v = i % ${u(V)};

@@ -5,7 +5,7 @@
  */
 import { numel, shapeStr, type Tensor } from '../ir/graph';
 import type { OpDef } from '../ir/op';
-import { threadKernel, u } from './wgsl';
+import { threadKernel, u, rd, rw } from './wgsl';
 
 export const embeddingOp: OpDef<Record<string, never>> = {
   name: 'embedding',
@@ -37,9 +37,9 @@ export const embeddingOp: OpDef<Record<string, never>> = {
           name: `${c.label}:fwd`,
           caps: c.caps,
           binds: [
-            { name: 'table', buffer: c.in[0], access: 'read' },
+            rd('table', c.in[0]),
             { name: 'ids', buffer: c.in[1], access: 'read', type: 'i32' },
-            { name: 'y', buffer: c.out[0], access: 'read_write' },
+            rw('y', c.out[0]),
           ],
           total: numel(c.outs[0].shape),
           // Ids are validated on upload; the clamp only keeps a bad id from reading out of bounds.
@@ -58,8 +58,8 @@ export const embeddingOp: OpDef<Record<string, never>> = {
           caps: c.caps,
           binds: [
             { name: 'ids', buffer: c.in[1], access: 'read', type: 'i32' },
-            { name: 'gy', buffer: c.gout[0]!, access: 'read' },
-            { name: 'gt', buffer: c.gin[0], access: 'read_write' },
+            rd('gy', c.gout[0]!),
+            rw('gt', c.gin[0]),
           ],
           total: V * D,
           body: `  let v = i32(i / ${u(D)}); let j = i % ${u(D)};

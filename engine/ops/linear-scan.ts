@@ -8,7 +8,7 @@
  */
 import type { DeviceCaps, KernelSpec } from '../plan/kernel';
 import type { ScanProvider, ScanShape } from '../ir/scan';
-import { f, threadKernel, u, type Bind } from './wgsl';
+import { f, rd, rw, threadKernel, u } from './wgsl';
 
 const at = (s: ScanShape, b: number, t: number, h: number, d: number, D: number) => ((b * s.time + t) * s.heads + h) * D + d;
 
@@ -80,14 +80,15 @@ function kernels(caps: DeviceCaps, s: ScanShape): { forward: KernelSpec[]; backw
   const prelude = `
 fn rowk(b: u32, t: u32, h: u32) -> u32 { return ((b * ${u(T)} + t) * ${u(H)} + h) * ${u(dk)}; }
 fn rowv(b: u32, t: u32, h: u32) -> u32 { return ((b * ${u(T)} + t) * ${u(H)} + h) * ${u(dv)}; }`;
-  const rd = (name: string): Bind => ({ name: name.replace('.', '_'), buffer: name, access: 'read' });
-  const rw = (name: string): Bind => ({ name: name.replace('.', '_'), buffer: name, access: 'read_write' });
+  // WGSL names follow the provider's buffer names ("grad.o" → grad_o).
+  const r = (name: string) => rd(name.replace('.', '_'), name);
+  const w = (name: string) => rw(name.replace('.', '_'), name);
   // Thread → (b, h, c) with c a column index of width C.
   const split = (C: number) => `  let c = i % ${u(C)}; let bh = i / ${u(C)}; let h = bh % ${u(H)}; let b = bh / ${u(H)};`;
   const forward = threadKernel({
     name: 'linear_attn_fwd',
     caps,
-    binds: [rd('q'), rd('k'), rd('v'), rw('o'), rw('finalState')],
+    binds: [r('q'), r('k'), r('v'), w('o'), w('finalState')],
     total: B * H * dv,
     prelude,
     body: `${split(dv)}
@@ -106,7 +107,7 @@ fn rowv(b: u32, t: u32, h: u32) -> u32 { return ((b * ${u(T)} + t) * ${u(H)} + h
   const dq = threadKernel({
     name: 'linear_attn_bwd_dq',
     caps,
-    binds: [rd('k'), rd('v'), rd('grad.o'), rw('grad.q')],
+    binds: [r('k'), r('v'), r('grad.o'), w('grad.q')],
     total: B * H * dk,
     prelude,
     body: `${split(dk)}
@@ -124,7 +125,7 @@ fn rowv(b: u32, t: u32, h: u32) -> u32 { return ((b * ${u(T)} + t) * ${u(H)} + h
   const dk_ = threadKernel({
     name: 'linear_attn_bwd_dk',
     caps,
-    binds: [rd('q'), rd('v'), rd('grad.o'), rd('grad.finalState'), rw('grad.k')],
+    binds: [r('q'), r('v'), r('grad.o'), r('grad.finalState'), w('grad.k')],
     total: B * H * dk,
     prelude,
     body: `${split(dk)}
@@ -144,7 +145,7 @@ fn rowv(b: u32, t: u32, h: u32) -> u32 { return ((b * ${u(T)} + t) * ${u(H)} + h
   const dv_ = threadKernel({
     name: 'linear_attn_bwd_dv',
     caps,
-    binds: [rd('q'), rd('k'), rd('grad.o'), rd('grad.finalState'), rw('grad.v')],
+    binds: [r('q'), r('k'), r('grad.o'), r('grad.finalState'), w('grad.v')],
     total: B * H * dv,
     prelude,
     body: `${split(dv)}

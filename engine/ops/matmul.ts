@@ -7,7 +7,7 @@
 import { numel, shapeStr, type Tensor } from '../ir/graph';
 import type { GpuCtx, OpDef, TensorType } from '../ir/op';
 import type { DeviceCaps, KernelSpec } from '../plan/kernel';
-import { grid, threadKernel, u } from './wgsl';
+import { grid, threadKernel, u, rd, rw } from './wgsl';
 
 export interface MatmulAttrs {
   transA: boolean;
@@ -75,9 +75,9 @@ const TILE = 16;
 
 export function gemmKernel(name: string, bx: string, by: string, bo: string, g: Gemm, caps: DeviceCaps, tiled: boolean): KernelSpec {
   const binds = [
-    { name: 'X', buffer: bx, access: 'read' as const },
-    { name: 'Y', buffer: by, access: 'read' as const },
-    { name: 'O', buffer: bo, access: 'read_write' as const },
+    rd('X', bx),
+    rd('Y', by),
+    rw('O', bo),
   ];
   const store = (acc: string) =>
     `let o = b * ${u(g.o[0])} + i * ${u(g.o[1])} + j * ${u(g.o[2])};\n    O[o] = ${g.accumulate ? `O[o] + ${acc}` : acc};`;

@@ -10,7 +10,7 @@
 import { numel, shapeStr, type Tensor } from '../ir/graph';
 import type { OpDef, TensorType } from '../ir/op';
 import type { KernelSpec } from '../plan/kernel';
-import { f, threadKernel, u } from './wgsl';
+import { f, threadKernel, u, rd, rw } from './wgsl';
 
 export type NormKind = 'layer' | 'rms' | 'l2';
 export interface NormAttrs {
@@ -107,11 +107,11 @@ export const normOp: OpDef<NormAttrs> = {
       const { rows, C, G, D } = dims(c.ins, c.attrs);
       const { kind, eps, affine } = c.attrs;
       const binds = [
-        { name: 'x', buffer: c.in[0], access: 'read' as const },
-        ...(affine ? [{ name: 'w', buffer: c.in[1], access: 'read' as const }] : []),
-        ...(affine === 2 ? [{ name: 'bb', buffer: c.in[2], access: 'read' as const }] : []),
-        { name: 'y', buffer: c.out[0], access: 'read_write' as const },
-        { name: 'stats', buffer: c.out[1], access: 'read_write' as const },
+        rd('x', c.in[0]),
+        ...(affine ? [rd('w', c.in[1])] : []),
+        ...(affine === 2 ? [rd('bb', c.in[2])] : []),
+        rw('y', c.out[0]),
+        rw('stats', c.out[1]),
       ];
       return [
         threadKernel({
@@ -139,7 +139,7 @@ export const normOp: OpDef<NormAttrs> = {
       const { kind, affine } = c.attrs;
       const n = kind === 'l2' ? 1 : D;
       const ks: KernelSpec[] = [];
-      const wRead = affine ? [{ name: 'w', buffer: c.in[1], access: 'read' as const }] : [];
+      const wRead = affine ? [rd('w', c.in[1])] : [];
       const gh = (idx: string, ch: string) => `gy[${idx}]${affine ? ` * w[${ch}]` : ''}`;
       if (c.gin[0]) {
         ks.push(
@@ -147,11 +147,11 @@ export const normOp: OpDef<NormAttrs> = {
             name: `${c.label}:dx`,
             caps: c.caps,
             binds: [
-              { name: 'x', buffer: c.in[0], access: 'read' },
+              rd('x', c.in[0]),
               ...wRead,
-              { name: 'stats', buffer: c.out[1], access: 'read' },
-              { name: 'gy', buffer: c.gout[0]!, access: 'read' },
-              { name: 'gx', buffer: c.gin[0], access: 'read_write' },
+              rd('stats', c.out[1]),
+              rd('gy', c.gout[0]!),
+              rw('gx', c.gin[0]),
             ],
             total: rows * G,
             body: `  let o = (i / ${u(G)}) * ${u(C)} + (i % ${u(G)}) * ${u(D)};
@@ -180,12 +180,12 @@ export const normOp: OpDef<NormAttrs> = {
             binds: [
               ...(p === 1
                 ? [
-                    { name: 'x', buffer: c.in[0], access: 'read' as const },
-                    { name: 'stats', buffer: c.out[1], access: 'read' as const },
+                    rd('x', c.in[0]),
+                    rd('stats', c.out[1]),
                   ]
                 : []),
-              { name: 'gy', buffer: c.gout[0]!, access: 'read' },
-              { name: 'gp', buffer: c.gin[p]!, access: 'read_write' },
+              rd('gy', c.gout[0]!),
+              rw('gp', c.gin[p]!),
             ],
             total: C,
             body: `  let g = i / ${u(D)};

@@ -1,7 +1,7 @@
 /** Sum or mean over one axis (the axis is removed). Backward broadcasts the gradient back. */
 import { numel, shapeStr, type Tensor } from '../ir/graph';
 import type { OpDef, TensorType } from '../ir/op';
-import { threadKernel, u, f } from './wgsl';
+import { threadKernel, u, f, rd, rw } from './wgsl';
 
 export interface ReduceAttrs {
   kind: 'sum' | 'mean';
@@ -49,8 +49,8 @@ export const reduceOp: OpDef<ReduceAttrs> = {
           name: `${c.label}:fwd`,
           caps: c.caps,
           binds: [
-            { name: 'x', buffer: c.in[0], access: 'read' },
-            { name: 'y', buffer: c.out[0], access: 'read_write' },
+            rd('x', c.in[0]),
+            rw('y', c.out[0]),
           ],
           total: outer * inner,
           body: `  let o = i / ${u(inner)}; let k0 = i % ${u(inner)};
@@ -69,8 +69,8 @@ export const reduceOp: OpDef<ReduceAttrs> = {
           name: `${c.label}:bwd`,
           caps: c.caps,
           binds: [
-            { name: 'gy', buffer: c.gout[0]!, access: 'read' },
-            { name: 'gx', buffer: c.gin[0], access: 'read_write' },
+            rd('gy', c.gout[0]!),
+            rw('gx', c.gin[0]),
           ],
           total: numel(c.ins[0].shape),
           body: `  gx[i] += ${f(s)} * gy[(i / ${u(n * inner)}) * ${u(inner)} + i % ${u(inner)}];`,

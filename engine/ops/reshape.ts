@@ -1,7 +1,7 @@
 /** Reshape: same elements, new static shape. A copy kernel keeps buffer lifetimes simple. */
 import { numel, shapeStr, type Tensor } from '../ir/graph';
 import type { OpDef } from '../ir/op';
-import { threadKernel } from './wgsl';
+import { threadKernel, rd, rw } from './wgsl';
 
 export interface ReshapeAttrs {
   shape: number[];
@@ -37,8 +37,8 @@ export const reshapeOp: OpDef<ReshapeAttrs> = {
               name: `${c.label}:bwd`,
               caps: c.caps,
               binds: [
-                { name: 'gy', buffer: c.gout[0]!, access: 'read' },
-                { name: 'gx', buffer: c.gin[0], access: 'read_write' },
+                rd('gy', c.gout[0]!),
+                rw('gx', c.gin[0]),
               ],
               total: numel(c.ins[0].shape),
               body: '  gx[i] += gy[i];',

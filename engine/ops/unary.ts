@@ -5,7 +5,7 @@
  */
 import type { Tensor } from '../ir/graph';
 import type { OpDef } from '../ir/op';
-import { threadKernel } from './wgsl';
+import { threadKernel, rd, rw } from './wgsl';
 
 interface UnaryFn {
   f(x: number): number;
@@ -83,8 +83,8 @@ export const unaryOp: OpDef<UnaryAttrs> = {
         name: `${c.label}:fwd`,
         caps: c.caps,
         binds: [
-          { name: 'x', buffer: c.in[0], access: 'read' },
-          { name: 'y', buffer: c.out[0], access: 'read_write' },
+          rd('x', c.in[0]),
+          rw('y', c.out[0]),
         ],
         total: c.outs[0].shape.reduce((a, b) => a * b, 1),
         prelude: prelude(c.attrs.fn),
@@ -98,9 +98,9 @@ export const unaryOp: OpDef<UnaryAttrs> = {
               name: `${c.label}:bwd`,
               caps: c.caps,
               binds: [
-                { name: 'x', buffer: c.in[0], access: 'read' },
-                { name: 'gy', buffer: c.gout[0]!, access: 'read' },
-                { name: 'gx', buffer: c.gin[0], access: 'read_write' },
+                rd('x', c.in[0]),
+                rd('gy', c.gout[0]!),
+                rw('gx', c.gin[0]),
               ],
               total: c.outs[0].shape.reduce((a, b) => a * b, 1),
               prelude: prelude(c.attrs.fn),

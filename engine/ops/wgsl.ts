@@ -90,3 +90,8 @@ export function strides(shape: readonly number[]): number[] {
   }
   return s;
 }
+
+/** A read-only storage binding. */
+export const rd = (name: string, buffer: string, type?: string): Bind => ({ name, buffer, access: 'read', type });
+/** A read-write storage binding. */
+export const rw = (name: string, buffer: string, type?: string): Bind => ({ name, buffer, access: 'read_write', type });
