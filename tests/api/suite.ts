@@ -472,6 +472,60 @@ export function apiSuite(label: string, makeUrl: () => Promise<{ url: string; cl
       expect(relink.json.slug).not.toBe(slug);
     });
 
+    it('survives fuzzed bodies and queries on every endpoint without a 500', async () => {
+      let seed = 7;
+      const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+      const pick = <T,>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
+      const scalar = () => pick<unknown>([null, true, 0, -1, 1.5, 2 ** 53, -(2 ** 31), 1e308, '', 'x', 'NaN', 'Infinity', '1e3', '<script>', '\u0000', 'é'.repeat(300), runId, designId]);
+      const value = (depth: number): unknown => {
+        if (depth > 3 || rnd() < 0.4) return scalar();
+        if (rnd() < 0.5) return Array.from({ length: Math.floor(rnd() * 4) }, () => value(depth + 1));
+        const keys = ['name', 'spec', 'graph', 'points', 'key', 'step', 'value', 'task', 'seed', 'status', 'summary', 'design', 'designId', 'runId', 'version', 'config', 'adapter', 'layers', '__proto__', 'constructor'];
+        return Object.fromEntries(Array.from({ length: Math.floor(rnd() * 5) }, () => [pick(keys), value(depth + 1)]));
+      };
+      // Near-valid bodies: one field of a valid body replaced by something random.
+      const mutate = (valid: Record<string, unknown>) => {
+        const out: Record<string, unknown> = JSON.parse(JSON.stringify(valid));
+        const k = pick(Object.keys(out));
+        out[k] = value(1);
+        return out;
+      };
+      const validRun = { design: { spec: SPEC }, task: 'mqar', seed: 1, config: { lr: 0.1 } };
+      const validPoints = { points: [{ key: 'loss', step: 1, value: 0.5 }] };
+      const targets: [string, Handler, string, Record<string, string>, () => unknown][] = [
+        ['create design', designsRoute.POST as Handler, 'POST', {}, () => (rnd() < 0.5 ? value(0) : mutate({ name: 'n', spec: SPEC }))],
+        ['save design', designRoute.PUT as Handler, 'PUT', { id: designId }, () => (rnd() < 0.5 ? value(0) : mutate({ spec: SPEC }))],
+        ['create run', runsRoute.POST as Handler, 'POST', {}, () => (rnd() < 0.5 ? value(0) : mutate(validRun))],
+        ['patch run', runRoute.PATCH as Handler, 'PATCH', { id: runId }, () => (rnd() < 0.5 ? value(0) : mutate({ name: 'n', summary: { a: 1 } }))],
+        ['ingest', metricsRoute.POST as Handler, 'POST', { id: runId }, () => (rnd() < 0.5 ? value(0) : { points: [mutate(validPoints.points[0])] })],
+        ['share', sharesRoute.POST as Handler, 'POST', {}, () => (rnd() < 0.5 ? value(0) : mutate({ runId }))],
+      ];
+      for (const [what, handler, method, params, body] of targets) {
+        for (let i = 0; i < 40; i++) {
+          const b = body();
+          const r = await call(handler, method, '/fuzz', { params, cookie: alice, body: b });
+          statuses.push({ what: `fuzz ${what}`, status: r.status });
+          expect(r.status, `${what} ${JSON.stringify(b)?.slice(0, 300)} → ${JSON.stringify(r.json)}`).toBeLessThan(500);
+        }
+      }
+      const gets: [Handler, Record<string, string>][] = [
+        [runsRoute.GET as Handler, {}],
+        [seriesRoute.GET as Handler, { id: runId }],
+        [metricsRoute.GET as Handler, { id: runId }],
+        [designRoute.GET as Handler, { id: designId }],
+        [checkpointRoute.GET as Handler, { id: runId, step: 'x' }],
+      ];
+      for (const [handler, params] of gets) {
+        for (let i = 0; i < 30; i++) {
+          const query = Object.fromEntries([['status', 'limit', 'cursor', 'keys', 'points', 'key', 'after', 'version', 'task'].map((k) => [k, String(scalar())])].flat().filter(() => rnd() < 0.5));
+          const step = String(scalar());
+          const r = await call(handler, 'GET', '/fuzz', { params: { ...params, ...(params.step ? { step } : {}) }, cookie: alice, query });
+          statuses.push({ what: 'fuzz query', status: r.status });
+          expect(r.status, `${JSON.stringify(query)} step=${step} → ${JSON.stringify(r.json)}`).toBeLessThan(500);
+        }
+      }
+    });
+
     it('deletes a run with its metrics, checkpoints and shares', async () => {
       const del = await call(runRoute.DELETE as Handler, 'DELETE', `/api/runs/${runId}`, { params: { id: runId }, cookie: alice });
       expect(del.status).toBe(204);
