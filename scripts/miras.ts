@@ -26,7 +26,8 @@ main().then(
   (e: unknown) => {
     // Usage errors (ours, and the Miras subcommands' own CliError / MirasValidationError) print as one line.
     if (e instanceof CliError || (e instanceof Error && /^(CliError|MirasValidationError)$/.test(e.constructor.name))) console.error(`miras: ${e.message}`);
-    else console.error(`miras: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    // Other errors carry their own sentence (which kernel, which step, which tensor); MIRAS_DEBUG=1 adds the stack.
+    else console.error(`miras: ${e instanceof Error ? (process.env.MIRAS_DEBUG ? (e.stack ?? e.message) : e.message) : String(e)}`);
     process.exit(1);
   },
 );

@@ -57,7 +57,8 @@ describe('whole-model reference gradients vs finite differences (float64)', () =
 });
 
 describe('WebGPU vs float64 reference on whole models', () => {
-  for (const name of ['transformer', 'sliding-window-attention']) {
+  // linear-attention goes through helper B's Miras block and the scan slot.
+  for (const name of ['transformer', 'sliding-window-attention', 'linear-attention']) {
     it(`${name}: logits within 1e-4, every gradient within 1e-3`, async () => {
       const gpu = await testGpu();
       const spec = getPreset(name).build({ vocabSize: 37, dModel: 32, nLayers: 2 });
