@@ -6,6 +6,7 @@ import type { ReactNode } from 'react';
 import type { Series } from '@/server/metrics';
 import { DesignGraph } from './DesignGraph';
 import { SeriesChart } from './SeriesChart';
+import { LiveRefresh } from './LiveRefresh';
 import { fmtDate, fmtNumber, fmtValue, flatten, RUN_COLORS } from './format';
 
 export interface ExperimentRun {
@@ -96,6 +97,7 @@ export function ExperimentView(props: {
             {run.finishedAt ? ` · finished ${fmtDate(run.finishedAt)}` : ''}
           </p>
           {run.error ? <p className="err-text">Failed: {run.error}</p> : null}
+          {run.status === 'running' || run.status === 'created' ? <LiveRefresh /> : null}
         </div>
         <div className="exp-actions">{actions}</div>
       </header>
