@@ -4,6 +4,9 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
+const AXIS_TEXT = '#9aa4b2';
+const GRID = '#2a313c';
+
 export interface ChartSeries {
   label: string;
   color: string;
@@ -34,7 +37,11 @@ export function LineChart(props: {
       width: Math.max(200, el.clientWidth || 360),
       height,
       scales: { x: { time: false } },
-      axes: [{ label: 'step' }, { label: yLabel ?? '' }],
+      // uPlot draws on a canvas, so CSS variables do not reach it: the app's muted text and border colours.
+      axes: [
+        { label: 'step', stroke: AXIS_TEXT, grid: { stroke: GRID }, ticks: { stroke: GRID } },
+        { label: yLabel ?? '', stroke: AXIS_TEXT, grid: { stroke: GRID }, ticks: { stroke: GRID } },
+      ],
       series: [
         { label: 'step' },
         ...series.map((s) => ({

@@ -92,8 +92,14 @@ describe('in-browser training', () => {
     expect(Number(await progress.getAttribute('value'))).toBe(30);
     expect(30).toBeGreaterThan(early);
     expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(30);
+    // Held-out eval, the memory heatmaps (state norm and β per layer/head) and "try the model".
+    await expect.poll(async () => (await page.getByTestId('eval-summary').textContent()) ?? '', { timeout: 30_000 }).toMatch(/Held-out at step 30: loss/);
+    await page.getByTestId('memory-view').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('memory-view').locator('canvas').count()).toBeGreaterThanOrEqual(2);
+    await page.getByRole('button', { name: 'Measure recall on fresh examples' }).click();
+    await expect.poll(async () => (await page.getByTestId('try-result').textContent().catch(() => '')) ?? '', { timeout: 60_000 }).toMatch(/Accuracy \d/);
     mkdirSync('test-results', { recursive: true });
-    await page.screenshot({ path: 'test-results/train.png', fullPage: true });
+    await page.getByRole('region', { name: 'Training' }).screenshot({ path: 'test-results/train-panel.png' });
 
     const runId = (await status(page).getAttribute('data-run-id'))!;
     expect(runId).toBeTruthy();
