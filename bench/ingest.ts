@@ -9,7 +9,7 @@
  *
  *   npx tsx bench/ingest.ts [--runs 50] [--hz 10] [--seconds 60] [--steps-per-batch 5] [--postgres] [--no-kill]
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { startAppServer, freePort, type AppServer } from '../tests/helpers/server';
 import { startPostgres, type PostgresCluster } from '../tests/helpers/postgres';
@@ -224,6 +224,8 @@ async function main() {
   }
   const acked = clients.reduce((a, c) => a + c.acked.size, 0);
   await server.stop();
+  // The restarted server was given the first one's data dir, so stop() leaves it: remove it here.
+  rmSync(server.dataDir, { recursive: true, force: true });
   await pg?.stop();
 
   const sorted = [...latencies].sort((a, b) => a - b);
