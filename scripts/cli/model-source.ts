@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ModelSpecSchema, type ModelSpec } from '../../engine/spec';
 import { getPreset } from '../../engine/presets';
 import { designToSpec } from '../../engine/design/lower';
+import { parseDesign } from '../../engine/design/document';
 import { CliError, type Flags } from './args';
 
 export const MODEL_FLAGS = {
@@ -36,7 +37,7 @@ export function modelFrom(f: Flags, vocabSize: number, defaults: { dModel: numbe
     const asSpec = ModelSpecSchema.safeParse(json);
     if (asSpec.success) return { spec: asSpec.data, source: `spec ${file}` };
     try {
-      return { spec: designToSpec(json as Parameters<typeof designToSpec>[0]), source: `design ${file}` };
+      return { spec: designToSpec(parseDesign(json)), source: `design ${file}` };
     } catch (e) {
       const specIssues = asSpec.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
       throw new CliError(`${file} is neither a ModelSpec (${specIssues}) nor a valid design document (${(e as Error).message})`);

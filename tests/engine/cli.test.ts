@@ -2,6 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { specToDesign } from '@/engine/design/raise';
+import { serializeDesign } from '@/engine/design/document';
+import { getPreset } from '@/engine/presets';
 
 const run = promisify(execFile);
 const miras = (args: string[]) =>
@@ -27,6 +33,15 @@ describe('miras CLI', () => {
       for (const k of ['step', 'loss', 'accuracy', 'gradNorm', 'lr', 'tokensPerSec']) expect(typeof s[k], k).toBe('number');
     }
     expect(lines[5].eval.loss).toBeGreaterThan(0);
+  });
+
+  it('train --design accepts an editor design document', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'miras-cli-'));
+    const file = join(dir, 'design.json');
+    writeFileSync(file, serializeDesign(specToDesign(getPreset('transformer').build({ vocabSize: 8, dModel: 16, nLayers: 1 }))));
+    const r = await miras(['train', '--design', file, '--task', 'parity', '--steps', '1', '--batch', '1', '--seq', '12', '--backend', 'reference', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.split('\n')[0]).model).toBe(`design ${file}`);
   });
 
   it('rejects bad input with one clear line and a non-zero exit', async () => {
