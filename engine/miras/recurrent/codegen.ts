@@ -52,7 +52,10 @@ export interface Layout {
   NCK: number;
   NST: number;
   /** offsets (in floats) of the dx regions */
-  dx: { q: number; k: number; v: number; gates: number; init: number; total: number };
+  dx: { q: number; k: number; v: number; gates: number; init: number; total: number; qReg: number; kReg: number; gReg: number };
+  /** Backward: value columns per workgroup and tiles per head (row sums are written per tile and added up by the unpack kernels). */
+  TVB: number;
+  NT: number;
   /** carried floats per head (S, and the momentum) */
   SZ: number;
   stateFloats: number;
@@ -83,16 +86,25 @@ export function layout(c: Combo, s: ScanDims, opts: RecurrentOptions): Layout {
   const NCK = Math.ceil(TS / CK);
   // slots per saved state: S; momentum; mLSTM keeps its normaliser n and stabiliser m in slots 1 and 2
   const NST = c.mlstm ? 3 : c.learner === 'momentum' ? 2 : 1;
+  // The backward splits the value columns over NT workgroups when no step couples columns.
+  const sx = c.retention.simplex;
+  const separable = !c.mlstm && c.bias.fwdSums.length === 0 && c.bias.bwdSums.length === 0 && !c.retention.norm && (!sx || sx.axis === 'key');
+  let TVB = DV;
+  while (separable && TVB > 16 && TVB % 2 === 0 && B * H * (DV / TVB) < 256) TVB /= 2;
+  const NT = DV / TVB;
+  const qReg = B * T * H * DK;
+  const kReg = B * TS * H * DK;
   const q = 0;
-  const k = q + B * T * H * DK;
-  const v = k + B * TS * H * DK;
+  const k = q + NT * qReg;
+  const v = k + NT * kReg;
   const gates = v + B * TS * H * DV;
   const SZ = stateSize(c, s);
-  const init = gates + B * TS * H * NG;
+  const gReg = B * TS * H * NG;
+  const init = gates + NT * gReg;
   const total = init + (c.init.kind === 'learned' ? B * H * SZ : 0);
   const segOffset = B * H * NCK * NST * DK * DV;
   const stateFloats = segOffset + B * H * CK * NST * DK * DV;
-  return { B, T, H, DK, DV, TS, fields, NG, CK, NCK, NST, dx: { q, k, v, gates, init, total }, SZ, stateFloats, segOffset };
+  return { B, T, H, DK, DV, TS, fields, NG, CK, NCK, NST, dx: { q, k, v, gates, init, total, qReg, kReg, gReg }, TVB, NT, SZ, stateFloats, segOffset };
 }
 
 /** WGSL functions for the bias and retention expressions (the same strings the float64 mirror compiles). */
@@ -707,31 +719,31 @@ ${colSums(nb, (m) => `bias_bsum${m}(e, dl, ${rargs('r', '')}, dG, 0.0, 0.0, 0.0)
   const scalarReduce =
     nsg === 0
       ? ''
-      : `    ${scalarGrads.map((g, m) => `red[${u(m)} * DV + j] = ${g.val};`).join(' ')}
+      : `    ${scalarGrads.map((g, m) => `red[${u(m)} * TVB + jl] = ${g.val};`).join(' ')}
     workgroupBarrier();
-    if (j == 0u) {
-      ${scalarGrads.map((g, m) => `var t${m} = 0.0; for (var jj = 0u; jj < DV; jj++) { t${m} += red[${u(m)} * DV + jj]; } dx[${u(L.dx.gates)} + gbase + ${u(g.field)}] = t${m};`).join('\n      ')}
+    if (jl == 0u) {
+      ${scalarGrads.map((g, m) => `var t${m} = 0.0; for (var jj = 0u; jj < TVB; jj++) { t${m} += red[${u(m)} * TVB + jj]; } dx[${u(L.dx.gates)} + wid.y * ${u(L.dx.gReg)} + gbase + ${u(g.field)}] = t${m};`).join('\n      ')}
     }
     workgroupBarrier();`;
   // Row reductions: dq (last sub-step only), dk, dλ (channel decay, sub-step 0).
   const rows: { arr: string; dst: string }[] = [
-    { arr: 'adq', dst: `select(0xffffffffu, ${u(L.dx.q)} + rowq(b, tau / STEPS, h) + i, sub == STEPS - 1u)` },
-    { arr: 'adk', dst: `${u(L.dx.k)} + krow + i` },
+    { arr: 'adq', dst: `select(0xffffffffu, ${u(L.dx.q)} + wid.y * ${u(L.dx.qReg)} + rowq(b, tau / STEPS, h) + i, sub == STEPS - 1u)` },
+    { arr: 'adk', dst: `${u(L.dx.k)} + wid.y * ${u(L.dx.kReg)} + krow + i` },
   ];
-  if (chan) rows.push({ arr: 'adl', dst: `select(0xffffffffu, ${u(L.dx.gates)} + gbase + ${u(f.gc!)} + i, sub == 0u)` });
+  if (chan) rows.push({ arr: 'adl', dst: `select(0xffffffffu, ${u(L.dx.gates)} + wid.y * ${u(L.dx.gReg)} + gbase + ${u(f.gc!)} + i, sub == 0u)` });
   const NV = rows.length;
   const rowReduce = `    for (var i0 = 0u; i0 < DK; i0 += ${u(RC)}) {
       for (var r = 0u; r < ${u(RC)}; r++) {
         let i = i0 + r;
-        if (i < DK) { ${rows.map((rw, m) => `red[(${u(m)} * ${u(RC)} + r) * DV + j] = ${rw.arr}[i];`).join(' ')} }
+        if (i < DK) { ${rows.map((rw, m) => `red[(${u(m)} * ${u(RC)} + r) * TVB + jl] = ${rw.arr}[i];`).join(' ')} }
       }
       workgroupBarrier();
-      for (var w = j; w < ${u(NV * RC)}; w += DV) {
+      for (var w = jl; w < ${u(NV * RC)}; w += TVB) {
         let m = w / ${u(RC)};
         let i = i0 + w % ${u(RC)};
         if (i < DK) {
           var acc = 0.0;
-          for (var jj = 0u; jj < DV; jj++) { acc += red[w * DV + jj]; }
+          for (var jj = 0u; jj < TVB; jj++) { acc += red[w * TVB + jj]; }
           var dst = 0xffffffffu;
           ${rows.map((rw, m) => `if (m == ${u(m)}) { dst = ${rw.dst}; }`).join(' ')}
           if (dst != 0xffffffffu) { dx[dst] = acc; }
@@ -746,13 +758,17 @@ ${consts(c, L)}
 ${mathFns(c)}
 var<workgroup> red: array<f32, ${red}>;
 
-@compute @workgroup_size(${L.DV})
+const TVB = ${u(L.TVB)};
+
+@compute @workgroup_size(${L.TVB})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   ${names.map((n) => `_ = &${n};`).join(' ')}
   let bh = wid.x;
   let b = bh / H;
   let h = bh % H;
-  let j = lid.x;
+  // ${L.NT} workgroup(s) of ${L.TVB} value columns per head; row sums are written per column tile
+  let jl = lid.x;
+  let j = wid.y * TVB + jl;
   var Sp: array<f32, DK>;
   var Sn: array<f32, DK>;
   var Z: array<f32, DK>;
@@ -886,7 +902,7 @@ ${nrm ? pull('Sp', 'dWp') : ''}
     wgsl,
     entryPoint: 'main',
     bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })),
-    workgroups: [L.B * L.H, 1, 1],
+    workgroups: [L.B * L.H, L.NT, 1],
   };
 }
 
@@ -944,15 +960,18 @@ function unpackKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
     });
   const { B, T, TS, H, DK, DV } = L;
   const S = c.steps;
+  // row sums come per column tile of the backward: add the NT partials
+  const tiles = (off: number, reg: number, idx: string) => Array.from({ length: L.NT }, (_, t) => `dx[${u(off + t * reg)} + ${idx}]`).join(' + ');
   const ks: KernelSpec[] = [
-    add('q', B * T * H * DK, `dx[${u(L.dx.q)} + i]`),
-    add('k', B * TS * H * DK, `dx[${u(L.dx.k)} + i]`),
+    add('q', B * T * H * DK, tiles(L.dx.q, L.dx.qReg, 'i')),
+    add('k', B * TS * H * DK, tiles(L.dx.k, L.dx.kReg, 'i')),
     add('v', B * TS * H * DV, `dx[${u(L.dx.v)} + i]`),
   ];
+  const G = (idx: string) => tiles(L.dx.gates, L.dx.gReg, idx);
   const f = L.fields;
   // per-sub-step gates: record i
-  if (f.beta !== undefined) ks.push(add('beta', B * TS * H, `dx[${u(L.dx.gates)} + i * NG + ${u(f.beta)}]`));
-  if (f.delta !== undefined) ks.push(add('delta', B * TS * H, `dx[${u(L.dx.gates)} + i * NG + ${u(f.delta)}]`));
+  if (f.beta !== undefined) ks.push(add('beta', B * TS * H, G(`i * NG + ${u(f.beta)}`)));
+  if (f.delta !== undefined) ks.push(add('delta', B * TS * H, G(`i * NG + ${u(f.delta)}`)));
   if (f.bc !== undefined) ks.push(add('beta', B * TS * H * DV, `dx[${u(L.dx.gates)} + (i / ${u(DV)}) * NG + ${u(f.bc)} + i % ${u(DV)}]`));
   if (c.init.kind === 'learned') {
     // initialState [H, SZ] is shared by the batch: sum the per-(b, h) gradients
@@ -962,26 +981,17 @@ function unpackKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
   }
   // per-token gates: token (b, t, h) ↦ record (b, t·S, h)
   const rec = `(((i / ${u(H)}) / ${u(T)}) * ${u(TS)} + ((i / ${u(H)}) % ${u(T)}) * ${u(S)}) * ${u(H)} + i % ${u(H)}`;
-  if (f.g !== undefined) ks.push(add('g', B * T * H, `dx[${u(L.dx.gates)} + (${rec}) * NG + ${u(f.g)}]`));
-  if (f.eta !== undefined) ks.push(add('eta', B * T * H, `dx[${u(L.dx.gates)} + (${rec}) * NG + ${u(f.eta)}]`));
-  if (f.ig !== undefined) ks.push(add('i', B * T * H, `dx[${u(L.dx.gates)} + i * NG + ${u(f.ig)}]`));
+  if (f.g !== undefined) ks.push(add('g', B * T * H, G(`(${rec}) * NG + ${u(f.g)}`)));
+  if (f.eta !== undefined) ks.push(add('eta', B * T * H, G(`(${rec}) * NG + ${u(f.eta)}`)));
+  if (f.ig !== undefined) ks.push(add('i', B * T * H, G(`i * NG + ${u(f.ig)}`)));
   if (f.gc !== undefined) {
     const recc = `(((i / ${u(H * DK)}) / ${u(T)}) * ${u(TS)} + ((i / ${u(H * DK)}) % ${u(T)}) * ${u(S)}) * ${u(H)} + (i / ${u(DK)}) % ${u(H)}`;
-    ks.push(add('g', B * T * H * DK, `dx[${u(L.dx.gates)} + (${recc}) * NG + ${u(f.gc)} + i % ${u(DK)}]`));
+    ks.push(add('g', B * T * H * DK, G(`(${recc}) * NG + ${u(f.gc)} + i % ${u(DK)}`)));
   }
-  // dx entries for sub-steps without a gate or read-out are never written: zero dx before the backward kernel.
+  // Every dx entry these kernels read is written by the backward kernel on every call (no zeroing pass).
   return ks;
 }
 
-function zeroKernel(L: Layout, caps: DeviceCaps): KernelSpec {
-  return threadKernel({
-    name: 'miras_recurrent_zero_dx',
-    caps,
-    binds: [{ name: 'dx', buffer: 'scratch.dx', access: 'read_write' }],
-    total: L.dx.total,
-    body: '  dx[i] = 0.0;',
-  });
-}
 
 /** Forward and backward KernelSpec lists for one combination and shape, within `caps`. */
 export function recurrentKernels(c: Combo, s: ScanDims, caps: DeviceCaps, opts: RecurrentOptions = {}): RecurrentKernels {
@@ -992,7 +1002,7 @@ export function recurrentKernels(c: Combo, s: ScanDims, caps: DeviceCaps, opts: 
   }
   return {
     forward: [...packKernels(c, s, L, caps), c.mlstm ? mlstmForwardKernel(c, s, L, caps) : forwardKernel(c, s, L, caps)],
-    backward: [zeroKernel(L, caps), c.mlstm ? mlstmBackwardKernel(c, s, L, caps) : backwardKernel(c, s, L, caps), ...unpackKernels(c, s, L, caps)],
+    backward: [c.mlstm ? mlstmBackwardKernel(c, s, L, caps) : backwardKernel(c, s, L, caps), ...unpackKernels(c, s, L, caps)],
     scratch: [
       { name: 'gates', bytes: Math.max(4, L.B * L.TS * L.H * L.NG * 4) },
       { name: 'state', bytes: L.stateFloats * 4 },
