@@ -63,7 +63,9 @@ function Shell({ id, category, title, subtitle, selected, children }: { id: stri
       data-node-id={id}
       data-error={hasError ? 'true' : 'false'}
     >
-      <div className="dnode-title">{title}</div>
+      <div className="dnode-title" title={title}>
+        {title}
+      </div>
       {subtitle && <div className="dnode-sub">{subtitle}</div>}
       {children}
       <CostLine id={id} />

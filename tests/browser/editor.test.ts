@@ -217,7 +217,14 @@ describe('editor in Chromium', () => {
     await page.keyboard.press('Control+z');
     await expect.poll(graphStats).toEqual(stats);
 
+    // Auto-layout (L) moves nodes, keeps the graph, and the design still lowers.
     await page.locator('.react-flow__pane').click({ position: { x: 10, y: 10 } });
+    const before = await nodeEl('L0.miras').getAttribute('style');
+    await page.keyboard.press('l');
+    await expect.poll(() => nodeEl('L0.miras').getAttribute('style')).not.toBe(before);
+    expect(await graphStats()).toEqual(stats);
+    expect(await page.getByTestId('issues').count()).toBe(0);
+
     await page.keyboard.press('?');
     expect(await page.getByTestId('shortcuts').textContent()).toMatch(/Ctrl\+Shift\+Z.*Redo/);
     await page.keyboard.press('?');
@@ -234,6 +241,7 @@ describe('editor in Chromium', () => {
     mkdirSync('docs', { recursive: true });
     // Clear earlier messages so they do not cover the canvas.
     await page.locator('.toast button').evaluateAll((buttons) => buttons.forEach((b) => (b as HTMLButtonElement).click()));
+    await page.getByTestId('palette').evaluate((el) => el.scrollTo(0, 0));
     await loadPreset('deltanet');
     await page.waitForTimeout(300);
     await page.screenshot({ path: 'docs/editor-deltanet.png' });
