@@ -12,10 +12,12 @@ import { join } from 'node:path';
 import { createNodeGpu } from '../engine/gpu/node';
 import { adapterSummary, capsFromDescription } from '../engine/gpu/describe';
 import { planChunkScan } from '../engine/miras/chunk/chunk';
-import { encode, prepare, readF32, uploadF32, zerosF32 } from '../engine/miras/chunk/exec';
+import { encode, GRAD_INPUT, prepare, readF32, scanBuffers } from '../engine/miras/chunk/exec';
 import { recurrentBackward, recurrentForward } from '../engine/miras/chunk/naive';
 import { gradNames, tensorSizes, type ChunkScanConfig, type ChunkScanInputs, type ChunkScanShape } from '../engine/miras/chunk/types';
 import { CHUNK_PRESETS } from '../engine/miras/chunk/presets';
+import { randomScanInputs } from '../engine/miras/chunk/random';
+import { median, timeForwardBackward } from './gpu/timing';
 
 const BW = 4.3e12; // measured copy bandwidth, bytes/s (shared notes/gpu.md)
 const FMA = 43e12; // measured f32 WGSL matmul, FLOP/s
@@ -23,50 +25,8 @@ const FMA = 43e12; // measured f32 WGSL matmul, FLOP/s
 /** RetNet's γ_h = 1 − 2^{−5−h}, heads cycling over 8 values */
 const retnetDecay = (H: number) => Array.from({ length: H }, (_, h) => Math.log(1 - 2 ** (-5 - (h % 8))));
 
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function inputs(cfg: ChunkScanConfig, s: ChunkScanShape, seed: number) {
-  const r = rng(seed);
-  const sz = tensorSizes(cfg, s);
-  const u = (n: number) => Float64Array.from({ length: n }, () => r() * 2 - 1);
-  const x: Record<string, Float64Array> = { q: u(sz.q), k: u(sz.k), v: u(sz.v) };
-  if (cfg.rule === 'delta') {
-    for (let i = 0; i < sz.k / s.K; i++) {
-      let z = 0;
-      for (let j = 0; j < s.K; j++) z += x.k[i * s.K + j] ** 2;
-      z = Math.sqrt(z) || 1;
-      for (let j = 0; j < s.K; j++) x.k[i * s.K + j] /= z;
-    }
-  }
-  if (sz.beta) x.beta = Float64Array.from({ length: sz.beta }, () => 0.05 + 0.9 * r());
-  if (cfg.gate === 'scalar') x.g = Float64Array.from({ length: sz.g }, () => Math.log(0.9 + 0.1 * r()));
-  if (cfg.gate === 'vector') x.g = Float64Array.from({ length: sz.g }, () => Math.log(0.9 + 0.1 * r()));
-  if (cfg.initialState) x.h0 = u(sz.h0);
-  return { x, dO: u(sz.o), dht: u(sz.ht) };
-}
-
-const inputOf: Record<string, string> = { dq: 'q', dk: 'k', dv: 'v', dg: 'g', dbeta: 'beta', dh0: 'h0' };
-
-function buffers(device: GPUDevice, cfg: ChunkScanConfig, s: ChunkScanShape, x: Record<string, Float64Array>, dO: Float64Array, dht: Float64Array, scratch: { name: string; bytes: number }[]) {
-  const sz = tensorSizes(cfg, s);
-  const bufs: Record<string, GPUBuffer> = {};
-  for (const [n, a] of Object.entries(x)) bufs[n] = uploadF32(device, a);
-  bufs.o = zerosF32(device, sz.o);
-  bufs.finalState = zerosF32(device, sz.ht);
-  bufs['grad.o'] = uploadF32(device, dO);
-  bufs['grad.finalState'] = uploadF32(device, dht);
-  for (const g of gradNames(cfg)) bufs[`grad.${inputOf[g]}`] = zerosF32(device, x[inputOf[g]].length);
-  for (const sc of scratch) bufs[`scratch.${sc.name}`] = zerosF32(device, sc.bytes / 4);
-  return bufs;
-}
+/** Benchmark inputs: decays in (0.9, 1) per step, as long sequences use them. */
+const inputs = (cfg: ChunkScanConfig, s: ChunkScanShape, seed: number) => randomScanInputs(cfg, s, seed, { scalar: 0.9, vector: 0.9 });
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>) {
   let num = 0, den = 0;
@@ -83,11 +43,6 @@ function flopsPerToken(cfg: ChunkScanConfig, K: number, V: number, C: number) {
   const fwd = 4 * K * V + C * (K + V) + (cfg.rule === 'delta' ? 2 * K * V + C * K + C * (K + V) + (C * C) / 3 : 0);
   const bwd = 10 * K * V + 3 * C * (K + V) + (cfg.rule === 'delta' ? 6 * K * V + 4 * C * (K + V) + C * C : 0);
   return { fwd, bwd };
-}
-
-function median(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function main() {
@@ -123,7 +78,7 @@ async function main() {
         continue;
       }
       const { x, dO, dht } = inputs(cfg, s, 11);
-      const bufs = buffers(device, cfg, s, x, dO, dht, plan.scratch);
+      const bufs = scanBuffers(device, cfg, s, x, dO, dht, plan.scratch);
       device.pushErrorScope('validation');
       const enc = device.createCommandEncoder();
       encode(enc, prepare(device, [...plan.forward, ...plan.backward], bufs));
@@ -136,7 +91,7 @@ async function main() {
         o: relErr(await readF32(device, bufs.o, ref.o.length), ref.o),
         ht: relErr(await readF32(device, bufs.finalState, ref.ht.length), ref.ht),
       };
-      for (const g of gradNames(cfg)) errs[g] = relErr(await readF32(device, bufs[`grad.${inputOf[g]}`], gref[g].length), gref[g]);
+      for (const g of gradNames(cfg)) errs[g] = relErr(await readF32(device, bufs[`grad.${GRAD_INPUT[g]}`], gref[g].length), gref[g]);
       for (const b of Object.values(bufs)) b.destroy();
       (out.checks as unknown[]).push({ preset: p.preset, chunk, tiling: plan.tiling, errors: errs });
       console.log(`check ${p.preset} C=${chunk}: ${Object.entries(errs).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(' ')}`);
@@ -156,32 +111,10 @@ async function main() {
       continue;
     }
     const { x, dO, dht } = inputs(cfg, s, 5);
-    const bufs = buffers(device, cfg, s, x, dO, dht, plan.scratch);
+    const bufs = scanBuffers(device, cfg, s, x, dO, dht, plan.scratch);
     const fw = prepare(device, plan.forward, bufs);
     const bw = prepare(device, plan.backward, bufs);
-    const nq = 2 * (fw.length + bw.length);
-    const qs = device.createQuerySet({ type: 'timestamp', count: nq });
-    const resolve = device.createBuffer({ size: nq * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    const read = device.createBuffer({ size: nq * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const fwdT: number[] = [], bwdT: number[] = [];
-    const perKernel: Record<string, number[]> = {};
-    const warm = smoke ? 1 : 3;
-    for (let r = 0; r < reps + warm; r++) {
-      const enc = device.createCommandEncoder();
-      encode(enc, fw, { set: qs, base: 0 });
-      encode(enc, bw, { set: qs, base: 2 * fw.length });
-      enc.resolveQuerySet(qs, 0, nq, resolve, 0);
-      enc.copyBufferToBuffer(resolve, 0, read, 0, nq * 8);
-      device.queue.submit([enc.finish()]);
-      await read.mapAsync(GPUMapMode.READ);
-      const ts = new BigUint64Array(read.getMappedRange().slice(0));
-      read.unmap();
-      if (r < warm) continue;
-      const ms = (a: number, b: number) => Number(ts[b] - ts[a]) / 1e6;
-      fwdT.push(ms(0, 2 * fw.length - 1));
-      bwdT.push(ms(2 * fw.length, nq - 1));
-      [...fw, ...bw].forEach((d, i) => (perKernel[d.name] ??= []).push(ms(2 * i, 2 * i + 1)));
-    }
+    const { fwd: fwdT, bwd: bwdT, perKernel } = await timeForwardBackward(device, fw, bw, reps, smoke ? 1 : 3);
     const f = median(fwdT), b = median(bwdT);
     const tok = s.B * s.H * s.T;
     const fl = flopsPerToken(cfg, s.K, s.V, plan.tiling.C);
@@ -201,7 +134,6 @@ async function main() {
     console.log(`time ${p.preset.padEnd(18)} C=${plan.tiling.C} fwd ${f.toFixed(3)} ms  bwd ${b.toFixed(3)} ms  (${row.fwd_tflops.toFixed(1)} / ${row.bwd_tflops.toFixed(1)} TFLOP/s; roofline ${(100 * row.fwd_roofline).toFixed(0)}% / ${(100 * row.bwd_roofline).toFixed(0)}%)`);
     console.log(`     ${Object.entries(row.per_kernel_ms).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
     for (const buf of Object.values(bufs)) buf.destroy();
-    qs.destroy();
   }
   const dir = process.env.OUT ?? join(process.cwd(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });

@@ -12,15 +12,11 @@ import { adapterSummary, capsFromDescription } from '../engine/gpu/describe';
 import { getPreset } from '../engine/presets';
 import type { MirasMixer } from '../engine/spec';
 import { recurrentProvider, recurrentSupports } from '../engine/miras/recurrent/provider';
-import { encode, prepare, uploadF32, zerosF32 } from '../engine/miras/chunk/exec';
+import { prepare, uploadF32, zerosF32 } from '../engine/miras/chunk/exec';
+import { median, timeForwardBackward } from './gpu/timing';
 
 const BW = 4.3e12;
 const PRESETS = ['linear-attention', 'retnet', 'gla', 'mamba2', 'hgrn2', 'mlstm', 'deltanet', 'gated-deltanet', 'deltaproduct', 'longhorn', 'ttt-linear', 'titans', 'moneta', 'yaad', 'memora'];
-
-function median(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** Plausible values per tensor: unit-ish q/k/v, rates in (0,1), log decays near 0, thresholds near 1. */
 function fill(name: string, n: number, seed: number): Float32Array {
@@ -74,32 +70,13 @@ async function main() {
       for (const sc of ks.scratch) bufs[`scratch.${sc.name}`] = zerosF32(device, sc.bytes / 4);
       const fw = prepare(device, ks.forward, bufs);
       const bw = prepare(device, ks.backward, bufs);
-      const nq = 2 * (fw.length + bw.length);
-      const qs = device.createQuerySet({ type: 'timestamp', count: nq });
-      const resolve = device.createBuffer({ size: nq * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-      const read = device.createBuffer({ size: nq * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      const fT: number[] = [], bT: number[] = [];
-      for (let r = 0; r < 13; r++) {
-        const enc = device.createCommandEncoder();
-        encode(enc, fw, { set: qs, base: 0 });
-        encode(enc, bw, { set: qs, base: 2 * fw.length });
-        enc.resolveQuerySet(qs, 0, nq, resolve, 0);
-        enc.copyBufferToBuffer(resolve, 0, read, 0, nq * 8);
-        device.queue.submit([enc.finish()]);
-        await read.mapAsync(GPUMapMode.READ);
-        const ts = new BigUint64Array(read.getMappedRange().slice(0));
-        read.unmap();
-        if (r < 3) continue;
-        fT.push(Number(ts[2 * fw.length - 1] - ts[0]) / 1e6);
-        bT.push(Number(ts[nq - 1] - ts[2 * fw.length]) / 1e6);
-      }
+      const { fwd: fT, bwd: bT } = await timeForwardBackward(device, fw, bw, 10, 3);
       const f = median(fT), b = median(bT);
       const fwdBytes = inBytes + outBytes, bwdBytes = 2 * inBytes + outBytes;
       const row = { preset: name, id: p.id, kernels: { forward: ks.forward.map((k) => k.name), backward: ks.backward.map((k) => k.name) }, fwd_ms: f, bwd_ms: b, fwd_bw_frac: fwdBytes / BW / (f / 1e3), bwd_bw_frac: bwdBytes / BW / (b / 1e3), fwd_bytes: fwdBytes, bwd_bytes: bwdBytes };
       out.timings.push(row);
       console.log(`time ${name.padEnd(16)} fwd ${f.toFixed(3)} ms (${(100 * row.fwd_bw_frac).toFixed(1)}% of BW roofline)  bwd ${b.toFixed(3)} ms (${(100 * row.bwd_bw_frac).toFixed(1)}%)`);
       for (const x of Object.values(bufs)) x.destroy();
-      qs.destroy();
       save();
     } catch (e) {
       out.skipped.push({ preset: name, why: (e as Error).message.slice(0, 300) });

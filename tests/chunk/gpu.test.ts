@@ -14,8 +14,11 @@ import { testGpu } from '../helpers/gpu';
 import { randomInputs, relErr, runChunkOnGpu } from './harness';
 
 type F = Float64Array;
-const CASES: [string, Omit<ChunkScanConfig, 'scale' | 'initialState'>, { T: number; K: number; V: number; H: number; chunk: number }][] = [
+// stage: operand tiles staged in workgroup memory (the GPU default; slow under SwiftShader, so two cases here)
+const CASES: [string, Omit<ChunkScanConfig, 'scale' | 'initialState'>, { T: number; K: number; V: number; H: number; chunk: number; stage?: boolean }][] = [
   ['linear attention', { rule: 'linear', gate: 'none' }, { T: 37, K: 16, V: 16, H: 2, chunk: 16 }],
+  ['simple GLA, staged tiles', { rule: 'linear', gate: 'scalar' }, { T: 23, K: 16, V: 16, H: 1, chunk: 16, stage: true }],
+  ['Gated DeltaNet, staged tiles', { rule: 'delta', gate: 'scalar' }, { T: 23, K: 16, V: 16, H: 1, chunk: 16, stage: true }],
   ['RetNet', { rule: 'linear', gate: 'const', logDecay: [Math.log(1 - 2 ** -5)] }, { T: 40, K: 32, V: 16, H: 1, chunk: 32 }],
   ['Mamba2 (β = Δ)', { rule: 'linear', gate: 'scalar', beta: true }, { T: 29, K: 16, V: 32, H: 2, chunk: 16 }],
   ['simple GLA', { rule: 'linear', gate: 'scalar' }, { T: 33, K: 32, V: 32, H: 1, chunk: 32 }],
@@ -35,7 +38,7 @@ describe('chunk scans on WebGPU vs the float64 token recurrence', () => {
       const cfg: ChunkScanConfig = { ...c, scale: 1 / Math.sqrt(sh.K), initialState: true };
       const { x, dO, dht } = randomInputs(cfg, s, 1000 + sh.T);
       const caps = { ...DEFAULT_CAPS, maxComputeWorkgroupStorageSize: Math.max(16384, description.limits.maxComputeWorkgroupStorageSize ?? 0) };
-      const r = await runChunkOnGpu(device, cfg, s, x, dO, dht, caps, { chunk: sh.chunk, workgroupSize: description.isFallback ? 1 : undefined });
+      const r = await runChunkOnGpu(device, cfg, s, x, dO, dht, caps, { chunk: sh.chunk, workgroupSize: description.isFallback ? 1 : undefined, stage: sh.stage ?? !description.isFallback });
       const xi = x as unknown as ChunkScanInputs<F>;
       const ref = recurrentForward(cfg, s, xi);
       const gref = recurrentBackward(cfg, s, xi, { do: dO, dht }) as unknown as Record<string, F>;

@@ -3,7 +3,9 @@
  * GPU benchmarks use to drive the kernels directly (the engine's runtime does the same for plans).
  * Pipelines are cached by WGSL source; optional timestamp queries give per-kernel GPU times.
  */
-import type { KernelSpec } from '../../plan/kernel';
+import type { KernelSpec, ScratchBuffer } from '../../plan/kernel';
+import type { ChunkScanConfig, ChunkScanShape } from './types';
+import { gradNames, tensorSizes } from './types';
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
@@ -94,4 +96,23 @@ export async function readF32(device: GPUDevice, buf: GPUBuffer, n: number): Pro
   read.unmap();
   read.destroy();
   return out;
+}
+
+/** Input of each gradient, by gradient name. */
+export const GRAD_INPUT: Record<string, string> = { dq: 'q', dk: 'k', dv: 'v', dg: 'g', dbeta: 'beta', dh0: 'h0' };
+
+/** Every buffer a chunk scan's kernels bind, by plan name: inputs, outputs, zeroed gradients, scratch. */
+export function scanBuffers(
+  device: GPUDevice, cfg: ChunkScanConfig, s: ChunkScanShape, x: Record<string, Float64Array>, dO: Float64Array, dht: Float64Array, scratch: ScratchBuffer[],
+): Record<string, GPUBuffer> {
+  const sz = tensorSizes(cfg, s);
+  const bufs: Record<string, GPUBuffer> = {};
+  for (const [n, a] of Object.entries(x)) bufs[n] = uploadF32(device, a);
+  bufs.o = zerosF32(device, sz.o);
+  bufs.finalState = zerosF32(device, sz.ht);
+  bufs['grad.o'] = uploadF32(device, dO);
+  bufs['grad.finalState'] = uploadF32(device, dht);
+  for (const g of gradNames(cfg)) bufs[`grad.${GRAD_INPUT[g]}`] = zerosF32(device, x[GRAD_INPUT[g]].length);
+  for (const sc of scratch) bufs[`scratch.${sc.name}`] = zerosF32(device, sc.bytes / 4);
+  return bufs;
 }

@@ -62,6 +62,17 @@ export function scratchLayout(cfg: ChunkScanConfig, s: ChunkScanShape, C: number
 /** Linear rule with β: the kernels read v' = β⊙v and accumulate dv' in scratch; small kernels convert. */
 let bufMap: Record<string, string> = BUF;
 
+/** β of the chunk's rows into sBeta (zero past T). */
+const BETA_LOAD = 'for (var e = tid; e < C; e += WG) { var bt = 0.0; if (e < cv) { bt = beta[(b * T + n0 + e) * H + h]; } sBeta[e] = bt; }';
+
+/** sA[i][j] = Σ_k q_ik k_jk Γ_ijk for j ≤ i (zero elsewhere and past T). */
+const INTRA_A = `for (var e = tid; e < C * C; e += WG) {
+    let i = e / C; let j = e % C;
+    var a = 0.0;
+    if (j <= i && i < cv) { a = gatedDot(b, h, n0, i, j); }
+    sA[e] = a;
+  }`;
+
 class Kernel {
   binds: Bind[] = [];
   shared: [string, number][] = [];
@@ -390,7 +401,7 @@ function wyKernel(x: Ctx): GeneratedKernel {
   const NB = x.C / 16;
   k.smem('sBeta', x.C).smem('sA', x.C * x.C).smem('sX', Math.max(64, (NB - 1) * 256));
   const body = `${x.parHead}
-  for (var e = tid; e < C; e += WG) { var bt = 0.0; if (e < cv) { bt = beta[(b * T + n0 + e) * H + h]; } sBeta[e] = bt; }
+  ${BETA_LOAD}
   ${x.gateCumsum()}
   for (var e = tid; e < C * C; e += WG) {
     let i = e / C; let j = e % C;
@@ -574,12 +585,7 @@ function outputKernel(x: Ctx): GeneratedKernel {
   const body = `${x.parHead}
   ${x.gateCumsum()}
   ${x.stageCross()}
-  for (var e = tid; e < C * C; e += WG) {
-    let i = e / C; let j = e % C;
-    var a = 0.0;
-    if (j <= i && i < cv) { a = gatedDot(b, h, n0, i, j); }
-    sA[e] = a;
-  }
+  ${INTRA_A}
   ${x.vec ? `workgroupBarrier();
   for (var e = tid; e < C * K; e += WG) {
     let i = e / K; let kk = e % K;
@@ -611,12 +617,7 @@ function dvLocalKernel(x: Ctx): GeneratedKernel {
   k.smem('sA', x.C * x.C);
   const body = `${x.parHead}
   ${x.gateCumsum()}
-  for (var e = tid; e < C * C; e += WG) {
-    let i = e / C; let j = e % C;
-    var a = 0.0;
-    if (j <= i && i < cv) { a = gatedDot(b, h, n0, i, j); }
-    sA[e] = a;
-  }
+  ${INTRA_A}
   workgroupBarrier();
   for (var e = tid; e < C * V; e += WG) {
     let j = e / V; let c = e % V;
@@ -844,12 +845,7 @@ function dkvKernel(x: Ctx): GeneratedKernel {
   ${x.gateCumsum()}
   ${x.stageCross()}
   ${dsSnippet(x)}
-  for (var e = tid; e < C * C; e += WG) {
-    let i = e / C; let j = e % C;
-    var a = 0.0;
-    if (j <= i && i < cv) { a = gatedDot(b, h, n0, i, j); }
-    sA[e] = a;
-  }
+  ${INTRA_A}
   workgroupBarrier();
   for (var e = tid; e < C * V; e += WG) {
     let j = e / V; let c = e % V;
@@ -928,7 +924,7 @@ function wyBwdAKernel(x: Ctx): GeneratedKernel {
   const RL = Math.max(1, x.t.WG / x.C);
   k.smem('sBeta', x.C).smem('sT', x.C * x.C).smem('sP', x.C * RL).smem('sQ', x.C * RL);
   const body = `${x.parHead}
-  for (var e = tid; e < C; e += WG) { var bt = 0.0; if (e < cv) { bt = beta[(b * T + n0 + e) * H + h]; } sBeta[e] = bt; }
+  ${BETA_LOAD}
   for (var e = tid; e < C * C; e += WG) { sT[e] = wsT[AINV_OFF + (bh * NT + n) * C * C + e]; }
   ${x.gateCumsum()}
   ${x.gated ? '' : 'workgroupBarrier();'}
@@ -984,7 +980,7 @@ function wyBwdBKernel(x: Ctx): GeneratedKernel {
   x.gateSmem(k, false);
   k.smem('sBeta', x.C).smem('sT', x.C * x.C).smem('sM', x.C * x.C).smem('sDB', x.C);
   const body = `${x.parHead}
-  for (var e = tid; e < C; e += WG) { var bt = 0.0; if (e < cv) { bt = beta[(b * T + n0 + e) * H + h]; } sBeta[e] = bt; }
+  ${BETA_LOAD}
   for (var e = tid; e < C * C; e += WG) {
     sT[e] = wsT[AINV_OFF + (bh * NT + n) * C * C + e];
     sM[e] = wsT[M1_OFF + (bh * NT + n) * C * C + e];
