@@ -237,7 +237,7 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
             <button type="submit" disabled={!view.hasModel}>Complete</button>
           </form>
         ) : (
-          <button type="button" disabled={!view.hasModel} onClick={() => session.tryModel()}>Measure recall on fresh examples</button>
+          <button type="button" disabled={!view.hasModel} onClick={() => session.tryModel()}>Measure recall on held-out examples</button>
         )}
         {view.tried && (
           <div data-testid="try-result">

@@ -1,37 +1,40 @@
 /**
- * The one place the worker touches the engine's training API (engine/index.ts). Everything
- * else in engine/worker speaks TrainerHandle, so the loop and the protocol stay engine-agnostic.
+ * What the worker's loop needs from a trainer. engine-trainer.ts implements it on the engine's
+ * Trainer (engine/train/trainer.ts, through engine/index.ts); tests can script it.
  */
-import type { ModelSpec } from '../spec';
 import type { MemoryView, TrainConfig } from './protocol';
-import type { NamedTensor } from './safetensors';
+import type { ModelSpec } from '../spec';
+import type { Task } from '../tasks/types';
 
 export interface StepResult {
   loss: number;
-  /** Correct argmax predictions and labelled positions in the batch. */
-  correct: number;
-  count: number;
-  gradNorm?: number;
+  accuracy?: number;
+  gradNorm: number;
   lr: number;
 }
 
 export interface TrainerHandle {
   parameterCount: number;
-  /** One optimizer step on a batch ([batch, seqLen] row-major, target -1 = ignored); `step` is 0-based. */
-  step(inputs: Int32Array, targets: Int32Array, step: number): Promise<StepResult>;
-  evaluate(inputs: Int32Array, targets: Int32Array): Promise<{ loss: number; correct: number; count: number }>;
+  /** Steps taken so far (the next step's 0-based index). */
+  readonly stepIndex: number;
+  /** One optimizer step on the task's next training batch. Throws the engine's TrainingDivergedError on NaN/Inf. */
+  step(): Promise<StepResult>;
+  /** Held-out loss and accuracy over the configured eval batches. */
+  evaluate(): Promise<{ loss: number; accuracy?: number }>;
   /** Next-token logits after the last token of one sequence. */
   lastLogits(ids: Int32Array): Promise<Float32Array>;
-  /** Parameters and optimizer state, by name. */
-  saveState(): Promise<Record<string, NamedTensor>>;
-  loadState(tensors: Record<string, NamedTensor>): Promise<void>;
-  /** Per layer/head state norm and gate values over positions for one sequence; null when the engine has no hook. */
+  /** Parameters, optimizer state and step as safetensors bytes. */
+  exportCheckpoint(): Promise<ArrayBuffer>;
+  /** Load a checkpoint; returns the step it was taken at. */
+  importCheckpoint(bytes: ArrayBuffer): Promise<number>;
+  /** Per layer/head state norm and gate values over positions for one sequence; null when the model has no recurrent memory. */
   memoryTrace(ids: Int32Array): Promise<Omit<MemoryView, 'step'> | null>;
   dispose(): void;
 }
 
 export interface TrainerOptions {
   spec: ModelSpec;
+  task: Task;
   config: TrainConfig;
   /** WebGPU device for backend 'webgpu'. */
   device?: GPUDevice;

@@ -1,72 +1,66 @@
 /**
- * Bridge from the worker's TrainerHandle to the engine's training backends
- * (engine/train/backend.ts: the compiled WebGPU plan, or the float64 reference), plus the
- * memory trace for the panel's heatmaps, computed with the float64 reference on one sequence.
+ * The worker's trainer: the engine's Trainer (its training loop step, AdamW, schedules, NaN/Inf
+ * detection) and its safetensors checkpoints, through engine/index.ts, plus the memory trace for
+ * the panel's heatmaps, computed with the float64 reference on one sequence.
  */
-import { buildModel, type BuiltModel } from '../model/build';
-import { referenceForward } from '../reference/interpreter';
+import { Trainer, buildModel, decodeCheckpoint, encodeCheckpoint, referenceForward, type BuiltModel, type TrainState } from '../index';
 import { scanOp, type ScanAttrs } from '../ir/scan';
-import { createBackend, type TrainState } from '../train/backend';
-import { learningRate } from '../train/schedule';
 import type { MemoryView } from './protocol';
-import type { StepResult, TrainerHandle, TrainerOptions } from './engine-adapter';
-import type { NamedTensor } from './safetensors';
+import type { TrainerHandle, TrainerOptions } from './engine-adapter';
 
-/** AdamW moments and decay rates (PyTorch defaults, as Zoology's AdamW uses). */
-const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 /** The memory heatmaps cover at most this many positions (the prefix scans are O(T²) on the CPU). */
 export const MEMORY_TRACE_MAX_LEN = 64;
 
-const M_PREFIX = 'optimizer.adam_m.';
-const V_PREFIX = 'optimizer.adam_v.';
-
-/** Parameters under their own names (a plain weights file), AdamW moments under optimizer.adam_{m,v}.<name>. */
-export function stateToTensors(s: TrainState): Record<string, NamedTensor> {
-  const out: Record<string, NamedTensor> = {};
-  for (const [name, p] of Object.entries(s.params)) {
-    out[name] = { shape: p.shape, data: p.data };
-    if (s.m[name]) out[M_PREFIX + name] = { shape: p.shape, data: s.m[name] };
-    if (s.v[name]) out[V_PREFIX + name] = { shape: p.shape, data: s.v[name] };
-  }
-  return out;
-}
-
-export function tensorsToState(t: Record<string, NamedTensor>): TrainState {
-  const s: TrainState = { params: {}, m: {}, v: {} };
-  for (const [name, x] of Object.entries(t)) {
-    if (name.startsWith(M_PREFIX)) s.m[name.slice(M_PREFIX.length)] = x.data;
-    else if (name.startsWith(V_PREFIX)) s.v[name.slice(V_PREFIX.length)] = x.data;
-    else s.params[name] = { shape: x.shape, data: x.data };
-  }
-  return s;
-}
-
 export async function createTrainer(opts: TrainerOptions): Promise<TrainerHandle> {
-  const { spec, config, device } = opts;
-  const backend = await createBackend({ spec, batch: config.batch, seqLen: config.seqLen, seed: config.seed, kind: config.backend, device });
-  const schedule = { kind: config.schedule, lr: config.lr, warmupSteps: config.warmupSteps, totalSteps: config.steps, minRatio: 0 };
+  const { spec, task, config: c, device } = opts;
+  const trainer = await Trainer.create({
+    spec,
+    task,
+    backend: c.backend,
+    device,
+    config: {
+      steps: c.steps, batch: c.batch, seqLen: c.seqLen, lr: c.lr, schedule: c.schedule, warmupSteps: c.warmupSteps,
+      weightDecay: c.weightDecay, clip: c.gradClip, seed: c.seed, evalBatches: c.evalBatches,
+      // The worker decides when to evaluate.
+      evalEvery: 0,
+    },
+  });
   let traceModel: BuiltModel | null = null;
   return {
-    parameterCount: backend.model.parameterCount,
-    async step(inputs, targets, step): Promise<StepResult> {
-      const lr = learningRate(step, schedule);
-      const r = await backend.step({ inputs, targets }, { ...ADAM, lr, t: step + 1, weightDecay: config.weightDecay, clip: config.gradClip });
-      return { loss: r.loss, correct: Math.round(r.accuracy * r.count), count: r.count, gradNorm: r.gradNorm, lr };
+    parameterCount: trainer.parameterCount,
+    get stepIndex() {
+      return trainer.stepIndex;
     },
-    async evaluate(inputs, targets) {
-      const r = await backend.evaluate({ inputs, targets });
-      return { loss: r.loss, correct: Math.round(r.accuracy * r.count), count: r.count };
+    async step() {
+      const ev = await trainer.step();
+      return { loss: ev.loss, accuracy: ev.accuracy, gradNorm: ev.gradNorm, lr: ev.lr };
     },
-    lastLogits: (ids) => backend.lastLogits(ids),
-    saveState: async () => stateToTensors(await backend.getState()),
-    loadState: (t) => backend.setState(tensorsToState(t)),
+    async evaluate() {
+      const ev = await trainer.evaluate();
+      return { loss: ev.loss, accuracy: ev.accuracy };
+    },
+    lastLogits: (ids) => trainer.backend.lastLogits(ids),
+    async exportCheckpoint() {
+      const bytes = encodeCheckpoint(await trainer.backend.getState(), {
+        step: trainer.stepIndex,
+        spec,
+        extra: { task: task.name, seed: String(c.seed) },
+      });
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    },
+    async importCheckpoint(bytes) {
+      const ck = decodeCheckpoint(bytes);
+      await trainer.backend.setState(ck.state);
+      trainer.stepIndex = ck.step;
+      return ck.step;
+    },
     async memoryTrace(ids) {
       const T = Math.min(ids.length, MEMORY_TRACE_MAX_LEN);
-      traceModel ??= buildModel(backend.model.spec, { batch: 1, seqLen: T });
-      const state = await backend.getState();
-      return memoryTrace(traceModel, state, ids.subarray(0, T));
+      traceModel ??= buildModel(spec, { batch: 1, seqLen: T });
+      const view = memoryTrace(traceModel, await trainer.backend.getState(), ids.subarray(0, T));
+      return view.series.length ? view : null;
     },
-    dispose: () => backend.destroy(),
+    dispose: () => trainer.destroy(),
   };
 }
 

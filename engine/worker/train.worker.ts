@@ -6,9 +6,8 @@
 import { adapterDescription } from '../gpu/describe';
 import { createTask } from '../tasks';
 import { createTrainer } from './engine-trainer';
-import { complete, evaluate, runLoop } from './loop';
+import { complete, runLoop } from './loop';
 import { TrainConfigSchema, type MainToWorker, type StartMessage, type WorkerToMain } from './protocol';
-import { decodeSafetensors } from './safetensors';
 import type { TrainerHandle } from './engine-adapter';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -75,21 +74,15 @@ async function start(msg: StartMessage) {
     });
   }
   try {
-    const t = await createTrainer({ spec, config, device });
+    const t = await createTrainer({ spec, task, config, device });
     trainer = t;
-    let startStep = 0;
-    if (msg.resume) {
-      const { tensors, metadata } = decodeSafetensors(msg.resume.bytes);
-      await t.loadState(tensors);
-      startStep = Number(metadata.step ?? msg.resume.step);
-    }
+    const startStep = msg.resume ? await t.importCheckpoint(msg.resume.bytes) : 0;
     currentStep = startStep;
     emit({ type: 'ready', adapter: adapterInfo, backend: config.backend, parameterCount: t.parameterCount, vocabSize: task.vocabSize, startStep });
     const result = await runLoop({
       trainer: t,
-      spec,
+      task,
       config,
-      startStep,
       hooks: {
         emit: (m, t) => {
           if (m.type === 'metric') currentStep = m.point.step;
@@ -119,9 +112,9 @@ async function tryModel(msg: Extract<MainToWorker, { type: 'try' }>) {
       const text = await complete(trainer, task, msg.prompt ?? '', msg.maxNewTokens ?? 120, cfg.seqLen);
       emit({ type: 'tried', id: msg.id, text, detail: `Greedy completion, ${msg.maxNewTokens ?? 120} characters.` });
     } else {
-      // Fresh examples the model has never seen: eval split, batches beyond the ones used for held-out eval.
-      const e = await evaluate(trainer, task, { ...cfg, evalBatches: 1 }, currentStep);
-      emit({ type: 'tried', id: msg.id, accuracy: e.accuracy, detail: `${cfg.batch} held-out ${task.name} sequences of length ${cfg.seqLen}: loss ${e.loss.toFixed(4)}.` });
+      // Held-out examples (the eval split, never trained on).
+      const e = await trainer.evaluate();
+      emit({ type: 'tried', id: msg.id, accuracy: e.accuracy, detail: `${cfg.evalBatches}×${cfg.batch} held-out ${task.name} sequences of length ${cfg.seqLen}: loss ${e.loss.toFixed(4)}.` });
     }
   } catch (e) {
     emit({ type: 'tried', id: msg.id, detail: `Could not run the model: ${(e as Error).message}` });

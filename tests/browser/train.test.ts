@@ -96,7 +96,7 @@ describe('in-browser training', () => {
     await expect.poll(async () => (await page.getByTestId('eval-summary').textContent()) ?? '', { timeout: 30_000 }).toMatch(/Held-out at step 30: loss/);
     await page.getByTestId('memory-view').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('memory-view').locator('canvas').count()).toBeGreaterThanOrEqual(2);
-    await page.getByRole('button', { name: 'Measure recall on fresh examples' }).click();
+    await page.getByRole('button', { name: 'Measure recall on held-out examples' }).click();
     await expect.poll(async () => (await page.getByTestId('try-result').textContent().catch(() => '')) ?? '', { timeout: 60_000 }).toMatch(/Accuracy \d/);
     mkdirSync('test-results', { recursive: true });
     await page.getByRole('region', { name: 'Training' }).screenshot({ path: 'test-results/train-panel.png' });
