@@ -242,11 +242,12 @@ describe('editor in Chromium', () => {
     // Clear earlier messages so they do not cover the canvas.
     await page.locator('.toast button').evaluateAll((buttons) => buttons.forEach((b) => (b as HTMLButtonElement).click()));
     await page.getByTestId('palette').evaluate((el) => el.scrollTo(0, 0));
+    const settled = () => expect.poll(() => page.getByTestId('compile-status').getAttribute('data-state'), { timeout: 120_000 }).toMatch(/^(ok|error|no-gpu)$/);
     await loadPreset('deltanet');
-    await page.waitForTimeout(300);
+    await settled();
     await page.screenshot({ path: 'docs/editor-deltanet.png' });
     await loadPreset('gated-deltanet-swa-hybrid');
-    await page.waitForTimeout(300);
+    await settled();
     await page.screenshot({ path: 'docs/editor-hybrid.png' });
     // An ill-defined combination, shown on the node at fault.
     await loadPreset('memora');
