@@ -2,16 +2,9 @@
 import type { MirasMixer } from '../../engine/spec';
 import { comboInputs, type Combo, type ScanDims } from '../../engine/miras/math/combo';
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, shared with the chunk-kernel tests. */
+export { rng } from '../../engine/miras/chunk/random';
+import { rng } from '../../engine/miras/chunk/random';
 
 export function gauss(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());

@@ -18,6 +18,19 @@ function logF(c: Combo, L: Layout): string {
   return '0.0';
 }
 
+/** The step's gates from the stabiliser `m`: fm = log f + m, m_t = max(fm, ĩ), f' = e^{fm − m_t}, i' = e^{ĩ − m_t}. */
+function gatesAt(c: Combo, L: Layout, m: string): string {
+  return `    let gbase = rowg(b, tau, h);
+    let fm = ${logF(c, L)} + ${m};
+    let ig = gates[gbase + ${u(L.fields.ig!)}];
+    let fmWins = fm >= ig;
+    let mN = select(ig, fm, fmWins);
+    let fs = exp(fm - mN);
+    let is = exp(ig - mN);
+    let vj = v[rowv(b, tau, h) + j];
+    let krow = rowk(b, tau, h);`;
+}
+
 function decls(names: string[], access: readonly string[]): string {
   return names.map((n, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${n}: array<f32>;`).join('\n');
 }
@@ -58,14 +71,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       }
       state[ckpt(bh, tau / CK, 2u, 0u, j)] = m;
     }
-    let gbase = rowg(b, tau, h);
-    let fm = ${logF(c, L)} + m;
-    let ig = gates[gbase + ${u(L.fields.ig!)}];
-    let mN = select(ig, fm, fm >= ig);
-    let fs = exp(fm - mN);
-    let is = exp(ig - mN);
-    let vj = v[rowv(b, tau, h) + j];
-    let krow = rowk(b, tau, h);
+${gatesAt(c, L, 'm')}
     let qrow = rowq(b, tau, h);
     var nq = 0.0;
     var num = 0.0;
@@ -155,14 +161,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     for (var tau = t0; tau < t1; tau++) {
       for (var i = 0u; i < DK; i++) { state[segs(bh, tau - t0, 0u, i, j)] = C[i]; state[segs(bh, tau - t0, 1u, i, j)] = n[i]; }
       state[segs(bh, tau - t0, 2u, 0u, j)] = m;
-      let gbase = rowg(b, tau, h);
-      let fm = ${logF(c, L)} + m;
-      let ig = gates[gbase + ${u(f.ig!)}];
-      let mN = select(ig, fm, fm >= ig);
-      let fs = exp(fm - mN);
-      let is = exp(ig - mN);
-      let vj = v[rowv(b, tau, h) + j];
-      let krow = rowk(b, tau, h);
+${gatesAt(c, L, 'm')}
       for (var i = 0u; i < DK; i++) { let ki = k[krow + i]; C[i] = fs * C[i] + is * ki * vj; n[i] = fs * n[i] + is * ki; }
       m = mN;
     }
@@ -173,15 +172,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       var np: array<f32, DK>;
       for (var i = 0u; i < DK; i++) { Cp[i] = state[segs(bh, tau - t0, 0u, i, j)]; np[i] = state[segs(bh, tau - t0, 1u, i, j)]; }
       let mp = state[segs(bh, tau - t0, 2u, 0u, j)];
-      let gbase = rowg(b, tau, h);
-      let fm = ${logF(c, L)} + mp;
-      let ig = gates[gbase + ${u(f.ig!)}];
-      let fmWins = fm >= ig;
-      let mN = select(ig, fm, fmWins);
-      let fs = exp(fm - mN);
-      let is = exp(ig - mN);
-      let vj = v[rowv(b, tau, h) + j];
-      let krow = rowk(b, tau, h);
+${gatesAt(c, L, 'mp')}
       let qrow = rowq(b, tau, h);
       var Cn: array<f32, DK>;
       var nn: array<f32, DK>;
