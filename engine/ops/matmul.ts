@@ -83,25 +83,35 @@ export function gemmKernel(name: string, bx: string, by: string, bo: string, g: 
     `let o = b * ${u(g.o[0])} + i * ${u(g.o[1])} + j * ${u(g.o[2])};\n    O[o] = ${g.accumulate ? `O[o] + ${acc}` : acc};`;
   const useTiles = tiled && g.I * g.J >= 4096 && g.R >= 32 && caps.maxComputeInvocationsPerWorkgroup >= TILE * TILE;
   if (!useTiles) {
+    // 4×4 outputs per thread, indices clamped at the edges and stores guarded: on CPU emulation
+    // (SwiftShader) per-invocation overhead dominates, and this was 4–5× faster than one output per thread.
+    const TI = Math.ceil(g.I / 4);
+    const TJ = Math.ceil(g.J / 4);
+    const rows = [0, 1, 2, 3];
     return threadKernel({
       name,
       caps,
       binds,
-      total: g.batch * g.I * g.J,
-      // Pointer-bump addressing: CPU emulators (SwiftShader's Subzero) do not strength-reduce the index math.
-      body: `  let j = i % ${u(g.J)}; let bi = i / ${u(g.J)}; let b = bi / ${u(g.I)};
-  let ii = bi % ${u(g.I)};
-  var xa = b * ${u(g.x[0])} + ii * ${u(g.x[1])};
-  var ya = b * ${u(g.y[0])} + j * ${u(g.y[2])};
-  var acc = 0.0;
+      total: g.batch * TI * TJ,
+      body: `  let j0 = (i % ${u(TJ)}) * 4u; let rest = i / ${u(TJ)};
+  let i0 = (rest % ${u(TI)}) * 4u; let b = rest / ${u(TI)};
+${rows.map((p) => `  let xb${p} = b * ${u(g.x[0])} + min(i0 + ${p}u, ${u(g.I - 1)}) * ${u(g.x[1])};`).join('\n')}
+${rows.map((q) => `  let yb${q} = b * ${u(g.y[0])} + min(j0 + ${q}u, ${u(g.J - 1)}) * ${u(g.y[2])};`).join('\n')}
+${rows.map((p) => `  var a${p} = vec4f(0.0);`).join('\n')}
   for (var r = 0u; r < ${u(g.R)}; r++) {
-    acc += X[xa] * Y[ya];
-    xa += ${u(g.x[2])};
-    ya += ${u(g.y[1])};
+    let yr = r * ${u(g.y[1])};
+    let xr = r * ${u(g.x[2])};
+    let yv = vec4f(Y[yb0 + yr], Y[yb1 + yr], Y[yb2 + yr], Y[yb3 + yr]);
+${rows.map((p) => `    a${p} += X[xb${p} + xr] * yv;`).join('\n')}
   }
-  {
-    let i = ii;
-    ${store('acc')}
+  let acc = array<vec4f, 4>(a0, a1, a2, a3);
+  for (var p = 0u; p < 4u; p++) {
+    if (i0 + p >= ${u(g.I)}) { break; }
+    for (var q = 0u; q < 4u; q++) {
+      if (j0 + q >= ${u(g.J)}) { break; }
+      let o = b * ${u(g.o[0])} + (i0 + p) * ${u(g.o[1])} + (j0 + q) * ${u(g.o[2])};
+      O[o] = ${g.accumulate ? 'O[o] + ' : ''}acc[p][q];
+    }
   }`,
     });
   }
