@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { resolveCombo } from '@/engine/miras/math/combo';
 import { f64Backward, f64Forward } from '@/engine/miras/recurrent/f64';
 import { referenceProviderFor } from '@/engine/miras/reference/provider';
+import { recurrentKernels } from '@/engine/miras/recurrent/codegen';
+import { DEFAULT_CAPS } from '@/engine/plan/kernel';
 import { gauss, mixer, randomInputs, relErr, rng } from './kernel-helpers';
 
 const CASES: [string, Parameters<typeof mixer>][] = [
@@ -106,4 +108,24 @@ describe('float64 mirror = B1 float64 oracle (engine/miras/reference)', () => {
       for (const n of Object.keys(x)) expect(relErr(gotG[n], wantG[n]), `grad ${n}`).toBeLessThan(1e-10);
     });
   }
+});
+
+describe('fused recurrent kernel: clear refusals', () => {
+  it('names what it does not support and the limits it would break', () => {
+    expect(() => resolveCombo(mixer('mlp', ['l2'], ['none'], ['gd']))).toThrow(/does not support memory "mlp"/);
+    const c = resolveCombo(mixer('matrix', ['l2'], ['none'], ['gd'], 1, 16, 512));
+    expect(() => recurrentKernels(c, { batch: 1, time: 4, heads: 1, dk: 16, dv: 512 }, DEFAULT_CAPS)).toThrow(/d_v = 512 exceeds 256 invocations/);
+    const big = resolveCombo(mixer('matrix', ['l2'], ['none'], ['gd'], 64, 16, 16));
+    expect(() => recurrentKernels(big, { batch: 2048, time: 4, heads: 64, dk: 16, dv: 16 }, DEFAULT_CAPS)).toThrow(/batch·heads = 131072 exceeds 65535/);
+  });
+
+  it('stays within DEFAULT_CAPS: ≤ 8 storage buffers and ≤ 16 KiB workgroup memory per kernel', () => {
+    const c = resolveCombo(mixer('matrix', ['huber', { variant: 'norm', delta: 'data' }], ['channel'], ['momentum'], 2, 128, 128, { memoryInit: 'learned' }));
+    const k = recurrentKernels(c, { batch: 1, time: 9, heads: 2, dk: 128, dv: 128 }, DEFAULT_CAPS);
+    for (const kern of [...k.forward, ...k.backward]) {
+      expect(kern.bindings.length, kern.name).toBeLessThanOrEqual(8);
+      const wg = [...kern.wgsl.matchAll(/var<workgroup> \w+: array<f32, (\d+)>/g)].reduce((a, m) => a + 4 * Number(m[1]), 0);
+      expect(wg, kern.name).toBeLessThanOrEqual(16384);
+    }
+  });
 });

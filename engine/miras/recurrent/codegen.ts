@@ -996,6 +996,9 @@ function unpackKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
 /** Forward and backward KernelSpec lists for one combination and shape, within `caps`. */
 export function recurrentKernels(c: Combo, s: ScanDims, caps: DeviceCaps, opts: RecurrentOptions = {}): RecurrentKernels {
   const L = layout(c, s, opts);
+  if (L.B * L.H > caps.maxComputeWorkgroupsPerDimension) {
+    throw new Error(`${c.id}: batch·heads = ${L.B * L.H} exceeds ${caps.maxComputeWorkgroupsPerDimension} workgroups per grid dimension (one workgroup per head); use a smaller batch`);
+  }
   const maxFloats = caps.maxStorageBufferBindingSize / 4;
   if (L.stateFloats > maxFloats || L.dx.total > maxFloats) {
     throw new Error(`${c.id}: checkpoint scratch (${(L.stateFloats * 4) / 2 ** 20} MiB) exceeds the ${caps.maxStorageBufferBindingSize / 2 ** 20} MiB binding limit; use fewer batch·heads or a shorter sequence`);
