@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MIRAS_PRESETS } from '@/engine/presets/miras';
 import { createTask } from '@/engine/tasks';
 import { createTrainer, MEMORY_TRACE_MAX_LEN } from '@/engine/worker/engine-trainer';
-import { runLoop } from '@/engine/worker/loop';
+import { complete, runLoop } from '@/engine/worker/loop';
 import { TrainConfigSchema, type WorkerToMain } from '@/engine/worker/protocol';
 import { decodeCheckpoint } from '@/engine/train/checkpoint';
 import { testGpu } from '../helpers/gpu';
@@ -76,5 +76,22 @@ describe('engine bridge (WebGPU)', () => {
     const ref = await train({ ...config, steps: 4 });
     expect(gpu.losses.length).toBe(4);
     gpu.losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i]) / ref.losses[i]).toBeLessThan(1e-3));
+  });
+});
+
+describe('text samples', () => {
+  it('greedy completion of a prompt in the text task vocabulary', async () => {
+    const text = createTask('text', {}, 0);
+    const tspec = MIRAS_PRESETS.find((p) => p.name === 'deltanet')!.build({ vocabSize: text.vocabSize, dModel: 16, nLayers: 1 });
+    const cfg = TrainConfigSchema.parse({ task: 'text', steps: 2, batch: 2, seqLen: 16, lr: 0.01, evalEvery: 2, checkpointEvery: 2, backend: 'reference' });
+    const trainer = await createTrainer({ spec: tspec, task: text, config: cfg });
+    const events: WorkerToMain[] = [];
+    await runLoop({ trainer, task: text, config: cfg, hooks: { emit: (m) => events.push(m), gate: async () => 'go', now: () => performance.now() } });
+    const sample = events.find((e): e is Extract<WorkerToMain, { type: 'sample' }> => e.type === 'sample')!;
+    expect(sample.step).toBe(2);
+    expect(Array.from(sample.text).length).toBe(80);
+    expect(text.encode!(sample.prompt + sample.text).length).toBe(Array.from(sample.prompt + sample.text).length);
+    expect(await complete(trainer, text, 'Shall I', 5, 16)).toHaveLength(5);
+    trainer.dispose();
   });
 });
