@@ -296,10 +296,13 @@ export function Editor() {
       if (s.nodes !== prev.nodes && count(s.nodes) > 0 && count(s.nodes) !== count(prev.nodes)) setTab('inspect');
     });
     const onInspect = () => setTab('inspect');
+    const onTab = (e: Event) => setTab((e as CustomEvent<Tab>).detail);
     window.addEventListener('miras:inspect', onInspect);
+    window.addEventListener('miras:tab', onTab);
     return () => {
       unsub();
       window.removeEventListener('miras:inspect', onInspect);
+      window.removeEventListener('miras:tab', onTab);
     };
   }, []);
 

@@ -82,9 +82,6 @@ export const Toolbar = memo(function Toolbar({ onPresets, onLayout, onHelp, file
       <button onClick={onLayout} title="Auto-layout (L)" data-testid="auto-layout">
         Layout
       </button>
-      <button onClick={() => window.dispatchEvent(new Event('miras:fit-view'))} title="Fit view (F)">
-        Fit
-      </button>
       <span className="sep" />
       <button onClick={() => fileInput.current?.click()} title="Import a design file (Ctrl+O)" data-testid="import">
         Import
@@ -118,6 +115,9 @@ export const Toolbar = memo(function Toolbar({ onPresets, onLayout, onHelp, file
       </button>
       <span className="grow" />
       <Totals />
+      <button className="primary" onClick={() => window.dispatchEvent(new CustomEvent('miras:tab', { detail: 'train' }))} title="Train this design in the browser" data-testid="go-train">
+        Train ▸
+      </button>
       <button onClick={onHelp} title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts" data-testid="help">
         ?
       </button>
