@@ -177,6 +177,27 @@ describe('plan', () => {
     for (const k of order) for (const w of k.workgroups) expect(w).toBeLessThanOrEqual(DEFAULT_CAPS.maxComputeWorkgroupsPerDimension);
   });
 
+  it('runs a problem larger than one grid dimension on a 2-D grid', async () => {
+    const gpu = await testGpu();
+    const { Graph } = await import('@/engine/ir/graph');
+    const { unary } = await import('@/engine/ops');
+    const { GpuExecutor } = await import('@/engine/runtime/executor');
+    const n = 65537 * 64 + 5; // 65 538 workgroups of 64 > 65 535
+    const g = new Graph();
+    const x = g.input('x', [n], 'f32');
+    const y = unary('neg', x);
+    const plan = compilePlan(g, { caps: capsFromDescription(gpu.description), keep: [y] });
+    expect(plan.forward[0].workgroups[1]).toBe(2);
+    const ex = await GpuExecutor.create(gpu.device, plan);
+    const xs = Float32Array.from({ length: n }, (_, i) => (i % 1000) - 500);
+    ex.write(x.id, xs);
+    const out = (await ex.run(['forward'], [y.id]))[y.id];
+    let bad = 0;
+    for (let i = 0; i < n; i++) if (out[i] !== -xs[i]) bad++;
+    expect(bad).toBe(0);
+    ex.destroy();
+  });
+
   it('names the kernel when WebGPU rejects it', async () => {
     const gpu = await testGpu();
     const { GpuExecutor } = await import('@/engine/runtime/executor');
