@@ -54,7 +54,10 @@ export function planChunkScan(cfg: ChunkScanConfig, s: ChunkScanShape, caps: Dev
   if (s.B * s.H > caps.maxComputeWorkgroupsPerDimension) {
     throw new Error(`chunk scan: batch·heads = ${s.B * s.H} exceeds ${caps.maxComputeWorkgroupsPerDimension} workgroups per dimension`);
   }
-  const chunks = opts.chunk ? [opts.chunk] : [64, 32, 16];
+  // Chunk preference. Below 64 KiB of workgroup memory the 64-token chunk cannot keep its operand
+  // tiles on chip: on the H200 (48 KiB) C = 32 ran every form 1.1–2.3× faster forward+backward than
+  // C = 64 (docs/benchmarks.md), so 32 comes first there; C = 16 only when nothing longer fits.
+  const chunks = opts.chunk ? [opts.chunk] : caps.maxComputeWorkgroupStorageSize < 65536 ? [32, 64, 16] : [64, 32, 16];
   if (opts.chunk && ![16, 32, 64].includes(opts.chunk)) throw new Error(`chunk length must be 16, 32 or 64, got ${opts.chunk}`);
   const vmax = 1 << Math.ceil(Math.log2(s.V));
   // V-tile of the sequential kernels: small enough for ≥ 128 workgroups when batch·heads is small
