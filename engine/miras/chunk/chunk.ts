@@ -55,7 +55,7 @@ export function planChunkScan(cfg: ChunkScanConfig, s: ChunkScanShape, caps: Dev
     throw new Error(`chunk scan: batch·heads = ${s.B * s.H} exceeds ${caps.maxComputeWorkgroupsPerDimension} workgroups per dimension`);
   }
   // Chunk preference. Below 64 KiB of workgroup memory the 64-token chunk cannot keep its operand
-  // tiles on chip: on the H200 (48 KiB) C = 32 ran every form 1.1–2.3× faster forward+backward than
+  // tiles on chip: on the H200 (48 KiB) C = 32 ran every form 1.4–1.9× faster forward+backward than
   // C = 64 (docs/benchmarks.md), so 32 comes first there; C = 16 only when nothing longer fits.
   const chunks = opts.chunk ? [opts.chunk] : caps.maxComputeWorkgroupStorageSize < 65536 ? [32, 64, 16] : [64, 32, 16];
   if (opts.chunk && ![16, 32, 64].includes(opts.chunk)) throw new Error(`chunk length must be 16, 32 or 64, got ${opts.chunk}`);
