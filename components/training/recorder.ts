@@ -245,6 +245,13 @@ export class RunRecorder {
     }
   }
 
+  /** Stored points of one series (after a reload, to redraw the curves up to the checkpoint). */
+  async series(key: string): Promise<{ steps: number[]; values: number[] }> {
+    const res = await this.fetchImpl(`${API.metrics(this.runId)}?key=${encodeURIComponent(key)}&limit=10000`);
+    await check(res, `reading ${key}`);
+    return (await res.json()) as { steps: number[]; values: number[] };
+  }
+
   /** The newest checkpoint of the run, or null when it has none. */
   async latestCheckpoint(): Promise<{ step: number; bytes: ArrayBuffer } | null> {
     const res = await this.fetchImpl(API.checkpoint(this.runId, 'latest'));

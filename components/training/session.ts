@@ -317,6 +317,32 @@ export function useTrainingSession() {
         }
       }
       if (cancelled) return;
+      if (ckpt && recorder.current) {
+        // Redraw the curves up to the checkpoint from what the server stored; later steps are trained again.
+        try {
+          const r = recorder.current;
+          const [loss, acc, evalLoss, evalAcc] = await Promise.all(['train/loss', 'train/accuracy', 'eval/loss', 'eval/accuracy'].map((k) => r.series(k)));
+          const upTo = ckpt.step;
+          const s = emptySeries();
+          loss.steps.forEach((step, i) => {
+            if (step > upTo) return;
+            const at = (xs: { steps: number[]; values: number[] }) => {
+              const j = xs.steps.indexOf(step);
+              return j >= 0 ? xs.values[j] : null;
+            };
+            s.steps.push(step);
+            s.loss.push(loss.values[i]);
+            s.accuracy.push(at(acc));
+            s.evalLoss.push(at(evalLoss));
+            s.evalAccuracy.push(at(evalAcc));
+          });
+          series.current = s;
+          redraw();
+        } catch {
+          // The curves then start at the checkpoint; training and recording are unaffected.
+        }
+      }
+      if (cancelled) return;
       checkpoint.current = ckpt;
       patch({
         runId: run.runId,

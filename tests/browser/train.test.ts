@@ -136,7 +136,10 @@ describe('in-browser training', () => {
     await page.getByTestId('tab-train').click();
     await expect.poll(async () => (await page.getByTestId('train-message').textContent()) ?? '', { timeout: 60_000 }).toMatch(/Resumed the unfinished run from its checkpoint at step (8|16)/);
     expect(await status(page).getAttribute('data-run-id')).toBe(runId);
+    // The curves are redrawn from the stored points up to the checkpoint.
+    await expect.poll(async () => Number(await page.getByTestId('loss-chart').getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThanOrEqual(8);
     await waitForState(page, ['completed'], 480_000);
+    expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(24);
     await expect.poll(() => runRow(runId).run?.status, { timeout: 30_000 }).toBe('completed');
     const { points, checkpoints } = runRow(runId);
     expect(points.map((p) => p.step)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
