@@ -60,9 +60,10 @@ export interface Layout {
   SZ: number;
   stateFloats: number;
   segOffset: number;
+  dfinOffset: number;
 }
 
-export function layout(c: Combo, s: ScanDims, opts: RecurrentOptions): Layout {
+export function layout(c: Combo, s: ScanDims, opts: RecurrentOptions, minTile = 16): Layout {
   const { batch: B, time: T, heads: H, dk: DK, dv: DV } = s;
   const TS = T * c.steps;
   const fields: Layout['fields'] = {};
@@ -90,21 +91,24 @@ export function layout(c: Combo, s: ScanDims, opts: RecurrentOptions): Layout {
   const sx = c.retention.simplex;
   const separable = !c.mlstm && c.bias.fwdSums.length === 0 && c.bias.bwdSums.length === 0 && !c.retention.norm && (!sx || sx.axis === 'key');
   let TVB = DV;
-  while (separable && TVB > 16 && TVB % 2 === 0 && B * H * (DV / TVB) < 256) TVB /= 2;
+  while (separable && TVB > minTile && TVB % 2 === 0 && B * H * (DV / TVB) < 256) TVB /= 2;
   const NT = DV / TVB;
   const qReg = B * T * H * DK;
   const kReg = B * TS * H * DK;
   const q = 0;
   const k = q + NT * qReg;
-  const v = k + NT * kReg;
-  const gates = v + B * TS * H * DV;
+  // dv is added straight into grad.v by the backward kernel (no dx region)
+  const v = -1;
+  const gates = k + NT * kReg;
   const SZ = stateSize(c, s);
   const gReg = B * TS * H * NG;
   const init = gates + NT * gReg;
   const total = init + (c.init.kind === 'learned' ? B * H * SZ : 0);
   const segOffset = B * H * NCK * NST * DK * DV;
-  const stateFloats = segOffset + B * H * CK * NST * DK * DV;
-  return { B, T, H, DK, DV, TS, fields, NG, CK, NCK, NST, dx: { q, k, v, gates, init, total, qReg, kReg, gReg }, TVB, NT, SZ, stateFloats, segOffset };
+  // the upstream grad.finalState is copied behind the segment states (one binding fewer for the backward)
+  const dfinOffset = segOffset + B * H * CK * NST * DK * DV;
+  const stateFloats = dfinOffset + B * H * SZ;
+  return { B, T, H, DK, DV, TS, fields, NG, CK, NCK, NST, dx: { q, k, v, gates, init, total, qReg, kReg, gReg }, TVB, NT, SZ, stateFloats, segOffset, dfinOffset };
 }
 
 /** WGSL functions for the bias and retention expressions (the same strings the float64 mirror compiles). */
@@ -161,6 +165,7 @@ const NG = ${u(Math.max(1, L.NG))};
 const SCALE = ${lit(c.scale)};
 const SEG = ${u(L.segOffset)};
 const SZ = ${u(L.SZ)};
+const DFIN = ${u(L.dfinOffset)};
 const INIT = ${lit(initValue(c, { batch: L.B, time: L.T, heads: L.H, dk: L.DK, dv: L.DV }))};
 ${g ? `var<private> GAMMA: array<f32, ${g.length}> = array<f32, ${g.length}>(${g.map(lit).join(', ')});` : ''}
 fn rowk(b: u32, t: u32, h: u32) -> u32 { return ((b * TS + t) * H + h) * DK; }
@@ -643,9 +648,9 @@ ${colSums(2, (m) => (m === 0 ? `pt${id}` : `pv${id}`), (m) => (m === 0 ? `pT${id
   };
   const chan = c.retention.decay === 'channel';
   const mom = c.learner === 'momentum';
-  const binds = ['q', 'k', 'v', 'scratch.gates', 'grad.o', 'grad.finalState', 'scratch.state', 'scratch.dx'];
-  const access = ['read', 'read', 'read', 'read', 'read', 'read', 'read_write', 'read_write'] as const;
-  const names = ['q', 'k', 'v', 'gates', 'dout', 'dfinal', 'state', 'dx'];
+  const binds = ['q', 'k', 'v', 'scratch.gates', 'grad.o', 'scratch.state', 'scratch.dx', 'grad.v'];
+  const access = ['read', 'read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write'] as const;
+  const names = ['q', 'k', 'v', 'gates', 'dout', 'state', 'dx', 'grad_v'];
   const decl = names.map((n, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${n}: array<f32>;`).join('\n');
   const f = L.fields;
   const kload = 'k[krow + i]';
@@ -781,8 +786,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var dP0: array<f32, DK>;
   ${nrm ? 'var dWp: array<f32, DK>; // gradient w.r.t. the memory N(S) read after the step being processed' : ''}
   for (var i = 0u; i < DK; i++) {
-    dS[i] = dfinal[bh * SZ + i * DV + j];
-    ${mom ? 'dM[i] = dfinal[bh * SZ + DK * DV + i * DV + j];' : ''}
+    dS[i] = state[DFIN + bh * SZ + i * DV + j];
+    ${mom ? 'dM[i] = state[DFIN + bh * SZ + DK * DV + i * DV + j];' : ''}
   }
   for (var sg = 0u; sg < NCK; sg++) {
     let seg = NCK - 1u - sg;
@@ -879,7 +884,7 @@ ${route}
 ${betaBwd}
       ${c.retention.decay === 'scalar' ? 'if (sub == 0u) { for (var i = 0u; i < DK; i++) { pdg += lamS * dlam[i]; } }' : ''}
       ${chan ? `for (var i = 0u; i < DK; i++) { let ki = ${kload}; adl[i] = ${lam} * dlam[i]; }` : ''}
-      dx[${u(L.dx.v)} + rowv(b, tau, h) + j] = dvj;
+      grad_v[rowv(b, tau, h) + j] += dvj;
 ${scalarReduce}
 ${rowReduce}
       for (var i = 0u; i < DK; i++) { dS[i] = dSp[i]; }
@@ -965,7 +970,6 @@ function unpackKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
   const ks: KernelSpec[] = [
     add('q', B * T * H * DK, tiles(L.dx.q, L.dx.qReg, 'i')),
     add('k', B * TS * H * DK, tiles(L.dx.k, L.dx.kReg, 'i')),
-    add('v', B * TS * H * DV, `dx[${u(L.dx.v)} + i]`),
   ];
   const G = (idx: string) => tiles(L.dx.gates, L.dx.gReg, idx);
   const f = L.fields;
@@ -993,19 +997,39 @@ function unpackKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
 }
 
 
+/** Copy grad.finalState into scratch.state, where the backward kernel reads it. */
+function dfinalCopy(L: Layout, caps: DeviceCaps): KernelSpec {
+  return threadKernel({
+    name: 'miras_recurrent_dfinal',
+    caps,
+    binds: [
+      { name: 'gf', buffer: 'grad.finalState', access: 'read' },
+      { name: 'state', buffer: 'scratch.state', access: 'read_write' },
+    ],
+    total: L.B * L.H * L.SZ,
+    body: `  state[${u(L.dfinOffset)} + i] = gf[i];`,
+  });
+}
+
 /** Forward and backward KernelSpec lists for one combination and shape, within `caps`. */
 export function recurrentKernels(c: Combo, s: ScanDims, caps: DeviceCaps, opts: RecurrentOptions = {}): RecurrentKernels {
-  const L = layout(c, s, opts);
+  // Fewer backward column tiles when their per-tile row sums would not fit one binding.
+  let L = layout(c, s, opts);
+  while (L.NT > 1 && L.dx.total > caps.maxStorageBufferBindingSize / 4) L = layout(c, s, opts, L.TVB * 2);
   if (L.B * L.H > caps.maxComputeWorkgroupsPerDimension) {
     throw new Error(`${c.id}: batch·heads = ${L.B * L.H} exceeds ${caps.maxComputeWorkgroupsPerDimension} workgroups per grid dimension (one workgroup per head); use a smaller batch`);
   }
   const maxFloats = caps.maxStorageBufferBindingSize / 4;
-  if (L.stateFloats > maxFloats || L.dx.total > maxFloats) {
-    throw new Error(`${c.id}: checkpoint scratch (${(L.stateFloats * 4) / 2 ** 20} MiB) exceeds the ${caps.maxStorageBufferBindingSize / 2 ** 20} MiB binding limit; use fewer batch·heads or a shorter sequence`);
+  const mib = (floats: number) => `${((floats * 4) / 2 ** 20).toFixed(1)} MiB`;
+  if (L.stateFloats > maxFloats) {
+    throw new Error(`${c.id}: the checkpointed states (${mib(L.stateFloats)}) exceed the ${mib(maxFloats)} storage binding limit; use fewer batch·heads or a shorter sequence`);
+  }
+  if (L.dx.total > maxFloats) {
+    throw new Error(`${c.id}: the packed input gradients (${mib(L.dx.total)}) exceed the ${mib(maxFloats)} storage binding limit; use fewer batch·heads or a shorter sequence`);
   }
   return {
     forward: [...packKernels(c, s, L, caps), c.mlstm ? mlstmForwardKernel(c, s, L, caps) : forwardKernel(c, s, L, caps)],
-    backward: [c.mlstm ? mlstmBackwardKernel(c, s, L, caps) : backwardKernel(c, s, L, caps), ...unpackKernels(c, s, L, caps)],
+    backward: [dfinalCopy(L, caps), c.mlstm ? mlstmBackwardKernel(c, s, L, caps) : backwardKernel(c, s, L, caps), ...unpackKernels(c, s, L, caps)],
     scratch: [
       { name: 'gates', bytes: Math.max(4, L.B * L.TS * L.H * L.NG * 4) },
       { name: 'state', bytes: L.stateFloats * 4 },

@@ -99,9 +99,9 @@ ${gatesAt(c, L, 'm')}
 
 export function mlstmBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
   const { RC, red } = budget(caps, c, L);
-  const binds = ['q', 'k', 'v', 'scratch.gates', 'grad.o', 'grad.finalState', 'scratch.state', 'scratch.dx'];
-  const access = ['read', 'read', 'read', 'read', 'read', 'read', 'read_write', 'read_write'] as const;
-  const names = ['q', 'k', 'v', 'gates', 'dout', 'dfinal', 'state', 'dx'];
+  const binds = ['q', 'k', 'v', 'scratch.gates', 'grad.o', 'scratch.state', 'scratch.dx', 'grad.v'];
+  const access = ['read', 'read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write'] as const;
+  const names = ['q', 'k', 'v', 'gates', 'dout', 'state', 'dx', 'grad_v'];
   const f = L.fields;
   // dq and dk rows: sums over the value columns (RC rows per pass through workgroup memory)
   const rows = [
@@ -149,8 +149,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var m = 0.0;
   var dC: array<f32, DK>;
   var dn: array<f32, DK>;
-  for (var i = 0u; i < DK; i++) { dC[i] = dfinal[bh * SZ + i * DV + j]; dn[i] = dfinal[bh * SZ + DK * DV + i]; }
-  var dm = dfinal[bh * SZ + DK * DV + DK];
+  for (var i = 0u; i < DK; i++) { dC[i] = state[DFIN + bh * SZ + i * DV + j]; dn[i] = state[DFIN + bh * SZ + DK * DV + i]; }
+  var dm = state[DFIN + bh * SZ + DK * DV + DK];
   for (var sg = 0u; sg < NCK; sg++) {
     let seg = NCK - 1u - sg;
     let t0 = seg * CK;
@@ -219,7 +219,7 @@ ${colSum(['pfs', 'pis'], ['dfs', 'dis'])}
         dx[${u(L.dx.gates)} + gbase + ${u(f.ig!)}] = dig;
         ${f.g !== undefined ? `dx[${u(L.dx.gates)} + gbase + ${u(f.g)}] = dfm;` : ''}
       }
-      dx[${u(L.dx.v)} + rowv(b, tau, h) + j] = dvj;
+      grad_v[rowv(b, tau, h) + j] += dvj;
 ${rowReduce}
       for (var i = 0u; i < DK; i++) { dC[i] = fs * dC[i]; dn[i] = fs * dn[i]; }
       dm = dfm;
