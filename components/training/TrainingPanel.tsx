@@ -65,7 +65,8 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
   useEffect(() => {
     let live = true;
     void (async () => {
-      const ok = typeof navigator !== 'undefined' && 'gpu' in navigator && (await navigator.gpu.requestAdapter().catch(() => null)) !== null;
+      const gpu = typeof navigator !== 'undefined' ? (navigator.gpu as GPU | undefined) : undefined;
+      const ok = !!gpu && (await gpu.requestAdapter().catch(() => null)) !== null;
       if (!live) return;
       setWebgpu(ok ? 'yes' : 'no');
       if (!ok) setConfig((c) => ({ ...c, backend: 'reference' }));
@@ -117,7 +118,7 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
     <section className="training-panel" aria-label="Training">
       <h2>Train</h2>
       {webgpu === 'no' && (
-        <p role="alert" className="train-msg warn">
+        <p role="alert" className="train-msg warn" data-testid="no-webgpu">
           This browser has no WebGPU, so models cannot train on the GPU here. Tiny models (≤ {REFERENCE_MAX_PARAMS.toLocaleString()} parameters)
           can train on the reference backend (float64 on the CPU, much slower). For anything larger, use a browser with WebGPU
           (Chrome or Edge 113+, Safari 26+, or Firefox 141+ on Windows).

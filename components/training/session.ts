@@ -381,7 +381,8 @@ export function useTrainingSession() {
 
 /** The WebGPU adapter's description and limits, for the run record (null without WebGPU). */
 export async function describeAdapter(): Promise<Record<string, unknown> | null> {
-  if (typeof navigator === 'undefined' || !('gpu' in navigator)) return null;
-  const adapter = await navigator.gpu.requestAdapter();
+  const gpu = typeof navigator !== 'undefined' ? (navigator.gpu as GPU | undefined) : undefined;
+  if (!gpu) return null;
+  const adapter = await gpu.requestAdapter();
   return adapter ? { ...adapterDescription(adapter) } : null;
 }

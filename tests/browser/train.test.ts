@@ -146,4 +146,14 @@ describe('in-browser training', () => {
     expect(checkpoints).toEqual(expect.arrayContaining([8, 16, 24]));
     await page.close();
   }, 540_000);
+
+  it('without WebGPU says so and offers the reference backend', async () => {
+    const page = await browser.context.newPage();
+    await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true }));
+    await openTrainPanel(page);
+    await expect.poll(async () => (await page.getByTestId('no-webgpu').textContent().catch(() => '')) ?? '', { timeout: 30_000 }).toMatch(/no WebGPU.*reference backend/s);
+    expect(await page.locator('#train-backend').inputValue()).toBe('reference');
+    expect(await page.locator('#train-backend option[value="webgpu"]').isDisabled()).toBe(true);
+    await page.close();
+  });
 });
