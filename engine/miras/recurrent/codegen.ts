@@ -3,19 +3,18 @@
  * and backward, from the per-option math in engine/miras/math/. The recurrence is documented in
  * engine/miras/math/combo.ts; the float64 mirror is engine/miras/recurrent/f64.ts.
  *
- * Kernel design
- *   - One workgroup per (batch, head); one invocation per value column j of the state, which holds
- *     S[:, j] (dk floats) in registers. Column-local work (Sᵀk, Sᵀq, the rank-one update, elementwise
- *     biases and retentions) needs no communication; sums over columns (norm-based biases, and in the
- *     backward dq, dk, dλ and the per-token gate gradients) go through workgroup memory.
- *   - Forward prefetches L sub-steps of k, q (and channel gates) into workgroup memory per barrier pair,
- *     so the latency-bound time loop reads on-chip operands.
+ * Kernel design (see README.md beside this file)
+ *   - Forward: one workgroup per (batch, head[, value-column tile]). Each value column j of S is owned by P
+ *     invocations splitting its d_k rows (R = d_k/P registers each); column sums (Sᵀk, Sᵀq) combine the P
+ *     partials in workgroup memory; sums over columns (norm-based biases, ℓq, KL over values) go through
+ *     workgroup memory too. LP sub-steps of k, q (and channel gates) are prefetched per barrier pair, so the
+ *     latency-bound time loop reads on-chip operands.
  *   - Forward stores the state (and momentum) every CK sub-steps in scratch.state. Backward walks the
  *     segments in reverse: it reloads a checkpoint, recomputes and stores the segment's states, then runs
- *     the reverse recurrence producing every input gradient.
- *   - Bindings stay ≤ 7 (within the 8 storage buffers of DEFAULT_CAPS): per-token gates are packed into
- *     scratch.gates by a pack kernel, and the backward writes all gradients into scratch.dx once, which
- *     small kernels then add (+=) into grad.<input>.
+ *     the reverse recurrence producing every input gradient (one invocation per column; row sums per tile).
+ *   - ≤ 8 storage buffers per kernel (DEFAULT_CAPS): per-token gates are packed into scratch.gates; the
+ *     backward writes dq, dk and gate gradients into scratch.dx, which small kernels add (+=) into
+ *     grad.<input>; dv is added straight into grad.v; grad.finalState is staged in scratch.state.
  */
 import type { DeviceCaps, KernelSpec, ScratchBuffer } from '../../plan/kernel';
 import { comboInputs, initValue, stateSize, type Combo, type ScanDims } from '../math/combo';
