@@ -24,8 +24,8 @@ export interface ChunkPlanOptions {
   vTile?: number;
   /**
    * Invocations per workgroup (default min(256, device limit)). 1 makes every kernel
-   * barrier-free: the configuration for software adapters (SwiftShader/Subzero crashes at
-   * random on shaders with many workgroup barriers).
+   * barrier-free, for software adapters: SwiftShader (Subzero) crashed at random in our trials on
+   * shaders that cross many workgroup barriers.
    */
   workgroupSize?: number;
   /** stage operand tiles in workgroup memory when they fit (default true) */

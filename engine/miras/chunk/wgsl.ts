@@ -402,7 +402,7 @@ function wyKernel(x: Ctx): GeneratedKernel {
   k.smem('sBeta', x.C).smem('sA', x.C * x.C).smem('sX', Math.max(64, (NB - 1) * 256));
   const body = `${x.parHead}
   ${BETA_LOAD}
-  ${x.gateCumsum()}
+  ${x.gated ? x.gateCumsum() : 'workgroupBarrier(); // sBeta is read by every invocation below'}
   for (var e = tid; e < C * C; e += WG) {
     let i = e / C; let j = e % C;
     var a = 0.0;
