@@ -80,7 +80,11 @@ describe('chooser: chunked or fused recurrent', () => {
           const ok = names.has(base) || base === 'o' || base === 'finalState' || ks.scratch.some((s) => `scratch.${s.name}` === b.buffer);
           expect(ok, `${name}: ${k.name} binds ${b.buffer}`).toBe(true);
         }
-      expect(findScanProvider(m)?.id).toMatch(/#chunk$/);
+      // through the registry: long sequences get the chunk kernels, short ones B2's recurrent kernels
+      const viaRegistry = findScanProvider(m)!;
+      const long = { batch: 1, time: 512, heads: m.heads, dk: m.headDimK, dv: m.headDimV };
+      expect(viaRegistry.kernels(H200, long).forward.map((k) => k.name).join(' ')).toMatch(/\[C=\d+\]/);
+      expect(viaRegistry.kernels(H200, { ...long, time: 64 }).forward.map((k) => k.name).join(' ')).not.toMatch(/\[C=\d+\]/);
     }
   });
 });

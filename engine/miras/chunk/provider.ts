@@ -110,7 +110,8 @@ export function chunkProvider(mixer: MirasMixer, opts: ChunkPlanOptions & { form
   const cc = chunkConfigFor(combo, mixer.heads, mixer.headDimK);
   if ('why' in cc) throw new Error(`${comboId(combo)}: no chunk form for ${cc.why}`);
   return {
-    id: `${comboId(combo)}#chunk`,
+    // the combination's id (kernel names carry [C=…] when the chunk form runs)
+    id: comboId(combo),
     inputs: (s) => oracle.inputs(s),
     outputs: (s) => oracle.outputs(s),
     referenceForward: (x, s) => oracle.referenceForward(x, s),

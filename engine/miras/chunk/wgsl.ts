@@ -357,8 +357,8 @@ fn dkIntra(b: u32, h: u32, n0: u32, cv: u32, j: u32, kk: u32) -> f32 {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {${body}
 }
 `;
-    // One invocation per workgroup needs no barriers; SwiftShader (Subzero) crashes at random on
-    // barrier-heavy shaders, so the software-adapter configuration runs barrier-free.
+    // One invocation per workgroup needs no barriers: the barrier-free option for software adapters
+    // (SwiftShader/Subzero crashed at random in our trials on shaders crossing many barriers).
     if (this.t.WG === 1) wgsl = wgsl.replace(/\b(workgroupBarrier|storageBarrier)\(\);/g, '');
     return { name: k.name, wgsl, entryPoint: 'main', bindings: bindings(k.binds), workgroups, smemBytes: k.smemBytes };
   }
