@@ -15,7 +15,7 @@ import { findScanProvider, scan, type ScanProvider } from '../ir/scan';
 import { add, div, elu1, exp, groupnorm, l2normalize, matmul, mul, reshape, rmsnormGroups, shortConv, sigmoid, silu, softplus } from '../ops';
 import type { MirasMixer } from '../spec';
 import { type Combo } from './catalog';
-import { stateLayout } from './cost';
+import { effectiveGateRank, stateLayout } from './cost';
 import { gate } from './gate-op';
 import { checkedCombo } from './validate';
 import { referenceProviderFor } from './reference/provider';
@@ -54,11 +54,11 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
   const dv = mixer.headDimV;
   const nh = c.learner.kind === 'multistep' ? (c.learner.params.steps as number) : 1;
 
-  /** x W (+ b): full rank, or low rank x W_down W_up when `rank` > 0. */
+  /** x W (+ b): full rank, or low rank x W_down W_up when `rank` > 0 and below fan-in and fan-out (effectiveGateRank; cost.ts counts the same). */
   const linear = (name: string, inp: Tensor, out: number, opts: { bias?: boolean | Init; rank?: number; init?: Init } = {}): Tensor => {
     const rank = opts.rank ?? 0;
     let y: Tensor;
-    if (rank > 0 && rank < Math.min(inp.shape[2], out)) {
+    if (effectiveGateRank(rank, inp.shape[2], out) > 0) {
       const down = g.param(`${name}_down`, [inp.shape[2], rank], normalInit(inp.shape[2]));
       const up = g.param(`${name}_up`, [rank, out], normalInit(rank));
       y = matmul(matmul(inp, down, { name: `${name}_down` }), up, { name: `${name}_up` });

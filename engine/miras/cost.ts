@@ -58,8 +58,18 @@ export interface MixerCost {
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
 /**
+ * The rank a gate projection x → out is actually built with (engine/miras/block.ts): the low-rank
+ * x W_down W_up only where `rank` is below both fan-in and fan-out (a rank-32 factorisation of a
+ * 64 → 1 per-head gate would be larger than the full matrix and no more expressive); else 0 = full rank.
+ */
+export function effectiveGateRank(rank: number, fanIn: number, out: number): number {
+  return rank > 0 && rank < Math.min(fanIn, out) ? rank : 0;
+}
+
+/**
  * Cost of one Miras mixer for a residual width dModel. `seqLen` only matters for softmax attention
- * (its per-token cost grows with the context it sees).
+ * (its per-token cost grows with the context it sees). The parameter count is exactly what
+ * `buildMirasMixer` (engine/miras/block.ts) allocates; each term names the tensors it counts.
  */
 export function mixerCost(mixer: MirasMixer, dModel: number, seqLen = 2048): MixerCost {
   const c = resolveCombo(mixer);
@@ -72,60 +82,76 @@ export function mixerCost(mixer: MirasMixer, dModel: number, seqLen = 2048): Mix
   const p: Record<string, number> = {};
   const f: Record<string, number> = {};
   const bias = b.projectionBias ? 1 : 0;
-  /** A gate x → out, full-rank or low-rank with `rank`. */
-  const gate = (name: string, out: number, rank = b.gateRank) => {
+  /** Sub-steps per token (DeltaProduct's n_h): k, v, β and δ are produced once per sub-step. */
+  const nh = c.learner.kind === 'multistep' ? (c.learner.params.steps as number) : 1;
+  /** A gate x → out with its bias: `<name>` [d, out] + `<name>_b` [out], or `<name>_down` [d, r] + `<name>_up` [r, out] + `<name>_b`. */
+  const gate = (name: string, out: number, requested = b.gateRank) => {
+    const rank = effectiveGateRank(requested, dModel, out);
     const n = rank > 0 ? dModel * rank + rank * out + out : dModel * out + out;
     p[name] = (p[name] ?? 0) + n;
     f[name] = (f[name] ?? 0) + 2 * (rank > 0 ? dModel * rank + rank * out : dModel * out);
   };
 
+  // `q` [d, H·dk] (+ `q_b`).
   p['q proj'] = dModel * hk + bias * hk;
-  if (!b.keyFromDecay) p['k proj'] = dModel * hk + bias * hk;
-  p['v proj'] = dModel * hv + bias * hv;
+  // `k` [d, n_h·H·dk] (+ `k_b`); none when the key is tied to the decay (HGRN2).
+  if (!b.keyFromDecay) p['k proj'] = nh * (dModel * hk + bias * hk);
+  // `v` [d, n_h·H·dv] (+ `v_b`).
+  p['v proj'] = nh * (dModel * hv + bias * hv);
+  // `o` [H·dv, d], no bias.
   p['out proj'] = hv * dModel;
-  f['projections'] = 2 * dModel * ((b.keyFromDecay ? 1 : 2) * hk + hv) + 2 * hv * dModel;
+  f['projections'] = 2 * dModel * (hk + (b.keyFromDecay ? 0 : nh * hk) + nh * hv) + 2 * hv * dModel;
   if (b.convSize > 0) {
-    const ch = (b.keyFromDecay ? 1 : 2) * hk + (b.convTargets === 'qkv' ? hv : 0);
+    // `conv_q` [H·dk, K], `conv_k` [n_h·H·dk, K], `conv_v` [n_h·H·dv, K] (only with convTargets qkv): one depthwise filter per channel.
+    const ch = hk + (b.keyFromDecay ? 0 : nh * hk) + (b.convTargets === 'qkv' ? nh * hv : 0);
     p['short conv'] = b.convSize * ch;
     f['short conv'] = 2 * b.convSize * ch;
   }
   if (b.outputGate !== 'none') {
+    // `gate` [d, H·dv], full rank, no bias.
     p['output gate'] = dModel * hv;
     f['output gate'] = 2 * dModel * hv + hv;
   }
+  // `norm` [H·dv] (+ `norm_b` [H·dv] for GroupNorm / LayerNorm).
   if (b.outputNorm !== 'none') p['output norm'] = (b.outputNorm === 'rmsnorm' ? 1 : 2) * hv;
+  // `D` [H·dv].
   if (b.dSkip) p['D skip'] = hv;
 
   const mem = c.memory.kind;
-  if (mem !== 'attention') {
-    if (b.betaActivation !== 'constant' && !b.valueTimesStep) gate('β gate', b.betaPerChannel ? hv : H);
-    const ret = c.retention;
-    if (ret.kind === 'scalar') {
-      if (ret.params.parametrization === 'sigmoid') gate('decay gate', H);
-      else {
-        gate('decay gate', H);
-        p['A_log'] = H;
-      }
-    } else if (ret.kind === 'channel') {
-      gate('decay gate', hk, ret.params.parametrization === 'gla' ? b.gateRank || 16 : b.gateRank);
-    } else if (ret.kind === 'l2' || (['elastic', 'lq', 'kl'].includes(ret.kind) && ret.params.decay)) {
-      gate('decay gate', H);
-    }
-    if (c.learner.kind === 'momentum' && b.momentumActivation !== 'constant') gate('momentum gate', H);
-    if (c.bias.kind === 'huber' && c.bias.params.delta === 'data') gate('δ gate', H);
-    if (c.learner.kind === 'multistep') {
-      const extra = (c.learner.params.steps as number) - 1;
-      p['k proj'] = (p['k proj'] ?? 0) * (1 + extra);
-      p['v proj'] *= 1 + extra;
-      f['projections'] += 2 * dModel * extra * (hk + hv);
-    }
+  // The gates are built from the block options whatever the memory (a softmax-attention memory with a
+  // non-constant β activation still allocates `beta`, which its scan does not read).
+  const ret = c.retention;
+  const mambaStep = ret.kind === 'scalar' && ret.params.parametrization !== 'sigmoid';
+  if (mambaStep) {
+    // Mamba2 / Gated DeltaNet: `g` [d, H] + `g_b` [H] (the step Δ) and `A_log` [H].
+    gate('decay gate', H);
+    p['A_log'] = H;
+  } else if (ret.kind === 'scalar' || ret.kind === 'l2' || (['elastic', 'lq', 'kl'].includes(ret.kind) && ret.params.decay)) {
+    // `g` [d, H] + `g_b` [H]: a scalar log-sigmoid decay per head.
+    gate('decay gate', H);
+  } else if (ret.kind === 'channel') {
+    // `g` [d, H·dk] + `g_b`: channel-wise decay (GLA low rank, 16 unless gateRank says otherwise).
+    gate('decay gate', hk, ret.params.parametrization === 'gla' ? b.gateRank || 16 : b.gateRank);
   }
+  if (b.mlstmNormalizer) {
+    // `i` [d, H] + `i_b` [H]: the mLSTM exponential input gate (it replaces β).
+    gate('input gate', H);
+  } else if (!(mambaStep && b.valueTimesStep) && b.betaActivation !== 'constant') {
+    // `beta` [d, n_h·H] (or n_h·H·dv per channel) + `beta_b`: one β per sub-step.
+    gate('β gate', nh * (b.betaPerChannel ? hv : H));
+  }
+  // `eta` [d, H] + `eta_b` [H]: built for every momentum learner (a constant activation scales it by 0).
+  if (c.learner.kind === 'momentum') gate('momentum gate', H);
+  // `delta` [d, n_h·H] + `delta_b`: a data-dependent Huber threshold per sub-step.
+  if (c.bias.kind === 'huber' && c.bias.params.delta === 'data') gate('δ gate', nh * H);
 
   const layout = stateLayout(c, dk, dv);
-  if (mem === 'mlp' && b.memoryInit === 'learned') p['initial memory'] = H * layout.segments.filter((s) => s.name.startsWith('W')).reduce((a, s) => a + s.size, 0);
+  // `state0` (or `state0_log` for KL retention) [H, stateSize]: the whole per-head state vector the scan starts
+  // from, i.e. the memory (matrix S or MLP weights W1..WL) plus its momentum and the mLSTM n, m where present.
+  if (b.memoryInit === 'learned' && layout.size > 0) p['initial state'] = H * layout.size;
 
   // Recurrence FLOPs per token per head.
-  const steps = c.learner.kind === 'multistep' ? (c.learner.params.steps as number) : 1;
+  const steps = nh;
   let scan = 0;
   if (mem === 'attention') {
     const window = c.memory.params.window as number;
