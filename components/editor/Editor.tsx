@@ -35,6 +35,7 @@ import { layoutGraph } from './autoLayout';
 import { useAnalysisDriver } from './useAnalysisDriver';
 import { loadAutosave, useAutosave } from './persistence';
 import { Toasts, toast } from './Toasts';
+import { loadDesignFromServer } from './serverDesigns';
 
 type Tab = 'inspect' | 'model' | 'train';
 
@@ -279,14 +280,31 @@ export function Editor() {
   useAutosave();
 
   // Reload loses nothing: restore the autosaved design; with nothing saved, open the gallery.
+  // A link to `/?design=<id>` (a fork from a shared page) opens that saved design instead.
   useEffect(() => {
-    const saved = loadAutosave();
+    const params = new URLSearchParams(window.location.search);
+    const designId = params.get('design');
+    const saved = designId ? null : loadAutosave();
     if (saved) useEditor.getState().loadDesign(saved);
     useEditor.temporal.getState().clear();
     requestAnimationFrame(() => {
-      if (!saved) setGalleryOpen(true);
+      if (!saved && !designId) setGalleryOpen(true);
       window.dispatchEvent(new Event('miras:fit-view'));
     });
+    if (!designId) return;
+    const version = Number(params.get('version')) || undefined;
+    loadDesignFromServer(designId, version)
+      .then((doc) => {
+        useEditor.getState().loadDesign(doc);
+        useEditor.temporal.getState().clear();
+        window.history.replaceState(null, '', window.location.pathname);
+        toast(`Opened “${doc.name}”.`);
+        requestAnimationFrame(() => window.dispatchEvent(new Event('miras:fit-view')));
+      })
+      .catch((e: unknown) => {
+        toast(e instanceof Error ? e.message : String(e), 'error');
+        setGalleryOpen(true);
+      });
   }, []);
 
   // Selecting or clicking a node brings up its inspector.

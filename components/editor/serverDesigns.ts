@@ -4,7 +4,9 @@
  * design; later saves of the same design append versions. The server re-validates the graph
  * with the same reader (engine/design/document) and stores the ModelSpec it lowers to.
  */
-import type { DesignDoc } from '@/engine/design/document';
+import { parseDesign, type DesignDoc } from '@/engine/design/document';
+import { specToDesign } from '@/engine/design/raise';
+import { ModelSpecSchema } from '@/engine/spec';
 import { analyzeDesign } from '@/engine/design/lower';
 
 const ID_KEY = 'miras-studio:server-design';
@@ -44,4 +46,20 @@ export async function saveDesignToServer(doc: DesignDoc): Promise<{ id: string; 
   const out = (await r.json()) as { design: { id: string; name: string }; version: { version: number } };
   localStorage.setItem(ID_KEY, JSON.stringify({ id: out.design.id, name: out.design.name }));
   return { id: out.design.id, name: out.design.name, version: out.version.version };
+}
+
+/**
+ * Opens a saved design by id (what "Open a copy in the editor" links to: `/?design=<id>`).
+ * Prefers the stored graph; a design saved as a bare ModelSpec is turned into a graph.
+ */
+export async function loadDesignFromServer(id: string, version?: number): Promise<DesignDoc> {
+  const q = version ? `?version=${version}` : '';
+  const r = await fetch(`/api/designs/${encodeURIComponent(id)}${q}`, { credentials: 'same-origin' });
+  if (!r.ok) throw new Error(`Could not open design ${id}: ${await errorText(r)}`);
+  const out = (await r.json()) as { design: { id: string; name: string }; version: { graph?: unknown; spec?: unknown } };
+  const doc = out.version.graph
+    ? parseDesign(out.version.graph)
+    : specToDesign(ModelSpecSchema.parse(out.version.spec), { name: out.design.name });
+  localStorage.setItem(ID_KEY, JSON.stringify({ id: out.design.id, name: doc.name }));
+  return doc;
 }

@@ -112,6 +112,9 @@ describe('shared experiment link in Chromium', () => {
     expect(body.design.name).toBe('Copy of Two-layer attention on MQAR');
     expect(body.version.spec).toMatchObject({ dModel: 16, vocabSize: 32 });
     expect(body.version.config).toMatchObject({ task: 'mqar', seed: 42, lr: 0.003 });
+    // The editor opens the copy itself, as an editable graph.
+    await expect.poll(() => page.getByTestId('design-name').inputValue(), { timeout: 30_000 }).toBe('Copy of Two-layer attention on MQAR');
+    expect(await page.locator('.react-flow__node').count()).toBeGreaterThan(3);
     const cookies = await browser.context.cookies(server.url);
     const owner = cookies.find((c) => c.name === 'miras_owner');
     expect(owner?.httpOnly).toBe(true);

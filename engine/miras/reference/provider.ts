@@ -57,8 +57,8 @@ export function referenceProviderFor(combo: Combo): ScanProvider {
     },
     kernels() {
       throw new Error(
-        `${comboId(combo)}: no WebGPU scan kernel is registered for this combination (the float64 reference runs it; ` +
-          'the fused kernels register through registerScanProvider in engine/miras/recurrent).',
+        `${comboId(combo)}: no WebGPU scan kernel is registered for this combination yet. ` +
+          'Train it with the float64 reference backend (tiny models), or pick a matrix or vector memory to run on WebGPU.',
       );
     },
   };
