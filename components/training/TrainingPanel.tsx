@@ -5,6 +5,7 @@
  * Mount it beside the editor with the ModelSpec the design lowers to:
  *   <TrainingPanel spec={spec} design={designDoc} preset={presetName} name={designName} />
  */
+import { ShareButton } from '@/components/runs/ShareButton';
 import { useEffect, useMemo, useState } from 'react';
 import type { ModelSpec } from '@/engine/spec';
 import { TASKS, TASK_NAMES, createTask, defaultSettings, type TaskName } from '@/engine/tasks';
@@ -199,6 +200,7 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
         </span>
         {view.recorderError && <span className="train-msg warn">Saving paused, retrying: {view.recorderError}</span>}
         {view.runId && <a href={`/runs/${view.runId}`}>Open run</a>}
+        {view.runId && <ShareButton runId={view.runId} />}
       </div>
 
       <LineChart title="Loss" yLabel="cross-entropy" testId="loss-chart" version={session.version}

@@ -113,6 +113,13 @@ describe('in-browser training', () => {
     const mean = (xs: { value: number }[]) => xs.reduce((a, p) => a + p.value, 0) / xs.length;
     console.log(`[train] loss first 5 ${mean(points.slice(0, 5)).toFixed(4)} → last 5 ${mean(points.slice(-5)).toFixed(4)}`);
     expect(mean(points.slice(-5))).toBeLessThan(mean(points.slice(0, 5)));
+
+    // Sharing is one click from the panel, and the link shows the run to anyone.
+    await page.getByTestId('share-run').click();
+    const link = await page.getByTestId('share-link').inputValue();
+    expect(link).toMatch(/\/e\/[A-Za-z0-9_-]{20,}$/);
+    const shared = await page.request.get(link);
+    expect(shared.status()).toBe(200);
     await page.close();
   }, 540_000);
 

@@ -7,7 +7,7 @@ import { getRun } from '@/server/runs';
 import { readRunSeries, metricKeys } from '@/server/metrics';
 import { listCheckpoints } from '@/server/checkpoints';
 import { ExperimentView } from '../_components/ExperimentView';
-import { ShareButton } from '../_components/ShareButton';
+import { ShareButton } from '@/components/runs/ShareButton';
 import { TopNav } from '../_components/TopNav';
 import '../runs.css';
 
