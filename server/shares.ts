@@ -11,6 +11,7 @@ import { assertOwner } from './owner';
 import { createDesign } from './designs';
 import { runSelect, withoutOwner } from './runs';
 import { listCheckpoints, readCheckpoint } from './checkpoints';
+import { runDatasetMeta } from './datasets';
 import { metricKeys } from './metrics';
 
 export const CreateShareSchema = z
@@ -71,7 +72,7 @@ export async function getSharedExperiment(slug: string) {
     const found = await db.run.findUnique({ where: { id: share.runId }, select: runSelect });
     if (!found) throw notFound('share link');
     const run = withoutOwner(found);
-    const [keys, checkpoints] = await Promise.all([metricKeys(run.id), listCheckpoints(run.id)]);
+    const [keys, checkpoints, dataset] = await Promise.all([metricKeys(run.id), listCheckpoints(run.id), runDatasetMeta(run.id)]);
     const snapshot = run.designSnapshot as { spec?: unknown; graph?: unknown };
     return {
       kind: 'run' as const,
@@ -82,6 +83,7 @@ export async function getSharedExperiment(slug: string) {
       design: { spec: snapshot.spec ?? null, graph: snapshot.graph ?? null, config: run.config },
       metricKeys: keys,
       checkpoints,
+      dataset,
     };
   }
   const v = await db.designVersion.findUnique({
@@ -98,6 +100,7 @@ export async function getSharedExperiment(slug: string) {
     design: { spec: v.spec, graph: v.graph, config: v.config, name: v.design.name, description: v.design.description, version: v.version },
     metricKeys: [] as string[],
     checkpoints: [] as Awaited<ReturnType<typeof listCheckpoints>>,
+    dataset: null,
   };
 }
 export type SharedExperiment = Awaited<ReturnType<typeof getSharedExperiment>>;

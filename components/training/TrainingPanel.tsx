@@ -59,6 +59,7 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
   const { view } = session;
   const [config, setConfig] = useState<TrainConfig>(() => initialConfig('mqar'));
   const [fileName, setFileName] = useState<string | null>(null);
+  const [textName, setTextName] = useState<string | undefined>(undefined);
   const [prompt, setPrompt] = useState('Shall I compare thee');
   const [webgpu, setWebgpu] = useState<'checking' | 'yes' | 'no'>('checking');
   const running = view.state === 'running' || view.state === 'starting' || view.state === 'paused' || view.state === 'stopping';
@@ -112,6 +113,7 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
     if (!file) return;
     const text = await file.text();
     setFileName(`${file.name} (${text.length.toLocaleString()} characters)`);
+    setTextName(file.name);
     setConfig((c) => ({ ...c, taskSettings: { ...c.taskSettings, text } }));
   };
 
@@ -176,7 +178,7 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
       </fieldset>
       <div className="train-controls">
         {!running ? (
-          <button type="button" data-testid="train-start" disabled={!!problem} onClick={() => spec && void session.start(spec, config, { preset, name: name ?? `${preset ?? 'design'} · ${config.task}`, design })}>
+          <button type="button" data-testid="train-start" disabled={!!problem} onClick={() => spec && void session.start(spec, config, { preset, name: name ?? `${preset ?? 'design'} · ${config.task}`, design, textName })}>
             Start
           </button>
         ) : view.state === 'paused' ? (

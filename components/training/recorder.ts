@@ -27,7 +27,10 @@ export interface CreateRunInput {
   adapter: Record<string, unknown> | null;
 }
 
-/** The configuration as stored with the run: an uploaded text is summarised, not copied into the database. */
+/**
+ * The configuration as stored with the run: an uploaded text is summarised here; its bytes are stored next to
+ * the run (PUT /api/runs/<id>/dataset, see RunRecorder.uploadDataset), not inside the JSON configuration.
+ */
 export function configForRecord(config: TrainConfig): Record<string, unknown> {
   const text = config.taskSettings.text;
   if (typeof text !== 'string') return config;
@@ -80,6 +83,7 @@ export const API = {
   run: (id: string) => `/api/runs/${encodeURIComponent(id)}`,
   metrics: (id: string) => `/api/runs/${encodeURIComponent(id)}/metrics`,
   checkpoint: (id: string, step: number | 'latest') => `/api/runs/${encodeURIComponent(id)}/checkpoints/${step}`,
+  dataset: (id: string) => `/api/runs/${encodeURIComponent(id)}/dataset`,
 };
 
 export class RunRecorder {
@@ -243,6 +247,34 @@ export class RunRecorder {
         await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
       }
     }
+  }
+
+  /** Store the uploaded training text with the run (so a reload, another browser or a reader can get it back). */
+  async uploadDataset(name: string, text: string) {
+    const bytes = new TextEncoder().encode(text);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await check(
+          await this.fetchImpl(`${API.dataset(this.runId)}?name=${encodeURIComponent(name)}`, {
+            method: 'PUT',
+            headers: { 'content-type': 'text/plain; charset=utf-8' },
+            body: bytes,
+          }),
+          'storing the training text',
+        );
+        return;
+      } catch (e) {
+        if (!retryable(e) || attempt >= 3) throw e;
+        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** The training text stored with the run. */
+  async dataset(): Promise<string> {
+    const res = await this.fetchImpl(API.dataset(this.runId));
+    await check(res, 'downloading the training text');
+    return new TextDecoder('utf-8').decode(await res.arrayBuffer());
   }
 
   /** Stored points of one series (after a reload, to redraw the curves up to the checkpoint). */

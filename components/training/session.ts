@@ -18,6 +18,8 @@ interface ActiveRun {
   config: TrainConfig;
   preset: string | null;
   design?: unknown;
+  /** The uploaded training text is stored with the run: localStorage keeps only this flag, not the text. */
+  textStoredWithRun?: boolean;
 }
 
 export interface Series {
@@ -256,7 +258,7 @@ export function useTrainingSession() {
   }, [startWorker]);
 
   const start = useCallback(
-    async (spec: ModelSpec, config: TrainConfig, meta: { preset: string | null; name: string; design?: unknown }) => {
+    async (spec: ModelSpec, config: TrainConfig, meta: { preset: string | null; name: string; design?: unknown; textName?: string }) => {
       worker.current?.terminate();
       series.current = emptySeries();
       setChart(emptySeries());
@@ -289,8 +291,26 @@ export function useTrainingSession() {
         recorder.current = null;
         patch({ message: { kind: 'warn', text: `This run is not being recorded: ${(e as Error).message}` } });
       }
+      // An uploaded text goes to the server with the run; the browser's storage (a few MB) keeps only a reference.
+      const text = config.taskSettings.text;
+      let textStoredWithRun = false;
+      if (recorder.current && typeof text === 'string') {
+        try {
+          await recorder.current.uploadDataset(meta.textName ?? 'training-text.txt', text);
+          textStoredWithRun = true;
+        } catch (e) {
+          patch({ message: { kind: 'warn', text: `The training text could not be stored with the run (${(e as Error).message}). The run trains on it, but cannot be resumed in another tab or downloaded from the run page.` } });
+        }
+      }
       active.current = { runId, spec, config, preset: meta.preset, design: meta.design };
-      localStorage.setItem(ACTIVE_RUN_KEY, JSON.stringify(active.current));
+      const persisted: ActiveRun = textStoredWithRun
+        ? { ...active.current, config: { ...config, taskSettings: { ...config.taskSettings, text: null } }, textStoredWithRun }
+        : active.current;
+      try {
+        localStorage.setItem(ACTIVE_RUN_KEY, JSON.stringify(persisted));
+      } catch {
+        patch({ message: { kind: 'warn', text: 'This run cannot be resumed after a reload: the browser storage is full.' } });
+      }
       patch({ runId });
       startWorker(null);
     },
@@ -340,6 +360,19 @@ export function useTrainingSession() {
           redraw();
         } catch {
           // The curves then start at the checkpoint; training and recording are unaffected.
+        }
+      }
+      if (run.textStoredWithRun) {
+        // The uploaded text lives with the run on the server; without it the run cannot continue as it started.
+        try {
+          if (!recorder.current) throw new Error('the run is not recorded');
+          const text = await recorder.current.dataset();
+          run.config = { ...run.config, taskSettings: { ...run.config.taskSettings, text } };
+        } catch (e) {
+          if (cancelled) return;
+          localStorage.removeItem(ACTIVE_RUN_KEY);
+          patch({ state: 'failed', runId: run.runId, message: { kind: 'error', text: `Could not resume the run: its training text could not be downloaded (${(e as Error).message}).` } });
+          return;
         }
       }
       if (cancelled) return;

@@ -16,6 +16,8 @@ import * as metricsRoute from '@/app/api/runs/[id]/metrics/route';
 import * as seriesRoute from '@/app/api/runs/[id]/series/route';
 import * as checkpointsRoute from '@/app/api/runs/[id]/checkpoints/route';
 import * as checkpointRoute from '@/app/api/runs/[id]/checkpoints/[step]/route';
+import * as datasetRoute from '@/app/api/runs/[id]/dataset/route';
+import * as shareDatasetRoute from '@/app/api/shares/[slug]/dataset/route';
 import * as sharesRoute from '@/app/api/shares/route';
 import * as shareRoute from '@/app/api/shares/[slug]/route';
 import * as shareSeriesRoute from '@/app/api/shares/[slug]/series/route';
@@ -281,6 +283,39 @@ export function apiSuite(label: string, makeUrl: () => Promise<{ url: string; cl
       expect(Buffer.compare(Buffer.from(bytes), Buffer.from(file))).toBe(0);
     });
 
+    it('stores the uploaded training text with the run and serves it back byte for byte', async () => {
+      const text = 'Tyger Tyger, burning bright — 森の中で 🐯\nIn the forests of the night;\n';
+      const put = (raw: BodyInit, query: Record<string, string>, cookie: string | null = alice, headers?: Record<string, string>) =>
+        call(datasetRoute.PUT as Handler, 'PUT', `/api/runs/${runId}/dataset`, { params: { id: runId }, cookie, raw, query, headers });
+      const none = await bad('no training text yet', call(datasetRoute.GET as Handler, 'GET', `/api/runs/${runId}/dataset`, { params: { id: runId }, cookie: alice }));
+      expect(none.status).toBe(404);
+      const up = await put(new TextEncoder().encode(text), { name: 'blake — tyger.txt' });
+      expect(up.status).toBe(201);
+      expect(up.json).toMatchObject({ name: 'blake — tyger.txt', characters: Array.from(text).length, sizeBytes: new TextEncoder().encode(text).byteLength });
+      expect(up.json.sha256).toMatch(/^[0-9a-f]{64}$/);
+      const got = await call(datasetRoute.GET as Handler, 'GET', `/api/runs/${runId}/dataset`, { params: { id: runId }, cookie: alice });
+      expect(got.status).toBe(200);
+      expect(got.res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+      expect(decodeURIComponent(got.res.headers.get('x-dataset-name')!)).toBe('blake — tyger.txt');
+      expect(new TextDecoder().decode(await got.res.arrayBuffer())).toBe(text);
+
+      const stranger = await bad('dataset by a non-owner', put('x', { name: 'a.txt' }, null));
+      expect(stranger.status).toBe(403);
+      const noName = await bad('dataset without a name', put('x', {}));
+      expect(noName.status).toBe(400);
+      expect(noName.json!.field).toBe('name');
+      const binary = await bad('dataset not UTF-8', put(new Uint8Array([0x66, 0xff, 0xfe, 0x00]), { name: 'a.bin' }));
+      expect(binary.status).toBe(400);
+      expect(binary.json!.error).toMatch(/not valid UTF-8/);
+      const empty = await bad('empty dataset', put(new Uint8Array(0), { name: 'a.txt' }));
+      expect(empty.status).toBe(400);
+      const huge = await bad('declared 1 GiB dataset', put(new Uint8Array(8), { name: 'a.txt' }, alice, { 'content-length': String(2 ** 30) }));
+      expect(huge.status).toBe(413);
+      // Nothing above replaced the stored text.
+      const still = await call(datasetRoute.GET as Handler, 'GET', `/api/runs/${runId}/dataset`, { params: { id: runId }, cookie: alice });
+      expect(new TextDecoder().decode(await still.res.arrayBuffer())).toBe(text);
+    });
+
     it('finishes a run with final metrics and refuses to reopen it', async () => {
       const done = await call(runRoute.PATCH as Handler, 'PATCH', `/api/runs/${runId}`, { params: { id: runId }, cookie: alice, body: { status: 'completed', summary: { 'train/loss': 0.01, 'eval/accuracy': 0.5 } } });
       expect(done.status).toBe(200);
@@ -293,6 +328,9 @@ export function apiSuite(label: string, makeUrl: () => Promise<{ url: string; cl
       expect(got.json.metricKeys).toEqual(['eval/accuracy', 'train/loss']);
       expect(got.json.checkpoints).toHaveLength(2);
       expect(got.json.ownerId).toBeUndefined();
+      // A finished run's training text is frozen.
+      const replace = await bad('dataset of a finished run', call(datasetRoute.PUT as Handler, 'PUT', `/api/runs/${runId}/dataset`, { params: { id: runId }, cookie: alice, raw: 'other', query: { name: 'b.txt' } }));
+      expect(replace.status).toBe(409);
     });
 
     it('shares a run by an unguessable link that anyone can view and fork', async () => {
@@ -318,6 +356,10 @@ export function apiSuite(label: string, makeUrl: () => Promise<{ url: string; cl
       const ck = await call(shareCheckpointRoute.GET as Handler, 'GET', `/api/shares/${slug}/checkpoints/latest`, { params: { slug, step: 'latest' } });
       expect(ck.status).toBe(200);
       expect(ck.res.headers.get('content-type')).toBe('application/octet-stream');
+      expect(exp.json.dataset).toMatchObject({ name: 'blake — tyger.txt' });
+      const ds = await call(shareDatasetRoute.GET as Handler, 'GET', `/api/shares/${slug}/dataset`, { params: { slug } });
+      expect(ds.status).toBe(200);
+      expect(new TextDecoder().decode(await ds.res.arrayBuffer())).toMatch(/^Tyger Tyger/);
 
       const fork = await call(shareForkRoute.POST as Handler, 'POST', `/api/shares/${slug}/fork`, { params: { slug } });
       expect(fork.status).toBe(201);
@@ -531,6 +573,7 @@ export function apiSuite(label: string, makeUrl: () => Promise<{ url: string; cl
       expect(del.status).toBe(204);
       expect(await database.db.metricPoint.count({ where: { runId } })).toBe(0);
       expect(await database.db.checkpoint.count({ where: { runId } })).toBe(0);
+      expect(await database.db.runDataset.count({ where: { runId } })).toBe(0);
       expect(await database.db.share.count({ where: { runId } })).toBe(0);
       // A run deleted behind this process's back (another server): ingest answers 404, not 500.
       const other = await call(runsRoute.POST as Handler, 'POST', '/api/runs', { cookie: alice, body: { design: { spec: SPEC }, task: 't', seed: 1 } });

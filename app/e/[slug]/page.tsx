@@ -110,6 +110,7 @@ export default async function SharedExperimentPage({ params }: Props) {
           series={series}
           checkpoints={exp.checkpoints}
           checkpointHref={(step) => `/api/shares/${slug}/checkpoints/${step}`}
+          dataset={exp.dataset && { ...exp.dataset, href: `/api/shares/${slug}/dataset` }}
           actions={fork}
         />
       </div>

@@ -6,6 +6,7 @@ import { pageViewer } from '@/server/page-viewer';
 import { getRun } from '@/server/runs';
 import { readRunSeries, metricKeys } from '@/server/metrics';
 import { listCheckpoints } from '@/server/checkpoints';
+import { runDatasetMeta } from '@/server/datasets';
 import { ExperimentView } from '../_components/ExperimentView';
 import { ShareButton } from '@/components/runs/ShareButton';
 import { TopNav } from '../_components/TopNav';
@@ -25,7 +26,7 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
     throw err;
   }
   const keys = await metricKeys(id);
-  const [series, checkpoints] = await Promise.all([readRunSeries(id, keys.slice(0, 24), 500), listCheckpoints(id)]);
+  const [series, checkpoints, dataset] = await Promise.all([readRunSeries(id, keys.slice(0, 24), 500), listCheckpoints(id), runDatasetMeta(id)]);
   const snapshot = run.designSnapshot as { spec?: unknown; graph?: unknown };
   return (
     <div className="page-wrap">
@@ -38,6 +39,7 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
           series={series}
           checkpoints={checkpoints}
           checkpointHref={(step) => `/api/runs/${id}/checkpoints/${step}`}
+          dataset={dataset && { ...dataset, href: `/api/runs/${id}/dataset` }}
           actions={<ShareButton runId={id} />}
         />
       </div>

@@ -69,9 +69,11 @@ export function ExperimentView(props: {
   series: Series[];
   checkpoints: ExperimentCheckpoint[];
   checkpointHref: (step: number) => string;
+  /** The uploaded training text stored with the run (task "text"), when there is one. */
+  dataset?: { name: string; characters: number; sizeBytes: number; sha256: string; href: string } | null;
   actions: ReactNode;
 }) {
-  const { title, run, design, series, checkpoints, checkpointHref, actions } = props;
+  const { title, run, design, series, checkpoints, checkpointHref, dataset, actions } = props;
   const summary = (run.summary && typeof run.summary === 'object' ? run.summary : {}) as Record<string, unknown>;
   const finals = Object.keys(summary).length
     ? Object.entries(summary)
@@ -149,6 +151,19 @@ export function ExperimentView(props: {
           ) : (
             <p className="muted">None saved.</p>
           )}
+          {dataset ? (
+            <>
+              <h2>Training text</h2>
+              <p data-testid="dataset">
+                <a href={dataset.href} download>
+                  {dataset.name}
+                </a>{' '}
+                <span className="muted">
+                  {dataset.characters.toLocaleString('en-US')} characters · {bytes(dataset.sizeBytes)} · sha256 {dataset.sha256.slice(0, 12)}
+                </span>
+              </p>
+            </>
+          ) : null}
         </section>
         <section aria-labelledby="config-h">
           <h2 id="config-h">Configuration</h2>
