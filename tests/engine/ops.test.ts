@@ -17,8 +17,10 @@ const cases: OpCase[] = [
   { name: 'matmul [2,5,7]·[7,3] (shared weight)', build: (g) => [op.matmul(g.param('a', [2, 5, 7], N), g.param('w', [7, 3], N))] },
   { name: 'matmul batched Aᵀ·B', build: (g) => [op.matmul(g.param('a', [3, 7, 5], N), g.param('b', [3, 7, 6], N), { transA: true })] },
   { name: 'matmul A·Bᵀ (tied head)', build: (g) => [op.matmul(g.param('a', [2, 3, 5], N), g.param('e', [11, 5], N), { transB: true })] },
-  // Big enough that forward, dA and dB all take the 16×16 tiled path (odd sizes: partial tiles).
+  // Big enough that forward, dA and dB all take the register-blocked path (odd sizes: partial tiles).
   { name: 'matmul tiled 67×70·70×66', tiled: true, build: (g) => [op.matmul(g.param('a', [67, 70], N), g.param('b', [70, 66], N))] },
+  // dB reduces over 300 rows into a 20×6 output: split in two slices (scratch partial sums + a sum kernel).
+  { name: 'matmul tiled, split reduction [300,20]·[20,6]', tiled: true, build: (g) => [op.matmul(g.param('a', [300, 20], N), g.param('w', [20, 6], N))] },
   { name: 'matmul tiled batched Aᵀ·B', tiled: true, build: (g) => [op.matmul(g.param('a', [2, 70, 67], N), g.param('b', [2, 70, 66], N), { transA: true })] },
   ...(Object.keys(UNARY) as UnaryName[]).map((fn) => ({ name: `unary ${fn}`, build: (g: Graph) => [op.unary(fn, g.param('x', [3, 7, 5], N))] })),
   { name: 'add broadcast [3,1,5]+[4,1]', build: (g) => [op.add(g.param('a', [3, 1, 5], N), g.param('b', [4, 1], N))] },
@@ -49,6 +51,10 @@ const cases: OpCase[] = [
   {
     name: 'sliding-window attention w=3 [2,9,2·5]',
     build: (g) => [op.attention(g.param('q', [2, 9, 10], N), g.param('k', [2, 9, 10], N), g.param('v', [2, 9, 10], N), { heads: 2, window: 3 })],
+  },
+  {
+    name: 'sliding-window attention w=4, d_k 5 ≠ d_v 3 [2,9,2·5→2·3]',
+    build: (g) => [op.attention(g.param('q', [2, 9, 10], N), g.param('k', [2, 9, 10], N), g.param('v', [2, 9, 6], N), { heads: 2, window: 4 })],
   },
   {
     name: 'scan: linear attention [2,7,3,5→3]',
