@@ -4,7 +4,9 @@
  *   x [B,T,d] ─┬─ q, k, v projections (n_h sub-steps for DeltaProduct) → short conv + SiLU → feature map → L2 q/k
  *              ├─ gates: β (sigmoid | softplus | exp | 1, ×2 for eigenvalues in [−1,1]), log-decay g
  *              │  (mamba2 / gated-deltanet / sigmoid / GLA low-rank / HGRN2 lower bound), momentum η, Huber δ, mLSTM ĩ
- *              ├─ scan (a ScanProvider from the registry; the float64 reference provider when none is registered)
+ *              ├─ scan (a ScanProvider from the registry; the float64 reference provider when none is registered),
+ *              │  or, for the non-parametric (softmax attention) memory, the engine's fused causal attention op
+ *              │  (engine/ops/attention.ts, sliding window from the memory's `window`; it has no gates and no state)
  *              └─ output norm per head (RMSNorm | GroupNorm | LayerNorm) and gate (silu | sigmoid), D skip → output projection
  *
  * Parameter names (inside the caller's scope, e.g. "layers.0.mixer"): q, k, v, o, conv_q, conv_k, conv_v, beta, beta_b,
@@ -12,9 +14,10 @@
  */
 import type { Init, Tensor } from '../ir/graph';
 import { findScanProvider, scan, type ScanProvider } from '../ir/scan';
-import { add, div, elu1, exp, groupnorm, l2normalize, matmul, mul, reshape, rmsnormGroups, shortConv, sigmoid, silu, softplus } from '../ops';
+import { add, attention, div, elu1, exp, groupnorm, l2normalize, matmul, mul, reshape, rmsnormGroups, shortConv, sigmoid, silu, softplus } from '../ops';
 import type { MirasMixer } from '../spec';
 import { type Combo } from './catalog';
+import { attentionAttrs } from './attention';
 import { effectiveGateRank, stateLayout } from './cost';
 import { gate } from './gate-op';
 import { checkedCombo } from './validate';
@@ -53,6 +56,8 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
   const dk = mixer.headDimK;
   const dv = mixer.headDimV;
   const nh = c.learner.kind === 'multistep' ? (c.learner.params.steps as number) : 1;
+  /** Softmax-attention memory: no learning rate, gates or initial state (validation refuses the state-only options). */
+  const nonParametric = c.memory.kind === 'attention';
 
   /** x W (+ b): full rank, or low rank x W_down W_up when `rank` > 0 and below fan-in and fan-out (effectiveGateRank; cost.ts counts the same). */
   const linear = (name: string, inp: Tensor, out: number, opts: { bias?: boolean | Init; rank?: number; init?: Init } = {}): Tensor => {
@@ -127,7 +132,7 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
 
   if (blk.mlstmNormalizer) {
     tensors.i = linear('i', x, H, { bias: true, rank: blk.gateRank });
-  } else if (!beta && blk.betaActivation !== 'constant') {
+  } else if (!beta && !nonParametric && blk.betaActivation !== 'constant') {
     const raw = linear('beta', x, nh * H * (blk.betaPerChannel ? dv : 1), { bias: true, rank: blk.gateRank });
     beta = blk.betaActivation === 'sigmoid' ? sigmoid(raw, 'beta_act') : blk.betaActivation === 'softplus' ? softplus(raw, 'beta_act') : exp(raw, 'beta_act');
     if (blk.eigenvalueRange === '[-1,1]') beta = gate('scale', beta, 2, 'beta_x2');
@@ -141,7 +146,7 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
     const raw = linear('delta', x, nh * H, { bias: true, rank: blk.gateRank });
     tensors.delta = blk.deltaActivation === 'softplus' ? softplus(raw, 'delta_act') : sigmoid(raw, 'delta_act');
   }
-  if (blk.memoryInit === 'learned') {
+  if (blk.memoryInit === 'learned' && !nonParametric) {
     const layout = stateLayout(c, dk, dv);
     if (ret.kind === 'kl') {
       // KL retention takes log W: keep the learned initial memory strictly positive, W_0 = exp(θ), θ ≈ −log(fan-in).
@@ -167,9 +172,12 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
     return scan(provider, s, inputs, name).o;
   };
   let y: Tensor;
-  const direct = findScanProvider(mixer);
+  const direct = nonParametric ? null : findScanProvider(mixer);
   const mlstm = !direct && blk.mlstmNormalizer ? mlstmAsTwoScans(mixer) : null;
-  if (mlstm) {
+  if (nonParametric) {
+    // The op's scale d_k^{-1/2} is the reference's (reference/scan.ts attentionHead); the catalog's window 0 = full causal.
+    y = attention(q, k, v, attentionAttrs(c, H), 'scan_attention');
+  } else if (mlstm) {
     // mLSTM without a dedicated kernel: C and the normaliser n are the same Hebbian scan with values v and 1,
     // h = Cᵀq / max(|nᵀq|, 1) (xLSTM Eq. 16-21 without the stabiliser, identical in exact arithmetic).
     const beta = exp(tensors.i, 'i_exp');

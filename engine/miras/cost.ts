@@ -118,8 +118,8 @@ export function mixerCost(mixer: MirasMixer, dModel: number, seqLen = 2048): Mix
   if (b.dSkip) p['D skip'] = hv;
 
   const mem = c.memory.kind;
-  // The gates are built from the block options whatever the memory (a softmax-attention memory with a
-  // non-constant β activation still allocates `beta`, which its scan does not read).
+  // The gates are built from the block options; a softmax-attention memory has none (no learning rate, and
+  // validation leaves it no retention, momentum or data-dependent δ).
   const ret = c.retention;
   const mambaStep = ret.kind === 'scalar' && ret.params.parametrization !== 'sigmoid';
   if (mambaStep) {
@@ -136,7 +136,7 @@ export function mixerCost(mixer: MirasMixer, dModel: number, seqLen = 2048): Mix
   if (b.mlstmNormalizer) {
     // `i` [d, H] + `i_b` [H]: the mLSTM exponential input gate (it replaces β).
     gate('input gate', H);
-  } else if (!(mambaStep && b.valueTimesStep) && b.betaActivation !== 'constant') {
+  } else if (!(mambaStep && b.valueTimesStep) && mem !== 'attention' && b.betaActivation !== 'constant') {
     // `beta` [d, n_h·H] (or n_h·H·dv per channel) + `beta_b`: one β per sub-step.
     gate('β gate', nh * (b.betaPerChannel ? hv : H));
   }

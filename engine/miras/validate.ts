@@ -123,9 +123,20 @@ function parameterIssues(c: Combo, dims: Dims): MirasIssue[] {
     add('block', 'The D skip adds each token\'s value to its output; with n_h sub-step values per token there is no single value to add.',
       'Turn off the D skip, or use a learner with one step per token.');
   }
-  if (mem === 'attention' && (b.mlstmNormalizer || b.keyFromDecay || b.valueTimesStep || b.dSkip)) {
-    add('block', 'Softmax attention has no recurrent state: the mLSTM normaliser, HGRN2 key tie, Mamba2 step-value and D skip do not apply.',
-      'Turn those block options off, or use a parametric memory.');
+  if (mem === 'attention') {
+    const stateOnly: [boolean, string][] = [
+      [b.mlstmNormalizer, 'mLSTM normaliser'],
+      [b.keyFromDecay, 'key from decay (HGRN2)'],
+      [b.valueTimesStep, 'value × step (Mamba2)'],
+      [b.dSkip, 'D skip'],
+      [b.betaPerChannel, 'β per channel'],
+      [b.memoryInit !== 'zeros', `memory initialisation "${b.memoryInit}"`],
+    ];
+    const on = stateOnly.filter(([x]) => x).map(([, n]) => n);
+    if (on.length) {
+      add('block', `Softmax attention keeps every (k, v) pair and has no recurrent state, learning rate or initial memory, so ${on.join(', ')} ${on.length > 1 ? 'do' : 'does'} not apply.`,
+        `Turn off ${on.join(', ')} (memory initialisation: zeros), or use a parametric memory.`);
+    }
   }
   return issues;
 }

@@ -42,6 +42,11 @@ describe('validity rules', () => {
     refusal(combo('attention', 'l2', 'none', 'gd'), 'memory', /closed-form|solved exactly/, /Closed form/);
     refusal(combo('attention', 'l2', 'scalar', 'closed-form'), 'memory', /window/, /None/);
   });
+  it('softmax attention refuses the options of a recurrent state, naming each', () => {
+    expect(validateCombo(combo('attention', 'l2', 'none', 'closed-form', { convSize: 4, featureMap: 'silu', outputGate: 'sigmoid' }))).toEqual([]);
+    refusal(combo('attention', 'l2', 'none', 'closed-form', { memoryInit: 'learned' }), 'block', /no recurrent state.*memory initialisation "learned" does not apply/, /zeros/);
+    refusal(combo('attention', 'l2', 'none', 'closed-form', { dSkip: true, betaPerChannel: true }), 'block', /D skip, β per channel do not apply/, /Turn off D skip, β per channel/);
+  });
   it('channel-wise decay and n_h steps need a matrix or vector memory', () => {
     refusal(combo('mlp', 'l2', 'channel', 'gd', { memoryInit: 'learned' }), 'retention', /key channels/, /Matrix/);
     refusal(combo('mlp', 'l2', 'none', 'multistep', { memoryInit: 'learned' }), 'learner', /sub-step/, /Matrix/);

@@ -1,6 +1,7 @@
 /**
  * The two backends of `scan` and `check`: the float64 reference (engine/miras/reference) and the
- * fused WebGPU kernel (engine/miras/recurrent, helper B2), driven with the SAME semantics: the
+ * fused WebGPU kernel (engine/miras/recurrent, helper B2; the engine's attention op for the softmax-attention
+ * memory, engine/miras/attention.ts), driven with the SAME semantics: the
  * kernel's options (where the gradient is taken, the query scale, whether β is read) come from the
  * catalog combination, so both run the recurrence the catalog describes.
  */
@@ -9,6 +10,7 @@ import { capsFromDescription, type AdapterDescription } from '../../gpu/describe
 import type { Combo } from '../catalog';
 import { referenceScan, referenceScanGrad, type ScanArrays } from '../reference';
 import { recurrentProvider } from '../recurrent/provider';
+import { attentionMemoryProvider } from '../attention';
 import { recurrentUnsupported } from '../math/combo';
 import { runScanKernels } from '../recurrent/run';
 
@@ -21,6 +23,7 @@ export interface ScanResult {
 
 /** Why the fused kernel cannot run this combination (null: it can); the kernel follows the reference's semantics. */
 export function fusedKernelGap(c: Combo): string | null {
+  if (c.memory.kind === 'attention') return null;
   const why = recurrentUnsupported(c);
   return why ? `the fused recurrent kernel does not support ${why}` : null;
 }
@@ -29,6 +32,7 @@ export function fusedKernelGap(c: Combo): string | null {
 export function fusedProvider(c: Combo, s: ScanShape): ScanProvider {
   const gap = fusedKernelGap(c);
   if (gap) throw new Error(gap);
+  if (c.memory.kind === 'attention') return attentionMemoryProvider(c);
   return recurrentProvider({ type: 'miras', heads: s.heads, headDimK: s.dk, headDimV: s.dv, memory: c.memory, bias: c.bias, retention: c.retention, learner: c.learner, block: c.block });
 }
 

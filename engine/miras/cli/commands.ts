@@ -174,8 +174,9 @@ async function checkOne(g: NodeGpu, cs: CheckCase, seed: number, tol: number): P
   const dO = { o: new Float64Array(cs.shape.batch * cs.shape.time * cs.shape.heads * cs.shape.dv).map(() => normal(rng)) };
   const ref = runReference(cs.combo, cs.shape, x, dO);
   const gpuR = await runWebgpu(g.device, g.description, cs.combo, cs.shape, x, dO);
-  const mem = cs.shape.dk * cs.shape.dv;
   const per = stateLayout(cs.combo, cs.shape.dk, cs.shape.dv).size;
+  // the memory part of the state (none for the softmax-attention memory)
+  const mem = Math.min(per, cs.shape.dk * cs.shape.dv);
   const refState = new Float64Array(cs.shape.batch * cs.shape.heads * mem);
   for (let bh = 0; bh < cs.shape.batch * cs.shape.heads; bh++) refState.set(ref.finalState.subarray(bh * per, bh * per + mem), bh * mem);
   const errs: [string, number][] = [
@@ -228,10 +229,12 @@ async function checkBody(argv: string[], log: (line: string) => void): Promise<n
     if (!Number.isInteger(n) || n < 1) throw new CliError(`--random must be a positive integer, got "${f.random}"`);
     const rng = new Rng(seed);
     while (cases.length < n) {
-      const c = randomCombo(rng, { memories: ['matrix', 'vector'], mlstm: false });
+      const c = randomCombo(rng, { memories: ['matrix', 'vector', 'matrix', 'vector', 'attention'], mlstm: false });
       if (fusedKernelGap(c)) continue; // random checks draw from what the kernel covers
       const T = 3 + Math.floor(rng.next() * 14); // includes T not a multiple of the chunk size
-      const label = `#${cases.length} ${c.memory.kind}/${c.bias.kind}/${c.retention.kind}/${c.learner.kind}`;
+      const w = c.memory.params.window as number;
+      const memory = c.memory.kind === 'attention' ? `attention(${w > 0 ? `window ${w}` : 'full'})` : c.memory.kind;
+      const label = `#${cases.length} ${memory}/${c.bias.kind}/${c.retention.kind}/${c.learner.kind}`;
       cases.push({ label, combo: c, shape: { batch: 1 + Math.floor(rng.next() * 2), time: T, heads: 2, dk: dim, dv: dim } });
     }
   } else throw new CliError(`give --random N or --preset NAME; usage: ${CHECK_USAGE}`);

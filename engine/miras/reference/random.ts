@@ -8,7 +8,7 @@ import { normal } from '../../model/init';
 import type { ScanShape } from '../../ir/scan';
 import { CATALOG, resolveCombo, type Combo, type ComboInput } from '../catalog';
 import { stateLayout } from '../cost';
-import { validateCombo } from '../validate';
+import { compatibleKinds, validateCombo } from '../validate';
 import { scanInputDecls, type ScanArrays } from './scan';
 
 export { Rng };
@@ -34,6 +34,7 @@ function randomParams(rng: Rng, axis: string, kind: string): Record<string, numb
     p.residual = true;
     p.layerNorm = rng.next() < 0.8;
   }
+  if (axis === 'memory' && kind === 'attention') p.window = pick(rng, [0, 2, 5]);
   if (axis === 'bias') {
     if (kind === 'lp') p.p = pick(rng, [1.5, 2.5, 3]);
     if (kind === 'l1') p.sharpness = pick(rng, [2, 10]);
@@ -73,8 +74,10 @@ export function randomCombo(rng: Rng, opts: RandomComboOptions = {}): Combo {
   const memories = opts.memories ?? ['matrix', 'vector', 'mlp'];
   for (let attempt = 0; attempt < 1000; attempt++) {
     const memory = pick(rng, memories);
+    // The softmax-attention memory admits one kind per axis: draw from those (other memories from the whole axis).
+    const fixed = memory === 'attention' ? compatibleKinds('memory', memory) : null;
     const choose = (axis: 'bias' | 'retention' | 'learner') => {
-      const kind = pick(rng, CATALOG[axis].map((e) => e.kind));
+      const kind = pick(rng, fixed ? fixed[axis] : CATALOG[axis].map((e) => e.kind));
       return { kind, params: randomParams(rng, axis, kind) };
     };
     const input: ComboInput = {
@@ -87,7 +90,7 @@ export function randomCombo(rng: Rng, opts: RandomComboOptions = {}): Combo {
     const block: Record<string, string | boolean | number> = {};
     if (memory === 'mlp') block.memoryInit = 'learned';
     else if (input.retention.kind === 'kl') block.memoryInit = 'uniform';
-    block.betaPerChannel = memory !== 'mlp' && rng.next() < 0.25;
+    block.betaPerChannel = (memory === 'matrix' || memory === 'vector') && rng.next() < 0.25;
     block.queryScale = pick(rng, ['none', 'inv-sqrt-dk']);
     if ((opts.mlstm ?? true) && memory === 'matrix' && input.bias.kind === 'dot' && input.learner.kind === 'gd' && ['none', 'constant', 'scalar'].includes(input.retention.kind) && rng.next() < 0.5) {
       block.mlstmNormalizer = true;
