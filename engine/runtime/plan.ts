@@ -146,16 +146,17 @@ export function compilePlan(graph: Graph, opts: PlanOptions): ExecutionPlan {
   const optimizer: KernelSpec[] = [];
   if (opts.optimizer) {
     if (!opts.loss) throw new Error('an optimizer plan needs a loss');
-    sizes.set(SUMSQ, { bytes: graph.params.length * 4, role: 'state' });
+    const ps = graph.params.map((p) => ({ id: p.tensor.id, n: p.tensor.size, decay: p.decay }));
+    const norm = gradNormKernels(ps, caps);
+    sizes.set(SUMSQ, { bytes: norm.partials * 4, role: 'state' });
     sizes.set(GRAD_NORM, { bytes: 4, role: 'kept' });
     sizes.set(HPARAMS, { bytes: HPARAM_FIELDS.length * 4, role: 'uniform' });
-    graph.params.forEach((p, k) => optimizer.push(sumSquares(gradName(p.tensor.id), p.tensor.size, k, caps)));
-    optimizer.push(gradNorm(graph.params.length, caps));
-    for (const p of graph.params) {
-      sizes.set(adamM(p.tensor.id), { bytes: bytesOf(p.tensor), role: 'state' });
-      sizes.set(adamV(p.tensor.id), { bytes: bytesOf(p.tensor), role: 'state' });
-      optimizer.push(adamw(p.tensor.id, p.tensor.size, p.decay, caps));
+    optimizer.push(...norm.kernels);
+    for (const p of ps) {
+      sizes.set(adamM(p.id), { bytes: p.n * 4, role: 'state' });
+      sizes.set(adamV(p.id), { bytes: p.n * 4, role: 'state' });
     }
+    optimizer.push(...adamwKernels(ps, caps));
   }
 
   // Lifetimes over the whole step, then greedy best-fit reuse of pooled buffers.
@@ -256,43 +257,92 @@ function zeroFill(list: { name: string; n: number }[], caps: DeviceCaps): Kernel
   return out;
 }
 
-function sumSquares(grad: string, n: number, k: number, caps: DeviceCaps): KernelSpec {
-  const W = Math.min(256, caps.maxComputeInvocationsPerWorkgroup);
-  const binds: Bind[] = [
-    { name: 'g', buffer: grad, access: 'read' },
-    { name: 'out', buffer: SUMSQ, access: 'read_write' },
-  ];
-  const wgsl = `${declare(binds)}
+/** Elements of one gradient summed by one workgroup (256 invocations × 16 each) in the norm's first pass. */
+const SUMSQ_SPAN = 4096;
+const SUMSQ_WG = 256;
+
+/** Parameters in groups of at most `per`: one dispatch per group (the storage-buffer limit bounds a group). */
+function groups<T>(list: T[], per: number): T[][] {
+  const out: T[][] = [];
+  for (let k = 0; k < list.length; k += per) out.push(list.slice(k, k + per));
+  return out;
+}
+
+/**
+ * Global gradient norm in two passes: every workgroup squares and sums SUMSQ_SPAN elements of one gradient
+ * into a partial sum (one dispatch covers up to maxStorageBuffers − 1 gradients, its workgroups split among
+ * them), then one workgroup adds all partials and takes the root.
+ */
+function gradNormKernels(ps: { id: string; n: number }[], caps: DeviceCaps): { kernels: KernelSpec[]; partials: number } {
+  const W = Math.min(SUMSQ_WG, caps.maxComputeInvocationsPerWorkgroup, caps.maxComputeWorkgroupSizeX);
+  const per = Math.max(1, caps.maxStorageBuffersPerShaderStage - 1);
+  const kernels: KernelSpec[] = [];
+  let offset = 0;
+  for (const group of groups(ps, per)) {
+    const blocks = group.map((p) => Math.ceil(p.n / SUMSQ_SPAN));
+    const total = blocks.reduce((a, b) => a + b, 0);
+    const binds: Bind[] = [...group.map((p, j) => ({ name: `g${j}`, buffer: gradName(p.id), access: 'read' as const })), { name: 'out', buffer: SUMSQ, access: 'read_write' }];
+    let first = 0;
+    const branches = group.map((p, j) => {
+      const lo = first;
+      first += blocks[j];
+      return `if (w < ${u(first)}) {
+    let base = (w - ${u(lo)}) * ${u(SUMSQ_SPAN)};
+    let end = min(base + ${u(SUMSQ_SPAN)}, ${u(p.n)});
+    for (var e = base + lid.x; e < end; e += ${u(W)}) { let x = g${j}[e]; a += x * x; }
+  }`;
+    });
+    kernels.push({
+      name: `sumsq[${group.map((p) => gradName(p.id)).join(', ')}]`,
+      wgsl: `${declare(binds)}
 var<workgroup> part: array<f32, ${W}>;
 @compute @workgroup_size(${W})
-fn main(@builtin(local_invocation_id) lid: vec3u) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let w = wid.x + wid.y * nwg.x;
+  if (w >= ${u(total)}) { return; }
   var a = 0.0;
-  for (var j = lid.x; j < ${u(n)}; j += ${u(W)}) { a += g[j] * g[j]; }
+  ${branches.join(' else ')}
   part[lid.x] = a;
   workgroupBarrier();
   for (var st = ${u(W / 2)}; st > 0u; st = st >> 1u) {
     if (lid.x < st) { part[lid.x] += part[lid.x + st]; }
     workgroupBarrier();
   }
-  if (lid.x == 0u) { out[${u(k)}] = part[0]; }
+  if (lid.x == 0u) { out[${u(offset)} + w] = part[0]; }
 }
-`;
-  return { name: `sumsq[${grad}]`, wgsl, entryPoint: 'main', bindings: binds.map((b) => ({ buffer: b.buffer, access: b.access })), workgroups: grid(1, caps) };
-}
-
-function gradNorm(nParams: number, caps: DeviceCaps): KernelSpec {
-  return threadKernel({
+`,
+      entryPoint: 'main',
+      bindings: binds.map((b) => ({ buffer: b.buffer, access: b.access })),
+      workgroups: grid(total, caps),
+    });
+    offset += total;
+  }
+  const binds: Bind[] = [
+    { name: 'sq', buffer: SUMSQ, access: 'read' },
+    { name: 'norm', buffer: GRAD_NORM, access: 'read_write' },
+  ];
+  kernels.push({
     name: 'grad_norm',
-    caps,
-    binds: [
-      { name: 'sq', buffer: SUMSQ, access: 'read' },
-      { name: 'norm', buffer: GRAD_NORM, access: 'read_write' },
-    ],
-    total: 1,
-    body: `  var a = 0.0;
-  for (var k = 0u; k < ${u(nParams)}; k++) { a += sq[k]; }
-  norm[0] = sqrt(a);`,
+    wgsl: `${declare(binds)}
+var<workgroup> part: array<f32, ${W}>;
+@compute @workgroup_size(${W})
+fn main(@builtin(local_invocation_id) lid: vec3u) {
+  var a = 0.0;
+  for (var k = lid.x; k < ${u(offset)}; k += ${u(W)}) { a += sq[k]; }
+  part[lid.x] = a;
+  workgroupBarrier();
+  for (var st = ${u(W / 2)}; st > 0u; st = st >> 1u) {
+    if (lid.x < st) { part[lid.x] += part[lid.x + st]; }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) { norm[0] = sqrt(part[0]); }
+}
+`,
+    entryPoint: 'main',
+    bindings: binds.map((b) => ({ buffer: b.buffer, access: b.access })),
+    workgroups: [1, 1, 1],
   });
+  return { kernels, partials: Math.max(1, offset) };
 }
 
 const HP_STRUCT = `struct Hp { ${HPARAM_FIELDS.map((f) => `${f}: f32`).join(', ')} }`;
@@ -301,28 +351,45 @@ const HP_STRUCT = `struct Hp { ${HPARAM_FIELDS.map((f) => `${f}: f32`).join(', '
  * AdamW (Loshchilov & Hutter 2019, Alg. 2) with global-norm clipping, as torch.optim.AdamW:
  * g ← g·min(1, clip/‖g‖); m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²;
  * p ← p − lr·(wd·p + (m/bc1)/(√(v/bc2) + ε)).
+ * Several parameters per dispatch when the storage-buffer limit allows (4 buffers each, plus the norm).
  */
-function adamw(id: string, n: number, decay: boolean, caps: DeviceCaps): KernelSpec {
-  return threadKernel({
-    name: `adamw[${id}]`,
-    caps,
-    binds: [
-      { name: 'p', buffer: id, access: 'read_write' },
-      { name: 'g', buffer: gradName(id), access: 'read' },
-      { name: 'm', buffer: adamM(id), access: 'read_write' },
-      { name: 'v', buffer: adamV(id), access: 'read_write' },
+function adamwKernels(ps: { id: string; n: number; decay: boolean }[], caps: DeviceCaps): KernelSpec[] {
+  const per = Math.max(1, Math.floor((caps.maxStorageBuffersPerShaderStage - 1) / 4));
+  return groups(ps, per).map((group) => {
+    const binds: Bind[] = [
+      ...group.flatMap((p, j): Bind[] => [
+        { name: `p${j}`, buffer: p.id, access: 'read_write' },
+        { name: `g${j}`, buffer: gradName(p.id), access: 'read' },
+        { name: `m${j}`, buffer: adamM(p.id), access: 'read_write' },
+        { name: `v${j}`, buffer: adamV(p.id), access: 'read_write' },
+      ]),
       { name: 'norm', buffer: GRAD_NORM, access: 'read' },
       { name: 'hp', buffer: HPARAMS, access: 'uniform', type: 'Hp' },
-    ],
-    total: n,
-    prelude: HP_STRUCT,
-    body: `  var s = 1.0;
+    ];
+    let first = 0;
+    const branches = group.map((p, j) => {
+      const lo = first;
+      first += p.n;
+      return `if (i < ${u(first)}) {
+    let k = i - ${u(lo)};
+    let gi = g${j}[k] * s;
+    let mi = hp.beta1 * m${j}[k] + (1.0 - hp.beta1) * gi;
+    let vi = hp.beta2 * v${j}[k] + (1.0 - hp.beta2) * gi * gi;
+    m${j}[k] = mi; v${j}[k] = vi;
+    let pi = p${j}[k];
+    p${j}[k] = pi - hp.lr * (${p.decay ? 'hp.weightDecay * pi + ' : ''}(mi / hp.bc1) / (sqrt(vi / hp.bc2) + hp.eps));
+  }`;
+    });
+    return threadKernel({
+      name: `adamw[${group.map((p) => p.id).join(', ')}]`,
+      caps,
+      binds,
+      total: first,
+      prelude: HP_STRUCT,
+      workgroupSize: 256,
+      body: `  var s = 1.0;
   if (hp.clip > 0.0 && norm[0] > hp.clip) { s = hp.clip / norm[0]; }
-  let gi = g[i] * s;
-  let mi = hp.beta1 * m[i] + (1.0 - hp.beta1) * gi;
-  let vi = hp.beta2 * v[i] + (1.0 - hp.beta2) * gi * gi;
-  m[i] = mi; v[i] = vi;
-  let pi = p[i];
-  p[i] = pi - hp.lr * (${decay ? 'hp.weightDecay * pi + ' : ''}(mi / hp.bc1) / (sqrt(vi / hp.bc2) + hp.eps));`,
+  ${branches.join(' else ')}`,
+    });
   });
 }
