@@ -56,7 +56,12 @@ export function scratchLayout(cfg: ChunkScanConfig, s: ChunkScanShape, C: number
   }
   // DB: per-token (per-channel for the vector gate) gradient of the chunk-local cumsum, before the reverse cumsum
   const GK = cfg.gate === 'vector' ? s.K : 1;
-  return { HS: 0, DHS: stateN, DB: 2 * stateN, stateElems: 2 * stateN + BH * TP * GK, tok, tokElems: off };
+  // DEC: each chunk's total decay e^{B_L} (per channel for the vector gate), written by the linear rule's
+  // local-state kernels and read by the chunk scans; HT: the final state again, for dg's chunk-end term
+  const DB = 2 * stateN;
+  const DEC = DB + BH * TP * GK;
+  const HT = DEC + BH * NT * GK;
+  return { HS: 0, DHS: stateN, DB, DEC, HT, stateElems: HT + BH * s.K * s.V, tok, tokElems: off };
 }
 
 /** Linear rule with β: the kernels read v' = β⊙v and accumulate dv' in scratch; small kernels convert. */
@@ -75,18 +80,23 @@ const INTRA_A = `for (var e = tid; e < C * C; e += WG) {
 
 class Kernel {
   binds: Bind[] = [];
-  shared: [string, number][] = [];
+  shared: [string, number, string][] = [];
   constructor(readonly name: string) {}
   bind(v: string, access: 'read' | 'read_write') {
     this.binds.push({ name: v, buffer: bufMap[v], access });
     return this;
   }
   smem(name: string, n: number) {
-    this.shared.push([name, Math.max(1, n)]);
+    this.shared.push([name, Math.max(1, n), 'f32']);
+    return this;
+  }
+  /** workgroup array of n vec4<f32> (register-blocked products read four channels per load) */
+  smem4(name: string, n: number) {
+    this.shared.push([name, Math.max(1, n), 'vec4<f32>']);
     return this;
   }
   get smemBytes() {
-    return this.shared.reduce((a, [, n]) => a + 4 * n, 0);
+    return this.shared.reduce((a, [, n, ty]) => a + (ty === 'f32' ? 4 : 16) * n, 0);
   }
 }
 
@@ -158,8 +168,10 @@ const RLN2: f32 = 1.4426950408889634;${this.cfg.gate === 'const' ? `\nconst GH =
 const HS_OFF: u32 = ${u(this.lay.HS)};
 const DHS_OFF: u32 = ${u(this.lay.DHS)};
 const DB_OFF: u32 = ${u(this.lay.DB)};
+const DEC_OFF: u32 = ${u(this.lay.DEC)};
+const HT_OFF: u32 = ${u(this.lay.HT)};
 ${tok}
-${k.shared.map(([n, sz]) => `var<workgroup> ${n}: array<f32, ${sz}>;`).join('\n')}
+${k.shared.map(([n, sz, ty]) => `var<workgroup> ${n}: array<${ty}, ${sz}>;`).join('\n')}
 fn qi(b: u32, t: u32, h: u32, d: u32) -> u32 { return ((b * T + t) * H + h) * K + d; }
 fn vi(b: u32, t: u32, h: u32, d: u32) -> u32 { return ((b * T + t) * H + h) * V + d; }
 `;
@@ -567,6 +579,143 @@ function stateKernel(x: Ctx): GeneratedKernel {
   return x.finish(k, body, '', x.seqGrid);
 }
 
+/* ------------------------------------------------- linear rule: chunk-local states + a scan over chunks */
+
+/** vec4 load of columns 4·c4 … 4·c4+3 of a row starting at `o` with `n` columns (zeros past n). */
+function load4(buf: string, n: number): string {
+  return n % 4 === 0
+    ? `vec4f(${buf}[o], ${buf}[o + 1u], ${buf}[o + 2u], ${buf}[o + 3u])`
+    : `vec4f(${[0, 1, 2, 3].map((m) => `select(0.0, ${buf}[min(o + ${m}u, o + ${n}u - 1u - 4u * c4)], 4u * c4 + ${m}u < ${n}u)`).join(', ')})`;
+}
+
+/**
+ * Linear rule, parallel over (chunk, bh): the chunk's own contribution to the state,
+ *   forward  Δ[n] = Σ_i (k_i ⊙ e^{B_L−B_i}) v_iᵀ        into scratch HS slot n,
+ *   backward Δ'[n] = Σ_i (scale·q_i ⊙ e^{B_i}) do_iᵀ     into scratch DHS slot n,
+ * and the chunk's total decay e^{B_L} into DEC. A 4×4 register block per invocation (4 key channels ×
+ * 4 value columns): the gated operand is staged once as vec4 rows, the other streams from global memory.
+ * The chunk scan (stateScanKernel) then turns the slots into the states entering (leaving) each chunk.
+ */
+function localStateKernel(x: Ctx, bwd: boolean): GeneratedKernel {
+  const X = bwd ? 'q' : 'k';
+  const Y = bwd ? 'dO' : 'v';
+  const k = new Kernel(bwd ? 'chunk_dstate_local' : 'chunk_state_local').bind(X, 'read').bind(Y, 'read');
+  if (x.gateTensor) k.bind('g', 'read');
+  k.bind('wsS', 'read_write');
+  const { K, V } = x.s;
+  const KQ = Math.ceil(K / 4);
+  const VQ = Math.ceil(V / 4);
+  k.smem4('sX', x.C * KQ);
+  if (x.vec) k.smem4('sL', KQ);
+  else if (x.gated) k.smem('sB', x.C);
+  const scale = bwd ? 'SCALE * ' : '';
+  const factor = !x.gated
+    ? ''
+    : x.vec
+      ? bwd ? ' * exp2(sX[e])' : ' * exp2(sL[k4] - sX[e])'
+      : bwd ? ' * exp2(sB[i])' : ' * exp2(sB[C - 1u] - sB[i])';
+  const gate = !x.gated
+    ? ''
+    : x.vec
+      ? `
+  for (var e = tid; e < C * KQ; e += WG) {
+    let i = e / KQ; let c4 = e % KQ;
+    var gv = vec4f(0.0);
+    if (i < cv) { let o = qi(b, n0 + i, h, 4u * c4); gv = ${load4('g', K)} * RLN2; }
+    sX[e] = gv;
+  }
+  workgroupBarrier();
+  for (var k4 = tid; k4 < KQ; k4 += WG) {
+    var acc = vec4f(0.0);
+    for (var i = 0u; i < C; i++) { acc += sX[i * KQ + k4]; sX[i * KQ + k4] = acc; }
+    sL[k4] = acc;
+    for (var m = 0u; m < 4u; m++) { if (4u * k4 + m < K) { wsS[DEC_OFF + (bh * NT + n) * K + 4u * k4 + m] = exp2(acc[m]); } }
+  }
+  workgroupBarrier();`
+      : `${x.gateCumsum()}
+  if (tid == 0u) { wsS[DEC_OFF + bh * NT + n] = exp2(sB[C - 1u]); }`;
+  const slot = bwd ? 'DHS_OFF' : 'HS_OFF';
+  const body = `${x.parHead}
+  ${gate}
+  for (var e = tid; e < C * KQ; e += WG) {
+    let i = e / KQ; let c4 = e % KQ; let k4 = c4;
+    var xv = vec4f(0.0);
+    if (i < cv) { let o = qi(b, n0 + i, h, 4u * c4); xv = ${scale}${load4(X, K)}${factor}; }
+    sX[e] = xv;
+  }
+  workgroupBarrier();
+  for (var blk = tid; blk < KQ * VQ; blk += WG) {
+    let k4 = blk / VQ; let c4 = blk % VQ;
+    var a0 = vec4f(0.0); var a1 = vec4f(0.0); var a2 = vec4f(0.0); var a3 = vec4f(0.0);
+    for (var i = 0u; i < cv; i++) {
+      let xv = sX[i * KQ + k4];
+      let o = vi(b, n0 + i, h, 4u * c4);
+      let y = ${load4(Y, V)};
+      a0 += xv.x * y; a1 += xv.y * y; a2 += xv.z * y; a3 += xv.w * y;
+    }
+    let base = ${slot} + (bh * NT + n) * K * V + 4u * c4;
+    put4(base, 4u * k4, c4, a0);
+    put4(base, 4u * k4 + 1u, c4, a1);
+    put4(base, 4u * k4 + 2u, c4, a2);
+    put4(base, 4u * k4 + 3u, c4, a3);
+  }`;
+  const extra = `
+const KQ: u32 = ${u(KQ)};
+const VQ: u32 = ${u(VQ)};
+fn put4(base: u32, kk: u32, c4: u32, a: vec4f) {
+  if (kk < K) {
+    let o = base + kk * V;
+    for (var m = 0u; m < 4u; m++) { if (4u * c4 + m < V) { wsS[o + m] = a[m]; } }
+  }
+}`;
+  return x.finish(k, body, extra, x.parGrid);
+}
+
+/**
+ * Linear rule: the scan over chunks, one invocation per state element (bh, kk, c), reading U chunks
+ * ahead (the slots do not depend on the running state, so their loads overlap).
+ *   forward   h ← h0; for n: Δ = HS[n]; HS[n] = h; h = DEC[n]·h + Δ;       final state → ht and HT
+ *   backward  d ← dht; for n descending: Δ' = DHS[n]; DHS[n] = d; d = DEC[n]·d + Δ';   d → dh0
+ */
+function stateScanKernel(x: Ctx, bwd: boolean): GeneratedKernel {
+  const k = new Kernel(bwd ? 'chunk_dstate_scan' : 'chunk_state_scan').bind('wsS', 'read_write');
+  if (bwd) {
+    k.bind('dht', 'read');
+    if (x.cfg.initialState) k.bind('dh0', 'read_write');
+  } else {
+    if (x.cfg.initialState) k.bind('h0', 'read');
+    k.bind('ht', 'read_write');
+  }
+  const { K, V } = x.s;
+  const total = x.s.B * x.s.H * K * V;
+  const groups = Math.ceil(total / x.t.WG);
+  const gx = Math.min(groups, 65535);
+  const U = Math.min(8, x.NT);
+  const slot = bwd ? 'DHS_OFF' : 'HS_OFF';
+  const nOf = (j: number) => (bwd ? `NT - 1u - (m0 + ${j}u)` : `m0 + ${j}u`);
+  const dec = (j: number) => (!x.gated ? '1.0' : `wsS[DEC_OFF + (bh * NT + ${nOf(j)}) * GK + ${x.vec ? 'kk' : '0u'}]`);
+  let loads = '';
+  let steps = '';
+  for (let j = 0; j < U; j++) {
+    loads += `
+    var d${j} = 0.0; var a${j} = 1.0;
+    if (m0 + ${j}u < NT) { d${j} = wsS[${slot} + (bh * NT + ${nOf(j)}) * K * V + r]; a${j} = ${dec(j)}; }`;
+    steps += `
+    if (m0 + ${j}u < NT) { wsS[${slot} + (bh * NT + ${nOf(j)}) * K * V + r] = hv; hv = a${j} * hv + d${j}; }`;
+  }
+  const init = bwd ? 'dht[e]' : x.cfg.initialState ? 'h0[e]' : '0.0';
+  const fin = bwd ? (x.cfg.initialState ? 'dh0[e] += hv;' : '') : 'ht[e] = hv;\n  wsS[HT_OFF + e] = hv;';
+  const body = `
+  let e = (wid.y * ${u(gx)} + wid.x) * WG + tid;
+  if (e >= ${u(total)}) { return; }
+  let bh = e / (K * V); let r = e % (K * V); let kk = r / V;
+  var hv = ${init};
+  for (var m0 = 0u; m0 < NT; m0 += ${u(U)}) {${loads}${steps}
+  }
+  ${fin}`;
+  return x.finish(k, body, '', [gx, Math.ceil(groups / gx), 1]);
+}
+
 /** Output: o = scale·[(q ⊙ e^B) h[n] + tril(A) v_new]. */
 function outputKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel('chunk_output_fwd').bind('q', 'read').bind('k', 'read');
@@ -871,48 +1020,48 @@ function dkvKernel(x: Ctx): GeneratedKernel {
   return x.finish(k, body, x.helpers(), x.parGrid, ['DO', 'VV', 'Q', 'KK', 'DH']);
 }
 
-/** Linear rule: dg = reverse cumsum over the chunk of DB plus the chunk-end terms at the last valid row. */
+/**
+ * Linear rule: dg = reverse cumsum over the chunk of DB, started from the chunk-end term. The chunk-end
+ * term of channel kk is ∂L/∂B_L = Σ_c dh[n]_kk,c · S_kk,c with S the state leaving chunk n
+ * (S = e^{B_L} h[n] + Σ_j e^{B_L−B_j} k_j v_jᵀ, so its derivative in B_L is S itself): a dot product of the
+ * saved states HS[n+1] (HT for the last chunk) and DHS[n], no exps and no k, v reads.
+ */
 function dgKernel(x: Ctx): GeneratedKernel {
-  const k = new Kernel('chunk_dg_bwd').bind('k', 'read').bind('v', 'read').bind('g', 'read').bind('wsS', 'read').bind('dg', 'read_write');
-  x.gateSmem(k, false);
-  k.smem('sP', Math.max(x.s.K, 1));
-  // chunk-end term of channel kk: e^{B_L} Σ_c h⊙dh + Σ_j k_j e^{B_L−B_j} Σ_c dh v_j
-  const lterm = `
-    let eL = exp2(${x.G('C - 1u', 'kk')});
-    var lt = 0.0;
-    for (var c = 0u; c < V; c++) {
-      let dh = wsS[DHS_OFF + ((bh * NT + n) * K + kk) * V + c];
-      var kv = 0.0;
-      for (var j = 0u; j < cv; j++) { kv += k[qi(b, n0 + j, h, kk)] * exp2(${x.G('C - 1u', 'kk')} - ${x.G('j', 'kk')}) * v[vi(b, n0 + j, h, c)]; }
-      lt += dh * (eL * wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c] + kv);
-    }`;
+  const k = new Kernel('chunk_dg_bwd').bind('wsS', 'read').bind('dg', 'read_write');
+  const R = Math.max(1, Math.floor(x.t.WG / x.s.K));
+  k.smem('sP', x.s.K * R);
+  const ends = `
+  for (var e = tid; e < K * ${u(R)}; e += WG) {
+    let kk = e / ${u(R)}; let lane = e % ${u(R)};
+    let hd = DHS_OFF + ((bh * NT + n) * K + kk) * V;
+    let ha = select(HT_OFF + (bh * K + kk) * V, HS_OFF + ((bh * NT + n + 1u) * K + kk) * V, n + 1u < NT);
+    var p = 0.0;
+    for (var c = lane; c < V; c += ${u(R)}) { p += wsS[hd + c] * wsS[ha + c]; }
+    sP[e] = p;
+  }
+  workgroupBarrier();`;
   const body = x.vec
-    ? `${x.parHead}
-  ${x.gateCumsum()}
-  for (var kk = tid; kk < K; kk += WG) {${lterm}
-    var run = lt;
+    ? `${x.parHead}${ends}
+  for (var kk = tid; kk < K; kk += WG) {
+    var run = 0.0;
+    for (var l = 0u; l < ${u(R)}; l++) { run += sP[kk * ${u(R)} + l]; }
     for (var ii = 0u; ii < cv; ii++) {
       let i = cv - 1u - ii;
       run += wsS[DB_OFF + (bh * TP + n0 + i) * K + kk];
       dg[qi(b, n0 + i, h, kk)] += run;
     }
   }`
-    : `${x.parHead}
-  ${x.gateCumsum()}
-  for (var kk = tid; kk < K; kk += WG) {${lterm}
-    sP[kk] = lt;
-  }
-  workgroupBarrier();
+    : `${x.parHead}${ends}
   if (tid == 0u) {
     var run = 0.0;
-    for (var kk = 0u; kk < K; kk++) { run += sP[kk]; }
+    for (var l = 0u; l < K * ${u(R)}; l++) { run += sP[l]; }
     for (var ii = 0u; ii < cv; ii++) {
       let i = cv - 1u - ii;
       run += wsS[DB_OFF + bh * TP + n0 + i];
       dg[(b * T + n0 + i) * H + h] += run;
     }
   }`;
-  return x.finish(k, body, '', x.parGrid, ['KK', 'VV', 'HH', 'DH']);
+  return x.finish(k, body, '', x.parGrid);
 }
 
 /** Delta: dX = Tm^T dw, dY = Tm^T dv2; dv += β dY; dβ += e^b dX·k + dY·v; DB += β e^b dX·k; M1 = dX X^T + dY Y^T. */
@@ -1101,10 +1250,12 @@ function betaKernels(s: ChunkScanShape, t: ChunkTiling) {
 
 function generate(cfg: ChunkScanConfig, s: ChunkScanShape, t: ChunkTiling, scaled: boolean): ChunkKernelLists {
   const x = new Ctx(cfg, s, t);
-  const forward = x.delta ? [wyKernel(x), stateKernel(x), outputKernel(x)] : [stateKernel(x), outputKernel(x)];
+  const forward = x.delta
+    ? [wyKernel(x), stateKernel(x), outputKernel(x)]
+    : [localStateKernel(x, false), stateScanKernel(x, false), outputKernel(x)];
   const backward = x.delta
     ? [dvLocalKernel(x), dstateKernel(x), dqKernel(x), wyBwdAKernel(x), wyBwdBKernel(x)]
-    : [dstateKernel(x), dqKernel(x), dkvKernel(x), ...(x.needDg ? [dgKernel(x)] : [])];
+    : [localStateKernel(x, true), stateScanKernel(x, true), dqKernel(x), dkvKernel(x), ...(x.needDg ? [dgKernel(x)] : [])];
   const scratch = [{ name: 'state', bytes: 4 * x.lay.stateElems }];
   if (x.delta) scratch.push({ name: 'tok', bytes: 4 * x.lay.tokElems });
   if (scaled) {
