@@ -7,6 +7,7 @@ import { shapeStr, type Tensor } from '../ir/graph';
 import type { OpDef } from '../ir/op';
 import type { KernelSpec } from '../plan/kernel';
 import { threadKernel, u, rd, rw } from './wgsl';
+import { columnSumKernels, columnSumScratchBytes } from './reduce';
 
 export const shortConvOp: OpDef<Record<string, never>> = {
   name: 'short_conv',
@@ -15,6 +16,11 @@ export const shortConvOp: OpDef<Record<string, never>> = {
     if (x.shape.length !== 3) throw new Error(`x must be [batch, time, channels], got ${shapeStr(x.shape)}`);
     if (w.shape.length !== 2 || w.shape[0] !== x.shape[2]) throw new Error(`weight must be [${x.shape[2]}, kernel], got ${shapeStr(w.shape)}`);
     return [{ shape: x.shape, dtype: 'f32' }];
+  },
+  // Partial sums of dw over rows (batch × time).
+  scratch(c) {
+    const [B, T, C] = c.ins[0].shape;
+    return [{ name: 'partials_dw', bytes: columnSumScratchBytes(B * T, C, c.ins[1].shape[1]) }];
   },
   forward([x, w], c) {
     const [B, T, C] = c.ins[0].shape;
@@ -98,23 +104,19 @@ export const shortConvOp: OpDef<Record<string, never>> = {
         );
       if (c.gin[1])
         ks.push(
-          threadKernel({
+          ...columnSumKernels({
             name: `${c.label}:dw`,
             caps: c.caps,
-            binds: [
-              rd('x', c.in[0]),
-              rd('g', c.gout[0]!),
-              rw('gw', c.gin[1]),
-            ],
-            total: C * K,
-            body: `  let ch = i / ${u(K)}; let j = i % ${u(K)};
-  var acc = 0.0;
-  for (var b = 0u; b < ${u(B)}; b++) {
-    for (var t = ${u(K - 1)} - j; t < ${u(T)}; t++) {
-      acc += g[(b * ${u(T)} + t) * ${u(C)} + ch] * x[(b * ${u(T)} + t + j + 1u - ${u(K)}) * ${u(C)} + ch];
-    }
-  }
-  gw[i] += acc;`,
+            reads: [rd('x', c.in[0]), rd('g', c.gout[0]!)],
+            rows: B * T,
+            cols: C,
+            per: K,
+            // Row r = (b, t): g[b, t, c] times the K inputs x[b, t − K + 1 + j, c] that produced it.
+            term: `      let t = r % ${u(T)};
+      let gv = g[r * ${u(C)} + c];
+${Array.from({ length: K }, (_, j) => `      if (t + ${u(j + 1)} >= ${u(K)}) { acc${j} += gv * x[(r + ${u(j + 1)} - ${u(K)}) * ${u(C)} + c]; }`).join('\n')}`,
+            partials: c.scratch('partials_dw'),
+            out: c.gin[1],
           }),
         );
       return ks;

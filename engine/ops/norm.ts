@@ -11,6 +11,7 @@ import { numel, shapeStr, type Tensor } from '../ir/graph';
 import type { OpDef, TensorType } from '../ir/op';
 import type { KernelSpec } from '../plan/kernel';
 import { f, threadKernel, u, rd, rw } from './wgsl';
+import { columnSumKernels, columnSumScratchBytes } from './reduce';
 
 export type NormKind = 'layer' | 'rms' | 'l2';
 export interface NormAttrs {
@@ -43,6 +44,12 @@ export const normOp: OpDef<NormAttrs> = {
     ];
   },
   differentiable: () => [true, false],
+  // Partial sums of the affine parameters' gradients over rows (column sums).
+  scratch(c) {
+    const { rows, C } = dims(c.ins, c.attrs);
+    const bytes = columnSumScratchBytes(rows, C, 1);
+    return ['partials_dweight', 'partials_dbias'].slice(0, c.attrs.affine).map((name) => ({ name, bytes }));
+  },
   forward(x, c) {
     const { rows, C, G, D } = dims(c.ins, c.attrs);
     const { kind, eps, affine } = c.attrs;
@@ -172,29 +179,23 @@ export const normOp: OpDef<NormAttrs> = {
       }
       for (let p = 1; p <= affine; p++) {
         if (!c.gin[p]) continue;
+        const which = p === 1 ? 'weight' : 'bias';
         ks.push(
-          threadKernel({
-            name: `${c.label}:d${p === 1 ? 'weight' : 'bias'}`,
+          ...columnSumKernels({
+            name: `${c.label}:d${which}`,
             caps: c.caps,
-            // Bind only what the body reads: 'auto' layouts drop unused bindings.
-            binds: [
-              ...(p === 1
-                ? [
-                    rd('x', c.in[0]),
-                    rd('stats', c.out[1]),
-                  ]
-                : []),
-              rd('gy', c.gout[0]!),
-              rw('gp', c.gin[p]!),
-            ],
-            total: C,
-            body: `  let g = i / ${u(D)};
-  var acc = 0.0;
-  for (var r = 0u; r < ${u(rows)}; r++) {
-    let s = (r * ${u(G)} + g) * 2u;
-    ${p === 1 ? `acc += gy[r * ${u(C)} + i] * (x[r * ${u(C)} + i] - stats[s]) * stats[s + 1u];` : `acc += gy[r * ${u(C)} + i];`}
-  }
-  gp[i] += acc;`,
+            // Bind only what the term reads: 'auto' layouts drop unused bindings.
+            reads: [...(p === 1 ? [rd('x', c.in[0]), rd('stats', c.out[1])] : []), rd('gy', c.gout[0]!)],
+            rows,
+            cols: C,
+            per: 1,
+            term:
+              p === 1
+                ? `      let s = (r * ${u(G)} + c / ${u(D)}) * 2u;
+      acc0 += gy[r * ${u(C)} + c] * (x[r * ${u(C)} + c] - stats[s]) * stats[s + 1u];`
+                : `      acc0 += gy[r * ${u(C)} + c];`,
+            partials: c.scratch(`partials_d${which}`),
+            out: c.gin[p]!,
           }),
         );
       }

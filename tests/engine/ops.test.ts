@@ -38,6 +38,9 @@ const cases: OpCase[] = [
   { name: 'layernorm [3,5,7]', build: (g) => [op.layernorm(g.param('x', [3, 5, 7], N), g.param('w', [7], N), g.param('b', [7], N), 1e-5)] },
   { name: 'groupnorm per head [2,5,3·4]', build: (g) => [op.groupnorm(g.param('x', [2, 5, 12], N), 3, g.param('w', [12], N), g.param('b', [12], N), 1e-5)] },
   { name: 'l2 normalise per head [2,5,3·4]', build: (g) => [op.l2normalize(g.param('x', [2, 5, 12], N), 3)] },
+  // Enough rows and channels that the weight-gradient column sums split into row blocks and 64-channel tiles.
+  { name: 'layernorm, split column sums [2,100,70]', build: (g) => [op.layernorm(g.param('x', [2, 100, 70], N), g.param('w', [70], N), g.param('b', [70], N), 1e-5)] },
+  { name: 'short conv k=4, split column sums [3,70,66]', build: (g) => [op.shortConv(g.param('x', [3, 70, 66], N), g.param('w', [66, 4], N))] },
   { name: 'short conv k=4 [2,9,5]', build: (g) => [op.shortConv(g.param('x', [2, 9, 5], N), g.param('w', [5, 4], N))] },
   {
     name: 'softmax cross-entropy [7,11] with ignored targets',
