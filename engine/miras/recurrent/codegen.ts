@@ -35,6 +35,22 @@ export interface RecurrentKernels {
 export interface RecurrentOptions {
   /** Checkpoint interval in sub-steps (rounded up to a multiple of n_h and the chunk size). Default ≈ √T. */
   checkpoint?: number;
+  /** Launch-shape overrides for benchmarks and tests (each clamped to what the device and shape allow). */
+  tune?: { forward?: ForwardTune; backward?: BackwardTune };
+}
+
+/** Forward launch shape: invocations per value column (P), value columns per workgroup (TV), sub-steps per staged block (LP). */
+export interface ForwardTune {
+  P?: number;
+  TV?: number;
+  LP?: number;
+}
+
+/** Backward launch shape: invocations per value column (P), sub-steps per staged block (LP); `general` forces the general kernel. */
+export interface BackwardTune {
+  P?: number;
+  LP?: number;
+  general?: boolean;
 }
 
 export interface Layout {
@@ -384,60 +400,87 @@ export function budget(caps: DeviceCaps, c: Combo, L: Layout) {
 
 /**
  * Forward kernel. Each value column j is owned by P invocations that split the d_k rows (R = d_k/P registers
- * each), so the serial per-step chain is R long; column sums (Sᵀk, Sᵀq) combine the P partials through
- * workgroup memory. k, q (and channel gates) of LP sub-steps are prefetched per barrier pair.
+ * each). Per block of LP sub-steps, every operand the steps read (k, q, channel gates, this tile's v columns,
+ * β per channel, the scalar gates, ‖k‖² for the implicit learner) is staged in workgroup memory from registers
+ * that were loaded one block ahead, so the time loop never waits on global memory. The read-out o = Sᵀq is not
+ * on the recurrence's dependency chain: with P > 1 each invocation leaves its partial sum in workgroup memory and
+ * the block's outputs are reduced once per block. Column sums that are on the chain (Sᵀk for non-Hebbian biases)
+ * take one barrier per step (double-buffered partials); Hebbian steps take none.
  */
-function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
+function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune: ForwardTune = {}): KernelSpec {
   const chan = c.retention.decay === 'channel';
   const mom = c.learner === 'momentum';
   const learned = c.init.kind === 'learned';
   const chunk = c.learner === 'chunk';
+  const implicit = c.learner === 'implicit';
   const maxInv = Math.min(caps.maxComputeInvocationsPerWorkgroup, caps.maxComputeWorkgroupSizeX);
   if (L.DV > maxInv) throw new Error(`${c.id}: d_v = ${L.DV} exceeds ${maxInv} invocations per workgroup (one per value column)`);
   const nf = c.bias.fwdSums.length;
   // Value columns are independent unless the bias sums over them (norm-based biases): then split the d_v
   // columns over several workgroups (TV each) so small batch·heads still fill the device.
-  let TV = L.DV;
   const nrm = !!c.retention.norm;
   const sxAxis = c.retention.simplex?.axis;
-  while (nf === 0 && !nrm && (sxAxis === undefined || sxAxis === 'key') && TV > 16 && TV % 2 === 0 && L.B * L.H * (L.DV / TV) < 256) TV /= 2;
+  const separable = nf === 0 && !nrm && (sxAxis === undefined || sxAxis === 'key');
+  let TV = L.DV;
+  if (separable && tune.TV && L.DV % tune.TV === 0) TV = tune.TV;
+  else while (separable && TV > 16 && TV % 2 === 0 && L.B * L.H * (L.DV / TV) < 256) TV /= 2;
   let P = 1;
-  while (P < 8 && L.DK % (P * 2) === 0 && TV * P * 2 <= maxInv) P *= 2;
+  const maxP = tune.P ?? 8;
+  while (P < maxP && L.DK % (P * 2) === 0 && TV * P * 2 <= maxInv) P *= 2;
   const R = L.DK / P;
   const W = TV * P;
   const vectorSums = c.memory === 'vector' && nf > 0;
+  const f = L.fields;
+  // staged operands of one sub-step: [k | q | channel gates | v (tile) | β per channel (tile) | scalar gates | ‖k‖²]
+  const scal = (['beta', 'g', 'delta', 'eta'] as const).filter((n) => f[n] !== undefined);
+  const OK = 0;
+  const OQ = L.DK;
+  const OG = 2 * L.DK;
+  const OV = OG + (chan ? L.DK : 0);
+  const OB = OV + TV;
+  const OS = OB + (f.bc !== undefined ? TV : 0);
+  const OKK = OS + scal.length;
+  const PS = OKK + (implicit ? 1 : 0);
+  const sIdx = (n: (typeof scal)[number]) => OS + scal.indexOf(n);
   const redN = Math.max(1, nf * L.DV);
-  const crN = W;
+  const crN = 2 * W;
+  const poN = P > 1 ? W : 0;
   const bytes = caps.maxComputeWorkgroupStorageSize;
-  const perStep = L.DK * (2 + (chan ? 1 : 0));
-  const LP = Math.max(1, Math.min(16, Math.floor((bytes / 4 - redN - crN) / perStep)));
+  const perStep = PS + poN;
+  const fitLP = Math.floor((bytes / 4 - redN - crN) / perStep);
+  // registers for the next block: at most ~48 per invocation
+  const LP = Math.max(1, Math.min(tune.LP ?? 16, fitLP, Math.floor((48 * W) / PS)));
   if ((redN + crN + LP * perStep) * 4 > bytes) throw new Error(`${c.id}: d_k = ${L.DK}, d_v = ${L.DV} do not fit ${bytes} bytes of workgroup memory`);
+  const NPT = Math.ceil((LP * PS) / W);
   const binds = ['q', 'k', 'v', 'scratch.gates', 'o', 'finalState', 'scratch.state', ...(learned ? ['initialState'] : [])];
   const access = ['read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write', 'read'] as const;
   const names = ['q', 'k', 'v', 'gates', 'o', 'finalState', 'state', 'initialState'].slice(0, binds.length);
   const decl = names.map((n, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${n}: array<f32>;`).join('\n');
+  const PRE = (off: string) => `pre[l * PS + ${off}]`;
   let uid = 0;
-  // Sum of x over the P invocations of this column, broadcast to them (uniform control flow only).
+  // Sum of x over the P invocations of this column, broadcast to them (uniform control flow only). The partials
+  // alternate between two halves of cr, so one barrier per reduction suffices: a half is rewritten only after
+  // the next reduction's barrier, which every reader of its previous contents has passed.
   const opInit = (op: '+' | 'max') => (op === '+' ? '0.0' : '-3.0e38');
   const opAcc = (op: '+' | 'max', a: string, x: string) => (op === '+' ? `${a} += ${x};` : `${a} = max(${a}, ${x});`);
   const colReduce = (x: string, out: string, op: '+' | 'max' = '+') => {
     if (P === 1) return `let ${out} = ${x};`;
     const a = `acc${uid++}`;
-    return `cr[t] = ${x};
+    return `cr[crb + t] = ${x};
       workgroupBarrier();
       var ${a} = ${opInit(op)};
-      for (var pp = 0u; pp < P; pp++) { ${opAcc(op, a, 'cr[pp * TV + jl]')} }
-      workgroupBarrier();
+      for (var pp = 0u; pp < P; pp++) { ${opAcc(op, a, 'cr[crb + pp * TV + jl]')} }
+      crb = W - crb;
       let ${out} = ${a};`;
   };
   // Reduction of x over the whole workgroup (ℓq norm, KL softmax over the whole state).
   const allReduce = (x: string, out: string, op: '+' | 'max' = '+') => {
     const a = `all${uid++}`;
-    return `cr[t] = ${x};
+    return `cr[crb + t] = ${x};
       workgroupBarrier();
       var ${a} = ${opInit(op)};
-      for (var w = 0u; w < ${u(W)}; w++) { ${opAcc(op, a, 'cr[w]')} }
-      workgroupBarrier();
+      for (var w = 0u; w < W; w++) { ${opAcc(op, a, 'cr[crb + w]')} }
+      crb = W - crb;
       let ${out} = ${a};`;
   };
   // KL: W = c·softmax over the slice of z (zr[r], this invocation's rows), written into S.
@@ -453,7 +496,9 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
       ${red('ssp', 'ssm')}
       for (var r = 0u; r < R; r++) { S[r] = ${lit(sx.scale)} * zr[r] / ssm; }`;
   } else if (sx) {
-    softmaxFwd = `      for (var r = 0u; r < R; r++) {
+    // (the leading barrier retires the double-buffered partials before cr is reused here)
+    softmaxFwd = `      workgroupBarrier();
+      for (var r = 0u; r < R; r++) {
         cr[t] = zr[r];
         workgroupBarrier();
         var vmx = -3.0e38;
@@ -473,8 +518,7 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
       for (var r = 0u; r < R; r++) { ntm${uid} += nrm_term(S[r]); }
       ${allReduce(`ntm${uid - 0}`, `${out}sum`)}
       ${out} = pow(${out}sum, -NEXPO / NPN);`;
-  const f = L.fields;
-  const lamRow = chan ? 'select(1.0, exp(sg[l * DK + i]), sub == 0u)' : 'lamS';
+  const lamRow = chan ? `select(1.0, exp(${PRE('OG + i')}), sub == 0u)` : 'lamS';
   const Seff = nrm ? 'nrm_f(S[r]) * sc' : 'S[r]';
   const point = chunk ? 'A0[r]' : c.gradAt === 'retained' ? `${lamRow} * S[r]` : Seff;
   const rargs = (pre: string, idx: string) => [0, 1, 2].map((m) => (m < nf ? `${pre}${m}${idx}` : '0.0')).join(', ');
@@ -490,7 +534,7 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
       for (var jj = 0u; jj < DV; jj++) { ${c.bias.fwdSums.map((_, m) => `r${m} += red[${u(m)} * DV + jj];`).join(' ')} }
       workgroupBarrier();`;
     biasCode = `      var yp = 0.0;
-      for (var r = 0u; r < R; r++) { let i = p * R + r; yp += ${point} * sk[l * DK + i]; }
+      for (var r = 0u; r < R; r++) { let i = p * R + r; yp += ${point} * ${PRE('i')}; }
       ${colReduce('yp', 'y')}
       let e = y - vj;
 ${sums}
@@ -498,7 +542,8 @@ ${sums}
   } else {
     const sums = !vectorSums
       ? ''
-      : `      ${c.bias.fwdSums.map((_, m) => `var rs${m}: array<f32, R>;`).join(' ')}
+      : `      workgroupBarrier();
+      ${c.bias.fwdSums.map((_, m) => `var rs${m}: array<f32, R>;`).join(' ')}
       for (var r = 0u; r < R; r++) {
         ${c.bias.fwdSums
           .map(
@@ -513,15 +558,24 @@ ${sums}
       }`;
     biasCode = `      var ev: array<f32, R>;
       var gv: array<f32, R>;
-      for (var r = 0u; r < R; r++) { let i = p * R + r; ev[r] = sk[l * DK + i] * ${point} - vj; }
+      for (var r = 0u; r < R; r++) { let i = p * R + r; ev[r] = ${PRE('i')} * ${point} - vj; }
 ${sums}
       for (var r = 0u; r < R; r++) { gv[r] = bias_g(ev[r], dl, ${rargs('rs', '[r]')}); }`;
   }
   const Gr = c.bias.hebbian || c.memory === 'matrix' ? 'G' : 'gv[r]';
-  const lamS = c.retention.decay === 'constant' ? 'GAMMA[h]' : c.retention.decay === 'scalar' ? `exp(gates[gbase + ${u(f.g!)}])` : '1.0';
-  const beta = !c.hasBeta ? '1.0' : c.betaPerChannel ? `gates[gbase + ${u(f.bc!)} + j]` : `gates[gbase + ${u(f.beta!)}]`;
+  const lamS = c.retention.decay === 'constant' ? 'GAMMA[h]' : c.retention.decay === 'scalar' ? `exp(${PRE(u(sIdx('g')))})` : '1.0';
+  const beta = !c.hasBeta ? '1.0' : c.betaPerChannel ? PRE('OB + jl') : PRE(u(sIdx('beta')));
+  // global source of staged operand o of sub-step tau
+  const src: string[] = [
+    `if (o < OQ) { return k[rowk(b, tau, h) + o]; }`,
+    `if (o < OG) { return q[rowq(b, tau / STEPS, h) + o - OQ]; }`,
+    ...(chan ? [`if (o < OV) { return gates[rowg(b, tau, h) + ${u(f.gc!)} + o - OG]; }`] : []),
+    `if (o < OB) { return v[rowv(b, tau, h) + j0 + o - OV]; }`,
+    ...(f.bc !== undefined ? [`if (o < OS) { return gates[rowg(b, tau, h) + ${u(f.bc)} + j0 + o - OB]; }`] : []),
+    ...scal.map((n, m) => `if (o == ${u(OS + m)}) { return gates[rowg(b, tau, h) + ${u(f[n]!)}]; }`),
+  ];
   const wgsl = `${header(c, s, L, 'forward')}
-//   ${L.DV / TV} workgroup(s) of ${TV} value columns per head; ${P} invocations per column (R = ${R} key rows each); ${LP} sub-steps prefetched per barrier pair
+//   ${L.DV / TV} workgroup(s) of ${TV} value columns per head; ${P} invocations per column (R = ${R} key rows each); blocks of ${LP} sub-steps staged one block ahead
 ${decl}
 ${consts(c, L)}
 ${mathFns(c)}
@@ -529,11 +583,29 @@ const LP = ${u(LP)};
 const P = ${u(P)};
 const R = ${u(R)};
 const TV = ${u(TV)};
-var<workgroup> sk: array<f32, ${LP * L.DK}>;
-var<workgroup> sq: array<f32, ${LP * L.DK}>;
-${chan ? `var<workgroup> sg: array<f32, ${LP * L.DK}>;` : ''}
+const W = ${u(W)};
+const PS = ${u(PS)};
+const NPT = ${u(NPT)};
+const OK = ${u(OK)};
+const OQ = ${u(OQ)};
+const OG = ${u(OG)};
+const OV = ${u(OV)};
+const OB = ${u(OB)};
+const OS = ${u(OS)};
+const OKK = ${u(OKK)};
+var<workgroup> pre: array<f32, ${LP * PS}>;
 var<workgroup> red: array<f32, ${redN}>;
 var<workgroup> cr: array<f32, ${crN}>;
+${poN ? `var<workgroup> po: array<f32, ${LP * poN}>;` : ''}
+
+// staged operand x = l·PS + o of the block starting at sub-step base (0 past the end)
+fn stage(b: u32, h: u32, j0: u32, base: u32, x: u32) -> f32 {
+  let tau = base + x / PS;
+  let o = x % PS;
+  if (tau >= TS) { return 0.0; }
+  ${src.join('\n  ')}
+  return 0.0;
+}
 
 @compute @workgroup_size(${W})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
@@ -543,8 +615,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let h = bh % H;
   let t = lid.x;
   let jl = t % TV;
-  let j = wid.y * TV + jl;
+  let j0 = wid.y * TV;
+  let j = j0 + jl;
   let p = t / TV;
+  var crb = 0u;
   var S: array<f32, R>;
   ${mom ? 'var M: array<f32, R>;' : ''}
   ${chunk ? 'var A0: array<f32, R>;' : ''}
@@ -557,20 +631,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   ${nrm ? `// ℓq: the memory read is W = N(S) = nrm_f(S)·sc with sc = ‖S‖^{−expo}
   var sc = 1.0;
   ${normSc('sc')}` : ''}
+  var pf: array<f32, NPT>;
+  for (var n = 0u; n < NPT; n++) { let x = t + n * W; if (x < LP * PS) { pf[n] = stage(b, h, j0, 0u, x); } }
   for (var base = 0u; base < TS; base += LP) {
-    // prefetch LP sub-steps of k, q${chan ? ' and the channel gates' : ''} into workgroup memory
     workgroupBarrier();
-    for (var x = t; x < LP * DK; x += ${u(W)}) {
-      let l = x / DK;
-      let i = x % DK;
-      let tau = base + l;
-      if (tau < TS) {
-        sk[x] = k[rowk(b, tau, h) + i];
-        sq[x] = q[rowq(b, tau / STEPS, h) + i];
-        ${chan ? `sg[x] = gates[rowg(b, tau, h) + ${u(f.gc!)} + i];` : ''}
-      }
-    }
+    for (var n = 0u; n < NPT; n++) { let x = t + n * W; if (x < LP * PS) { pre[x] = pf[n]; } }
     workgroupBarrier();
+    ${implicit ? `for (var l = t; l < LP; l += W) { var a = 0.0; for (var i = 0u; i < DK; i++) { let ki = pre[l * PS + i]; a += ki * ki; } pre[l * PS + OKK] = a; }
+    workgroupBarrier();` : ''}
+    // the next block's operands are in flight while this block runs
+    for (var n = 0u; n < NPT; n++) { let x = t + n * W; if (x < LP * PS) { pf[n] = stage(b, h, j0, base + LP, x); } }
     for (var l = 0u; l < LP; l++) {
       let tau = base + l;
       if (tau >= TS) { break; }
@@ -583,21 +653,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         }
       }
       ${chunk ? `if (tau % CHUNK == 0u) { for (var r = 0u; r < R; r++) { A0[r] = ${Seff}; } }` : ''}
-      let gbase = rowg(b, tau, h);
       var lamS = 1.0;
       if (sub == 0u) { lamS = ${lamS}; }
       let beta = ${beta};
-      let dl = ${c.bias.delta === 'data' ? `gates[gbase + ${u(f.delta!)}]` : lit(c.bias.deltaValue)};
-      let mm = ${mom ? `gates[gbase + ${u(f.eta!)}]` : '1.0'};
-      var kk = 0.0;
-      ${c.learner === 'implicit' ? 'for (var i = 0u; i < DK; i++) { let ki = sk[l * DK + i]; kk += ki * ki; }' : ''}
+      let dl = ${c.bias.delta === 'data' ? PRE(u(sIdx('delta'))) : lit(c.bias.deltaValue)};
+      let mm = ${mom ? PRE(u(sIdx('eta'))) : '1.0'};
+      let kk = ${implicit ? PRE('OKK') : '0.0'};
       let eta = ${etaAt(c)};
-      let vj = v[rowv(b, tau, h) + j];
+      let vj = ${PRE('OV + jl')};
 ${biasCode}
       for (var r = 0u; r < R; r++) {
         let i = p * R + r;
         let lam = ${lamRow};
-        let U = eta * sk[l * DK + i] * ${Gr};
+        let U = eta * ${PRE('i')} * ${Gr};
         ${mom ? 'M[r] = mm * M[r] - U; let stp = -M[r];' : 'let stp = U;'}
         let z = lam * ${sx ? 'log(S[r])' : 'S[r]'} - ${c.retention.coupled ? 'lam' : '1.0'} * stp;
         ${sx ? 'zr[r] = z;' : `S[r] = ${c.retention.post ? 'post_map(z)' : 'z'};`}
@@ -607,10 +675,24 @@ ${softmaxFwd}
       ${c.lagToken ? `if (tau % CHUNK == 0u) { for (var r = 0u; r < R; r++) { A0[r] = ${Seff}; } } // lag token: anchor after the first step` : ''}
       if (sub == STEPS - 1u) {
         var op = 0.0;
-        for (var r = 0u; r < R; r++) { op += ${Seff} * sq[l * DK + p * R + r]; }
-        ${colReduce('op', 'oj')}
-        if (p == 0u) { o[rowo(b, tau / STEPS, h) + j] = SCALE * oj; }
+        for (var r = 0u; r < R; r++) { op += ${Seff} * ${PRE('OQ + p * R + r')}; }
+        ${P > 1 ? 'po[l * W + t] = op;' : 'o[rowo(b, tau / STEPS, h) + j] = SCALE * op;'}
       }
+    }
+    ${
+      P > 1
+        ? `// read-out of the block: o = SCALE · Σ over the P partials of each column
+    workgroupBarrier();
+    for (var x = t; x < LP * TV; x += W) {
+      let l = x / TV;
+      let tau = base + l;
+      if (tau < TS && tau % STEPS == STEPS - 1u) {
+        var a = 0.0;
+        for (var pp = 0u; pp < P; pp++) { a += po[l * W + pp * TV + x % TV]; }
+        o[rowo(b, tau / STEPS, h) + j0 + x % TV] = SCALE * a;
+      }
+    }`
+        : ''
     }
   }
   for (var r = 0u; r < R; r++) {
@@ -1027,7 +1109,7 @@ export function recurrentKernels(c: Combo, s: ScanDims, caps: DeviceCaps, opts: 
     throw new Error(`${c.id}: the packed input gradients (${mib(L.dx.total)}) exceed the ${mib(maxFloats)} storage binding limit; use fewer batch·heads or a shorter sequence`);
   }
   return {
-    forward: [...packKernels(c, s, L, caps), c.mlstm ? mlstmForwardKernel(c, s, L, caps) : forwardKernel(c, s, L, caps)],
+    forward: [...packKernels(c, s, L, caps), c.mlstm ? mlstmForwardKernel(c, s, L, caps) : forwardKernel(c, s, L, caps, opts.tune?.forward)],
     backward: [dfinalCopy(L, caps), c.mlstm ? mlstmBackwardKernel(c, s, L, caps) : backwardKernel(c, s, L, caps), ...unpackKernels(c, s, L, caps)],
     scratch: [
       { name: 'gates', bytes: Math.max(4, L.B * L.TS * L.H * L.NG * 4) },
