@@ -14,12 +14,13 @@
  */
 import type { Init, Tensor } from '../ir/graph';
 import { findScanProvider, scan, type ScanProvider } from '../ir/scan';
-import { add, attention, div, elu1, exp, groupnorm, l2normalize, matmul, mul, reshape, rmsnormGroups, shortConv, sigmoid, silu, softplus } from '../ops';
+import { add, attention, div, elu1, exp, groupnorm, l2normalize, matmul, mul, reshape, rmsnormGroups, shortConv, sigmoid, silu, softplus, unary } from '../ops';
 import type { MirasMixer } from '../spec';
 import { type Combo } from './catalog';
 import { attentionAttrs } from './attention';
 import { effectiveGateRank, stateLayout } from './cost';
-import { gate } from './gate-op';
+// Registers the gate activations (logsigmoid, hgrn2, negExp, ...) as entries of the unary op.
+import './gates';
 import { checkedCombo } from './validate';
 import { referenceProviderFor } from './reference/provider';
 
@@ -90,7 +91,7 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
       case 'silu':
         return silu(t, `${name}_phi`);
       case 'relu':
-        return gate('relu', t, 1, `${name}_phi`);
+        return unary('relu', t, `${name}_phi`);
       default:
         return t;
     }
@@ -108,7 +109,7 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
 
   // ---- gates
   const tensors: Record<string, Tensor> = {};
-  const scalarDecay = (name: string) => gate('logsigmoid', linear(name, x, H, { bias: { kind: 'const', value: 3 }, rank: blk.gateRank }), 1, `${name}_log`);
+  const scalarDecay = (name: string) => unary('logsigmoid', linear(name, x, H, { bias: { kind: 'const', value: 3 }, rank: blk.gateRank }), `${name}_log`, 1);
   let beta: Tensor | null = null;
   const ret = c.retention;
   if (ret.kind === 'scalar' && ret.params.parametrization !== 'sigmoid') {
@@ -116,17 +117,17 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
     const p = ret.params as Record<string, number>;
     const aLog = g.param('A_log', [H], { kind: 'uniform', lo: Math.log(p.aInitMin), hi: Math.log(p.aInitMax) }, { decay: false });
     const dt = softplus(linear('g', x, H, { bias: { kind: 'uniform', lo: invSoftplus(p.dtMin), hi: invSoftplus(p.dtMax) }, rank: blk.gateRank }), 'dt');
-    tensors.g = mul(dt, gate('negExp', aLog, 1, 'A'), 'g');
+    tensors.g = mul(dt, unary('negExp', aLog, 'A'), 'g');
     if (blk.valueTimesStep) beta = dt; // Mamba2: the write strength is Δ_t
   } else if (ret.kind === 'scalar' || ret.kind === 'l2' || (['elastic', 'lq', 'kl'].includes(ret.kind) && ret.params.decay)) {
     tensors.g = scalarDecay('g');
   } else if (ret.kind === 'channel') {
     if (ret.params.parametrization === 'gla') {
-      tensors.g = gate('logsigmoid', linear('g', x, H * dk, { bias: true, rank: blk.gateRank || 16 }), ret.params.temperature as number, 'g_log');
+      tensors.g = unary('logsigmoid', linear('g', x, H * dk, { bias: true, rank: blk.gateRank || 16 }), 'g_log', ret.params.temperature as number);
     } else {
-      tensors.g = gate('hgrn2', linear('g', x, H * dk, { bias: true, rank: blk.gateRank }), ret.params.lowerBound as number, 'g_log');
+      tensors.g = unary('hgrn2', linear('g', x, H * dk, { bias: true, rank: blk.gateRank }), 'g_log', ret.params.lowerBound as number);
     }
-    if (blk.keyFromDecay) k = gate('oneMinusExp', tensors.g, 1, 'k_from_decay');
+    if (blk.keyFromDecay) k = unary('oneMinusExp', tensors.g, 'k_from_decay');
   }
   if (!k) throw new Error('Miras block: the key is tied to the decay but this retention produces no channel-wise decay');
 
@@ -135,12 +136,12 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
   } else if (!beta && !nonParametric && blk.betaActivation !== 'constant') {
     const raw = linear('beta', x, nh * H * (blk.betaPerChannel ? dv : 1), { bias: true, rank: blk.gateRank });
     beta = blk.betaActivation === 'sigmoid' ? sigmoid(raw, 'beta_act') : blk.betaActivation === 'softplus' ? softplus(raw, 'beta_act') : exp(raw, 'beta_act');
-    if (blk.eigenvalueRange === '[-1,1]') beta = gate('scale', beta, 2, 'beta_x2');
+    if (blk.eigenvalueRange === '[-1,1]') beta = unary('scale', beta, 'beta_x2', 2);
   }
   if (beta) tensors.beta = beta;
   if (c.learner.kind === 'momentum') {
     const raw = linear('eta', x, H, { bias: true, rank: blk.gateRank });
-    tensors.eta = blk.momentumActivation === 'sigmoid' ? sigmoid(raw, 'eta_act') : gate('scale', raw, 0, 'eta_zero');
+    tensors.eta = blk.momentumActivation === 'sigmoid' ? sigmoid(raw, 'eta_act') : unary('scale', raw, 'eta_zero', 0);
   }
   if (c.bias.kind === 'huber' && c.bias.params.delta === 'data') {
     const raw = linear('delta', x, nh * H, { bias: true, rank: blk.gateRank });
@@ -183,9 +184,9 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
     const beta = exp(tensors.i, 'i_exp');
     const gates = { q, k, g: tensors.g, beta };
     const num = reshape(runScan(mlstm.values, shape, { ...gates, v }, 'scan'), [B, T, H, dv], 'mlstm_num');
-    const ones = gate('one', beta, 1, 'mlstm_ones');
+    const ones = unary('one', beta, 'mlstm_ones');
     const nq = runScan(mlstm.normaliser, { ...shape, dv: 1 }, { ...gates, v: ones }, 'scan_normaliser');
-    const den = reshape(gate('absMax1', nq, 1, 'mlstm_den'), [B, T, H, 1], 'mlstm_den_heads');
+    const den = reshape(unary('absMax1', nq, 'mlstm_den'), [B, T, H, 1], 'mlstm_den_heads');
     y = reshape(div(num, den, 'mlstm_h'), [B, T, H * dv], 'o_heads');
   } else {
     y = reshape(runScan(direct ?? referenceProviderFor(c), shape, tensors, 'scan'), [B, T, H * dv], 'o_heads');

@@ -1,6 +1,6 @@
 /** The op set. Each file holds one op: shape rules, float64 reference fwd/bwd and WGSL fwd/bwd side by side. */
 export { matmul, matmulOp } from './matmul';
-export { unary, unaryOp, UNARY, silu, gelu, sigmoid, softplus, exp, elu1, type UnaryName } from './unary';
+export { unary, unaryOp, UNARY, registerUnary, silu, gelu, sigmoid, softplus, exp, elu1, type UnaryName, type UnaryFn } from './unary';
 export { add, sub, mul, div, binaryOp, broadcastShape } from './binary';
 export { sum, mean, reduceOp } from './reduce';
 export { reshape, reshapeOp } from './reshape';
