@@ -12,6 +12,8 @@ import { buildMirasMixer } from '../miras/block';
 import '../miras/recurrent/provider';
 // Registers the chunk-parallel scans (helper C), which choose between chunked and recurrent by shape.
 import '../miras/chunk/provider';
+// Registers the deep MLP memory scan (helper M).
+import '../miras/mlp/provider';
 
 export interface MixerContext {
   spec: ModelSpec;
