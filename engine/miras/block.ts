@@ -11,14 +11,15 @@
  *
  * Parameter names (inside the caller's scope, e.g. "layers.0.mixer"): q, k, v, o, conv_q, conv_k, conv_v, beta, beta_b,
  * g, g_b, A_log, eta, eta_b, delta, delta_b, i, i_b, gate, norm, norm_b, D, state0 or state0_log (low-rank gates: <name>_down, <name>_up).
+ * A learned initial state (state0) sets the memory only; a momentum learner's momentum starts at zero (Titans).
  */
 import type { Init, Tensor } from '../ir/graph';
 import { findScanProvider, scan, type ScanProvider } from '../ir/scan';
-import { add, attention, div, elu1, exp, groupnorm, l2normalize, matmul, mul, reshape, rmsnormGroups, shortConv, sigmoid, silu, softplus, unary } from '../ops';
+import { add, attention, div, elu1, exp, groupnorm, l2normalize, matmul, mul, pad, reshape, rmsnormGroups, shortConv, sigmoid, silu, softplus, unary } from '../ops';
 import type { MirasMixer } from '../spec';
 import { type Combo } from './catalog';
 import { attentionAttrs } from './attention';
-import { effectiveGateRank, stateLayout } from './cost';
+import { effectiveGateRank, learnedStateSize, stateLayout } from './cost';
 // Registers the gate activations (logsigmoid, hgrn2, negExp, ...) as entries of the unary op.
 import './gates';
 import { checkedCombo } from './validate';
@@ -148,15 +149,19 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
     tensors.delta = blk.deltaActivation === 'softplus' ? softplus(raw, 'delta_act') : sigmoid(raw, 'delta_act');
   }
   if (blk.memoryInit === 'learned' && !nonParametric) {
-    const layout = stateLayout(c, dk, dv);
+    // The learned part is the memory (and the mLSTM n, m); the momentum after it starts at zero.
+    const size = stateLayout(c, dk, dv).size;
+    const learned = learnedStateSize(c, dk, dv);
+    let s0: Tensor;
     if (ret.kind === 'kl') {
       // KL retention takes log W: keep the learned initial memory strictly positive, W_0 = exp(θ), θ ≈ −log(fan-in).
-      const theta = g.param('state0_log', [H, layout.size], { kind: 'uniform', lo: -Math.log(dk) - 0.5, hi: -Math.log(dk) + 0.5 }, { decay: false });
-      tensors.initialState = exp(theta, 'state0');
+      const theta = g.param('state0_log', [H, learned], { kind: 'uniform', lo: -Math.log(dk) - 0.5, hi: -Math.log(dk) + 0.5 }, { decay: false });
+      s0 = exp(theta, 'state0');
     } else {
       const std = c.memory.kind === 'mlp' ? 1 / Math.sqrt(dk) : 0.02;
-      tensors.initialState = g.param('state0', [H, layout.size], { kind: 'normal', std }, { decay: false });
+      s0 = g.param('state0', [H, learned], { kind: 'normal', std }, { decay: false });
     }
+    tensors.initialState = learned < size ? pad(s0, size - learned, 'state0_zero_momentum') : s0;
   }
 
   // ---- the scan

@@ -47,6 +47,19 @@ export function stateLayout(combo: Combo, dk: number, dv: number): { segments: S
   return { segments: segs, size: offset };
 }
 
+/**
+ * Floats of the per-head state a learned initial state sets (block.memoryInit 'learned'): the memory and the
+ * mLSTM n, m, not the momentum, which starts at zero (Titans Eq. 13-14, S_0 = 0). The momentum segments are
+ * the last ones of the layout, so the learned part is a prefix of the state vector.
+ */
+export function learnedStateSize(combo: Combo, dk: number, dv: number): number {
+  const { segments, size } = stateLayout(combo, dk, dv);
+  const mom = segments.filter((s) => s.name.startsWith('mom.'));
+  const learned = size - mom.reduce((a, s) => a + s.size, 0);
+  if (mom.length && mom[0].offset !== learned) throw new Error('state layout: the momentum segments must come last');
+  return learned;
+}
+
 export interface MixerCost {
   params: { total: number; breakdown: Record<string, number> };
   /** Recurrent state per head, in floats (KV-cache floats per token for softmax attention). */
@@ -146,9 +159,10 @@ export function mixerCost(mixer: MirasMixer, dModel: number, seqLen = 2048): Mix
   if (c.bias.kind === 'huber' && c.bias.params.delta === 'data') gate('δ gate', nh * H);
 
   const layout = stateLayout(c, dk, dv);
-  // `state0` (or `state0_log` for KL retention) [H, stateSize]: the whole per-head state vector the scan starts
-  // from, i.e. the memory (matrix S or MLP weights W1..WL) plus its momentum and the mLSTM n, m where present.
-  if (b.memoryInit === 'learned' && layout.size > 0) p['initial state'] = H * layout.size;
+  // `state0` (or `state0_log` for KL retention) [H, learnedStateSize]: the memory (matrix S or MLP weights W1..WL)
+  // and the mLSTM n, m where present; the momentum the scan also starts from is zero, not a parameter.
+  const learned = learnedStateSize(c, dk, dv);
+  if (b.memoryInit === 'learned' && learned > 0) p['initial state'] = H * learned;
 
   // Recurrence FLOPs per token per head.
   const steps = nh;

@@ -4,6 +4,7 @@ export { unary, unaryOp, UNARY, registerUnary, silu, gelu, sigmoid, softplus, ex
 export { add, sub, mul, div, binaryOp, broadcastShape } from './binary';
 export { sum, mean, reduceOp } from './reduce';
 export { reshape, reshapeOp } from './reshape';
+export { pad, padOp } from './pad';
 export { embedding, embeddingOp } from './embedding';
 export { rmsnorm, layernorm, groupnorm, l2normalize, rmsnormGroups, normOp } from './norm';
 export { shortConv, shortConvOp } from './conv';

@@ -30,7 +30,7 @@ export const BlockParamsSchema = z.object({
   momentumActivation: z.enum(['sigmoid', 'constant']).default('sigmoid').meta({ help: 'How the momentum decay η_t is produced (momentum learner only).' }),
   deltaActivation: z.enum(['softplus', 'sigmoid']).default('softplus').meta({ help: 'How a data-dependent Huber threshold δ_t > 0 is produced.' }),
   memoryInit: z.enum(['zeros', 'uniform', 'learned']).default('zeros').meta({
-    help: 'Initial memory S_0: zeros (linear memories), uniform 1/n (positive; KL retention), or a learned parameter (deep MLP memory).',
+    help: 'Initial memory S_0: zeros (linear memories), uniform 1/n (positive; KL retention), or a learned parameter (deep MLP memory). A momentum learner\'s momentum always starts at zero.',
   }),
   outputNorm: z.enum(['rmsnorm', 'groupnorm', 'layernorm', 'none']).default('rmsnorm').meta({ help: 'Per-head normalisation of the scan output o (GroupNorm per head in RetNet/mLSTM).' }),
   outputGate: z.enum(['silu', 'sigmoid', 'none']).default('silu').meta({ help: 'Output gate o ⊙ act(W_g x) before the output projection.' }),

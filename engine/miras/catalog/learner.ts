@@ -27,7 +27,7 @@ export const LEARNER: CatalogEntry[] = [
     label: 'GD with momentum (Titans)',
     summary: 'Surprise with memory: S_t = η_t S_{t−1} − θ_t ∇ℓ; W_t = R(W_{t−1}, −S_t).',
     params: z.object({}),
-    math: 'S_t = η_t S_{t−1} − θ_t ∇ℓ(M_{t−1}; k_t, v_t); M_t = (1 − α_t)M_{t−1} + S_t (Titans), generally M_t = R(M_{t−1}, −S_t).',
+    math: 'S_t = η_t S_{t−1} − θ_t ∇ℓ(M_{t−1}; k_t, v_t), S_0 = 0; M_t = (1 − α_t)M_{t−1} + S_t (Titans), generally M_t = R(M_{t−1}, −S_t). A learned initial state sets M_0 only: the momentum starts at zero.',
     derivative: 'Two coupled linear recurrences: ∂S_t/∂S_{t−1} = η_t I; the backward runs both in reverse.',
     citation: 'Behrouz et al. 2024, Titans (arXiv 2501.00663) Eq. 13-14; Miras (arXiv 2504.13173) §3.3.',
     usedBy: ['Titans'],
