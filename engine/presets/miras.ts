@@ -89,10 +89,20 @@ function gatedDeltaNetMixer(dModel: number): MixerDef {
   };
 }
 
-/** The MLP memory block shared by Moneta, Yaad and Memora (Miras §5): conv4, L2 q/k, low-rank gates (rank 32), norm + gate. */
+/**
+ * The MLP memory block shared by Moneta, Yaad and Memora (Miras §5): conv4, L2 q/k, norm + gate, learned initial memory.
+ * The gates are full rank: the paper's η_t, α_t (δ_t) are channel-wise through rank-32/64 projections [U], but the MLP
+ * memory's scan takes one gate value per head, and a rank-32 factorisation of a d → H map (H ≤ 32 up to d_model 2048)
+ * is larger than the map itself (MIRAS_GATE_NOTE).
+ */
 function mirasMlpBlock(extra: Params = {}): Params {
-  return { convSize: 4, qkNorm: 'l2', betaActivation: 'sigmoid', gateRank: 32, outputNorm: 'rmsnorm', outputGate: 'silu', memoryInit: 'learned', ...extra };
+  return { convSize: 4, qkNorm: 'l2', betaActivation: 'sigmoid', outputNorm: 'rmsnorm', outputGate: 'silu', memoryInit: 'learned', ...extra };
 }
+
+const MIRAS_GATE_NOTE =
+  'The paper produces channel-wise η_t, α_t (and Yaad\'s δ_t) with low-rank projections (rank 32 or 64, depending on the transcription). ' +
+  'The MLP memory here takes one value per head for each gate, so each gate is a full-rank linear map d_model → heads, which is already smaller ' +
+  'than a rank-32 factorisation would be; the block option `gateRank` factors only gates wider than the rank.';
 
 function mlpHeads(dModel: number) {
   const { heads, dim } = splitHeads(dModel, 64);
@@ -402,17 +412,18 @@ export const MIRAS_PRESET_NOTES: Record<string, { recurrence: string; block: str
   },
   moneta: {
     recurrence: 'A_t = α_t A_{t−1} − η_t ∇ℓ_p(W_{t−1}; k_t, v_t);  W_t = A_t / ‖A_t‖_q^{q−2};  ∇ℓ_p uses g = p·sign(e)|e|^{p−1}, p = 3, q = 4',
-    block: '2-layer MLP memory; conv4 + L2 q/k; rank-32 gates; RMSNorm ⊙ silu gate; learned initial memory.',
-    notes: 'The ℓq normalisation exponent differs between transcriptions of the paper; the retention\'s `form` parameter selects it.',
+    block: '2-layer MLP memory; conv4 + L2 q/k; per-head data-dependent η_t and α_t (full-rank linear maps, see notes); RMSNorm ⊙ silu gate; learned initial memory.',
+    notes: `The ℓq normalisation exponent differs between transcriptions of the paper; the retention's \`form\` parameter selects it. ${MIRAS_GATE_NOTE}`,
   },
   yaad: {
     recurrence: 'W_t = α_t W_{t−1} − { η_t ∇ℓ2(W_{t−1}) if ‖M(k_t) − v_t‖ ≤ δ_t;  η_t δ_t ∇ℓ1(W_{t−1}) otherwise }',
-    block: '2-layer MLP memory; conv4 + L2 q/k; rank-32 gates for η, α and δ; RMSNorm ⊙ silu gate; learned initial memory.',
+    block: '2-layer MLP memory; conv4 + L2 q/k; per-head data-dependent η_t, α_t and δ_t (full-rank linear maps, see notes); RMSNorm ⊙ silu gate; learned initial memory.',
+    notes: MIRAS_GATE_NOTE,
   },
   memora: {
     recurrence: 'W_t = Softmax(α_t log W_{t−1} − η_t ∇ℓ2(W_{t−1}; k_t, v_t)),  W_0 = exp(learned) > 0',
-    block: '2-layer MLP memory with softmax over each output\'s input weights; conv4 + L2 q/k; rank-32 gates; RMSNorm ⊙ silu gate.',
-    notes: 'The softmax slice of an MLP memory is loosely specified in the paper; the retention\'s `axis` parameter selects it. The paper initialises W_0 uniformly (1/n); for an MLP memory that start is symmetric (every hidden unit gets the same update), so the preset learns a positive W_0 = exp(θ) instead.',
+    block: '2-layer MLP memory with softmax over each output\'s input weights; conv4 + L2 q/k; per-head data-dependent η_t and α_t (full-rank linear maps, see notes); RMSNorm ⊙ silu gate.',
+    notes: `The softmax slice of an MLP memory is loosely specified in the paper; the retention's \`axis\` parameter selects it. The paper initialises W_0 uniformly (1/n); for an MLP memory that start is symmetric (every hidden unit gets the same update), so the preset learns a positive W_0 = exp(θ) instead. ${MIRAS_GATE_NOTE}`,
   },
   'gated-deltanet-swa-hybrid': {
     recurrence: 'even layers: Gated DeltaNet;  odd layers: o_t = Σ_{i ∈ (t−256, t]} softmax_i(q_tᵀk_i/√d) v_i',

@@ -9,7 +9,7 @@ import { initParams } from '@/engine/model/init';
 import { referenceForward } from '@/engine/reference/interpreter';
 import { finiteDifferenceCheck } from '@/engine/reference/gradcheck';
 import { buildMirasMixer } from '@/engine/miras/block';
-import { MIRAS_PRESETS } from '@/engine/presets/miras';
+import { MIRAS_PRESETS, MIRAS_PRESET_NOTES } from '@/engine/presets/miras';
 import { Rng, normal } from '@/engine/miras/reference/random';
 import { mixerCost, stateLayout } from '@/engine/miras/cost';
 import { resolveCombo } from '@/engine/miras/catalog';
@@ -94,6 +94,24 @@ describe('Titans momentum starts at zero', () => {
     for (let h = 0; h < 2; h++) {
       expect([...v.subarray(h * layout.size, h * layout.size + mem)]).toEqual([...s0.subarray(h * mem, (h + 1) * mem)]);
       expect(v.subarray(h * layout.size + mem, (h + 1) * layout.size).every((z) => z === 0)).toBe(true);
+    }
+  });
+});
+
+describe('low-rank gates in presets', () => {
+  // A preset that sets gateRank or whose docs say "rank-N" must factor at least one gate at that rank at the documented size.
+  it.each(MIRAS_PRESETS.map((p) => p.name))('%s: a stated gate rank is a real factorisation at d_model 1024', (name) => {
+    const spec = MIRAS_PRESETS.find((p) => p.name === name)!.build({ vocabSize: 16, dModel: 1024, nLayers: 2 });
+    const stated = /rank-(\d+)/.exec(MIRAS_PRESET_NOTES[name].block)?.[1];
+    for (const l of spec.layers) {
+      if (l.mixer.type !== 'miras') continue;
+      const rank = (l.mixer.block.gateRank as number | undefined) ?? 0;
+      if (stated) expect(rank || (l.mixer.retention.kind === 'channel' ? 16 : 0), `${name}: docs say rank-${stated}`).toBe(Number(stated));
+      if (!rank && !stated) continue;
+      const params = allocated(l.mixer, 1024);
+      const downs = [...params.keys()].filter((k) => k.endsWith('_down'));
+      expect(downs.length, `${name}: no gate is factored`).toBeGreaterThan(0);
+      for (const k of downs) expect(params.get(k)).toBe(1024 * Number(stated ?? rank));
     }
   });
 });

@@ -26,7 +26,7 @@ export const BlockParamsSchema = z.object({
   eigenvalueRange: z.enum(['[0,1]', '[-1,1]']).default('[0,1]').meta({
     help: 'State-transition eigenvalues: [-1,1] doubles β ∈ (0,2) so I − βkkᵀ can reflect (Grazzi et al. 2024, needed for parity / state tracking).',
   }),
-  gateRank: int(0, 256).default(0).meta({ help: 'Rank of the low-rank projections that produce the gates (x W_1 W_2); 0 = full-rank linear (GLA: 16; Miras models: 32). A gate narrower than the rank (e.g. one value per head with ≤ rank heads) is built full rank, which is then smaller.' }),
+  gateRank: int(0, 256).default(0).meta({ help: 'Rank of the low-rank projections that produce the gates (x W_1 W_2); 0 = full-rank linear (GLA: 16 for its channel-wise decay). A gate is factored only where the rank is below both d_model and the gate\'s width; a narrower one (e.g. one value per head with ≤ rank heads) is built full rank, which is then smaller.' }),
   momentumActivation: z.enum(['sigmoid', 'constant']).default('sigmoid').meta({ help: 'How the momentum decay η_t is produced (momentum learner only).' }),
   deltaActivation: z.enum(['softplus', 'sigmoid']).default('softplus').meta({ help: 'How a data-dependent Huber threshold δ_t > 0 is produced.' }),
   memoryInit: z.enum(['zeros', 'uniform', 'learned']).default('zeros').meta({
