@@ -125,17 +125,50 @@ describe('softmax-attention memory in a Miras mixer', () => {
   });
 });
 
-describe('miras check on the softmax-attention memory', () => {
-  it('--random draws attention memories (windowed and full) and they pass on WebGPU', async () => {
-    const { checkCommand } = await import('@/engine/miras/cli/commands');
+describe('miras CLI on the softmax-attention memory', () => {
+  it('scan --backend webgpu --grad equals the float64 reference (window 3, d_k 5, d_v 3)', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { scanCommand } = await import('@/engine/miras/cli/commands');
+    const { readTensors, writeTensors } = await import('@/engine/miras/cli/files');
+    const dir = mkdtempSync(join(tmpdir(), 'miras-attn-'));
+    const m = attentionMixer(3, 5, 3);
+    const c = checkedCombo(m, { headDimK: 5, headDimV: 3 });
+    const s = { batch: 2, time: 6, heads: 2, dk: 5, dv: 3 };
+    const rng = new Rng(3);
+    const f32 = (a: Float64Array) => Float64Array.from(Float32Array.from(a));
+    const x = Object.fromEntries(Object.entries(randomScanInputs(c, s, rng)).map(([n, a]) => [n, f32(a)]));
+    const dO = f32(Float64Array.from({ length: 2 * 6 * 2 * 3 }, () => normal(rng)));
+    const shape = (d: number) => [2, 6, 2, d];
+    await writeTensors(join(dir, 'in.safetensors'), { q: { shape: shape(5), data: x.q }, k: { shape: shape(5), data: x.k }, v: { shape: shape(3), data: x.v }, do: { shape: shape(3), data: dO } });
+    writeFileSync(join(dir, 'combo.json'), JSON.stringify(m));
     const lines: string[] = [];
-    // seed 7 draws attention (window 5) and attention (full causal) first
-    const code = await checkCommand.run(['--random', '2', '--seed', '7', '--dim', '8'], (l) => lines.push(l));
-    const out = lines.join('\n');
-    console.log(out);
-    expect(out).toMatch(/^ok +#0 attention\(window 5\)\/l2\/none\/closed-form/m);
-    expect(out).toMatch(/^ok +#1 attention\(full\)\/l2\/none\/closed-form/m);
-    expect(out).toMatch(/2 passed, 0 failed/);
+    const errs: string[] = [];
+    const code = await scanCommand.run(['--combo', join(dir, 'combo.json'), '--in', join(dir, 'in.safetensors'), '--out', join(dir, 'out.safetensors'), '--backend', 'webgpu', '--grad'], (l) => lines.push(l), (l) => errs.push(l));
+    expect(errs).toEqual([]);
     expect(code).toBe(0);
+    const out = await readTensors(join(dir, 'out.safetensors'));
+    const want = referenceScanGrad(c, s, x, { o: dO });
+    expect(out.o.shape).toEqual(shape(3));
+    expect(relError(out.o.data, want.o)).toBeLessThan(1e-5);
+    for (const n of ['q', 'k', 'v']) expect(relError(out[`d${n}`].data, want.grads[n]), n).toBeLessThan(1e-5);
+  });
+
+  it('check --random draws attention memories and they pass on WebGPU', async () => {
+    const { checkCommand } = await import('@/engine/miras/cli/commands');
+    // the draw for a seed depends on the memories check --random covers: take the first seeds that draw attention
+    const seen: string[] = [];
+    for (let seed = 0; seed < 40 && seen.length < 2; seed++) {
+      const lines: string[] = [];
+      const code = await checkCommand.run(['--random', '1', '--seed', String(seed), '--dim', '8'], (l) => lines.push(l));
+      const line = lines.find((l) => /#0 attention\(/.test(l));
+      if (!line) continue;
+      console.log(`[block-attention] check --random 1 --seed ${seed}: ${line}`);
+      expect(line).toMatch(/^ok +#0 attention\((window \d+|full)\)\/l2\/none\/closed-form/);
+      expect(code).toBe(0);
+      seen.push(line);
+    }
+    expect(seen.length, 'check --random drew no attention memory in 40 seeds').toBe(2);
   });
 });

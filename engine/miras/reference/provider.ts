@@ -58,7 +58,7 @@ export function referenceProviderFor(combo: Combo): ScanProvider {
     kernels() {
       throw new Error(
         `${comboId(combo)}: no WebGPU scan kernel is registered for this combination yet. ` +
-          'Train it with the float64 reference backend (tiny models), or pick a matrix or vector memory to run on WebGPU.',
+          'Train it with the float64 reference backend (tiny models), or pick a matrix, vector or softmax-attention memory to run on WebGPU.',
       );
     },
   };
