@@ -63,7 +63,12 @@ async function main() {
   // --smoke: tiny shapes and barrier-free kernels, to try the script on SwiftShader
   const smoke = process.argv.includes('--smoke');
   const wg = smoke ? { workgroupSize: 1 } : {};
-  const presets = CHUNK_PRESETS;
+  // --only=gla,deltanet  time (and check) only these presets; --chunks=16,32  chunk lengths to time
+  const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const only = arg('only')?.split(',');
+  const timeChunks = arg('chunks')?.split(',').map(Number) ?? [32, 64];
+  const presets = only ? CHUNK_PRESETS.filter((p) => only.includes(p.preset)) : CHUNK_PRESETS;
+  if (only && presets.length !== only.length) throw new Error(`--only: unknown preset in ${only.join(',')}`);
 
   // 1. correctness on the device at a small shape, each chunk length
   for (const p of presets) {
@@ -100,7 +105,7 @@ async function main() {
 
   // 2. timing at B·H = 32, T = 4096, d = 64
   const reps = smoke ? 2 : 20;
-  for (const p of presets) for (const chunk of smoke ? [undefined] : [32, 64]) {
+  for (const p of presets) for (const chunk of smoke ? [undefined] : timeChunks) {
     const s = smoke ? { B: 1, T: 64, H: 2, K: 16, V: 16 } : { B: 2, T: 4096, H: 16, K: 64, V: 64 };
     const cfg = { ...p.config, scale: 1 / Math.sqrt(s.K), initialState: false, logDecay: retnetDecay(s.H) };
     let plan;

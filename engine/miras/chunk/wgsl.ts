@@ -78,6 +78,55 @@ const INTRA_A = `for (var e = tid; e < C * C; e += WG) {
     sA[e] = a;
   }`;
 
+/** One accumulation of a register-blocked product: acc(i, c) += Σ_{l ∈ [from, to)} a(i, l) · b(l, c). */
+interface Term {
+  /** loop bounds, WGSL u32 expressions (may use i0, the block's first row, and iN, one past its last) */
+  from?: string;
+  to: string;
+  a: (i: string, l: string) => string;
+  b: (l: string, c: string) => string;
+  /** multiply each row's accumulators by this after the term (e.g. a gate factor) */
+  rowScale?: (i: string) => string;
+}
+
+/**
+ * Register-blocked product over an M×N output: each invocation owns rm consecutive rows × cn columns
+ * (columns interleaved by N/cn, so neighbouring invocations read neighbouring addresses: no bank
+ * conflicts on padded tiles, coalesced global reads), loads rm + cn operands per rm·cn FMAs, and keeps
+ * rm·cn independent accumulators. store(i, c, v) writes one result (rows ≥ M or columns ≥ N never reach it).
+ */
+function gemm(WG: number, o: { M: number; N: number; terms: Term[]; store: (i: string, c: string, v: string) => string; before?: (i: string) => string }): string {
+  const cn = o.N % 4 === 0 ? 4 : o.N % 2 === 0 ? 2 : 1;
+  const NB = o.N / cn;
+  let rm = 1;
+  for (const r of [4, 2]) if (o.M % r === 0 && (o.M / r) * NB >= WG) { rm = r; break; }
+  const MB = o.M / rm;
+  const R = [...Array(rm).keys()];
+  const Cs = [...Array(cn).keys()];
+  const row = (r: number) => (r ? `i0 + ${r}u` : 'i0');
+  const col = (m: number) => (m ? `cb + ${u(m * NB)}` : 'cb');
+  let s = `
+  for (var blk = tid; blk < ${u(MB * NB)}; blk += WG) {
+    let i0 = (blk / ${u(NB)}) * ${u(rm)}; let iN = i0 + ${u(rm)}; let cb = blk % ${u(NB)};
+    ${R.map((r) => Cs.map((m) => `var acc${r}_${m} = 0.0;`).join(' ')).join('\n    ')}`;
+  for (const t of o.terms) {
+    s += `
+    for (var l = ${t.from ?? '0u'}; l < ${t.to}; l++) {
+      ${R.map((r) => `let a${r} = ${t.a(row(r), 'l')};`).join(' ')}
+      ${Cs.map((m) => `let b${m} = ${t.b('l', col(m))};`).join(' ')}
+      ${R.map((r) => Cs.map((m) => `acc${r}_${m} = fma(a${r}, b${m}, acc${r}_${m});`).join(' ')).join('\n      ')}
+    }`;
+    if (t.rowScale) {
+      s += R.map((r) => `
+    { let f = ${t.rowScale!(row(r))}; ${Cs.map((m) => `acc${r}_${m} *= f;`).join(' ')} }`).join('');
+    }
+  }
+  s += R.map((r) => Cs.map((m) => `
+    { let i = ${row(r)}; let c = ${col(m)}; ${o.store('i', 'c', `acc${r}_${m}`)} }`).join('')).join('');
+  return `${s}
+  }`;
+}
+
 class Kernel {
   binds: Bind[] = [];
   shared: [string, number, string][] = [];
@@ -288,6 +337,22 @@ fn dkIntra(b: u32, h: u32, n0: u32, cv: u32, j: u32, kk: u32) -> f32 {
   return acc;
 }`;
     return withIntra ? dotGated + intra : dotGated;
+  }
+
+  /** Accessor of v (linear) or v_new (delta) tiles in the parallel kernels. */
+  get VN(): string {
+    return this.delta ? 'VNd' : 'VV';
+  }
+
+  /** sA[i][j] = Σ_k q_ik k_jk Γ_ij for j ≤ i (zero elsewhere and past T); register-blocked for scalar gates. */
+  intraA(): string {
+    if (this.vec) return INTRA_A;
+    const gate = this.gated ? ` * exp2(${this.G('i')} - ${this.G('j')})` : '';
+    return gemm(this.t.WG, {
+      M: this.C, N: this.C,
+      terms: [{ to: 'K', a: (i, l) => `Q(${i}, ${l})`, b: (l, j) => `KK(${j}, ${l})` }],
+      store: (i, j, v) => `let j = ${j}; sA[i * C + j] = select(0.0, ${v}${gate}, j <= i && i < cv);`,
+    });
   }
 
   /** v (linear) or v_new (delta) at chunk row j, column c. */
@@ -727,14 +792,10 @@ function outputKernel(x: Ctx): GeneratedKernel {
   x.gateSmem(k, true);
   k.smem('sA', x.C * x.C);
   // vector gate: once A is built, sB is turned in place into q ⊙ e^B for the inter-chunk term
-  const inter = x.vec
-    ? `for (var kk = 0u; kk < K; kk++) { acc += sB[i * K + kk] * wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c]; }`
-    : `for (var kk = 0u; kk < K; kk++) { acc += q[qi(b, n0 + i, h, kk)] * wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c]; }
-      acc *= exp2(${x.G('i')});`;
   const body = `${x.parHead}
   ${x.gateCumsum()}
   ${x.stageCross()}
-  ${INTRA_A}
+  ${x.intraA()}
   ${x.vec ? `workgroupBarrier();
   for (var e = tid; e < C * K; e += WG) {
     let i = e / K; let kk = e % K;
@@ -742,16 +803,14 @@ function outputKernel(x: Ctx): GeneratedKernel {
     if (i < cv) { x = q[qi(b, n0 + i, h, kk)] * exp2(sB[e]); }
     sB[e] = x;
   }` : ''}
-  workgroupBarrier();
-  for (var e = tid; e < C * V; e += WG) {
-    let i = e / V; let c = e % V;
-    if (i < cv) {
-      var acc = 0.0;
-      ${inter}
-      for (var j = 0u; j <= i; j++) { acc += sA[i * C + j] * ${x.vn('j', 'c')}; }
-      o[vi(b, n0 + i, h, c)] = SCALE * acc;
-    }
-  }`;
+  workgroupBarrier();${gemm(x.t.WG, {
+    M: x.C, N: x.s.V,
+    terms: [
+      { to: 'K', a: (i, l) => (x.vec ? `sB[${i} * K + ${l}]` : `Q(${i}, ${l})`), b: (l, c) => `HH(${l}, ${c})`, rowScale: x.gated && !x.vec ? (i) => `exp2(${x.G(i)})` : undefined },
+      { to: 'min(iN, cv)', a: (i, l) => `sA[${i} * C + ${l}]`, b: (l, c) => `${x.VN}(${l}, ${c})` },
+    ],
+    store: (i, c, v) => `if (i < cv) { o[vi(b, n0 + i, h, ${c})] = SCALE * ${v}; }`,
+  })}`;
   return x.finish(k, body, x.helpers(false), x.parGrid, ['KK', 'Q', 'HH', 'VV', 'VNd']);
 }
 
@@ -868,18 +927,14 @@ function dstateKernel(x: Ctx): GeneratedKernel {
   return x.finish(k, body, '', x.seqGrid);
 }
 
-/** sDS[i][j] = scale·(do_i·vn_j)·Γ_ij (Γ folded in for scalar gates), j ≤ i. */
+/** sDS[i][j] = scale·(do_i·vn_j)·Γ_ij (Γ folded in for scalar gates), j ≤ i; register-blocked. */
 function dsSnippet(x: Ctx): string {
-  return `
-  for (var e = tid; e < C * C; e += WG) {
-    let i = e / C; let j = e % C;
-    var a = 0.0;
-    if (j <= i && i < cv) {
-      for (var c = 0u; c < V; c++) { a += dO[vi(b, n0 + i, h, c)] * ${x.vn('j', 'c')}; }
-      a *= SCALE${x.vec ? '' : ` * exp2(${x.G('i')} - ${x.G('j')})`};
-    }
-    sDS[e] = a;
-  }`;
+  const gate = x.vec || !x.gated ? '' : ` * exp2(${x.G('i')} - ${x.G('j')})`;
+  return gemm(x.t.WG, {
+    M: x.C, N: x.C,
+    terms: [{ to: 'V', a: (i, l) => `DO(${i}, ${l})`, b: (l, j) => `${x.VN}(${j}, ${l})` }],
+    store: (i, j, v) => `let j = ${j}; sDS[i * C + j] = select(0.0, SCALE * ${v}${gate}, j <= i && i < cv);`,
+  });
 }
 
 /** The (inter + intra) dq of row i, channel kk, into `dqv`. */
