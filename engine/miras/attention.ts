@@ -13,7 +13,8 @@ import type { ScanProvider, ScanShape } from '../ir/scan';
 import { attentionOp, type AttentionAttrs } from '../ops/attention';
 import type { GpuCtx, RefCtx } from '../ir/op';
 import type { Combo } from './catalog';
-import { comboId } from './reference/provider';
+import { comboId, providerInputs } from './reference/provider';
+import { scanOutputDecls } from './reference/scan';
 
 /** The attention op's attributes for a combination's memory (catalog window 0 = full causal). */
 export function attentionAttrs(c: Combo, heads: number): AttentionAttrs {
@@ -34,15 +35,9 @@ export function attentionMemoryProvider(c: Combo): ScanProvider {
   });
   return {
     id,
-    inputs: (s) => [
-      { name: 'q', shape: [s.batch, s.time, s.heads, s.dk] },
-      { name: 'k', shape: [s.batch, s.time, s.heads, s.dk] },
-      { name: 'v', shape: [s.batch, s.time, s.heads, s.dv] },
-    ],
-    outputs: (s) => [
-      { name: 'o', shape: [s.batch, s.time, s.heads, s.dv] },
-      { name: 'finalState', shape: [s.batch, s.heads, 0] },
-    ],
+    // the reference's declarations: q, k, v in; o and the empty finalState out
+    inputs: (s) => providerInputs(c, s),
+    outputs: (s) => scanOutputDecls(c, s).map(({ name, shape }) => ({ name, shape })),
     referenceForward(x, s) {
       const [o] = attentionOp.forward([x.q, x.k, x.v], ctx(s));
       return { o, finalState: new Float64Array(0) };

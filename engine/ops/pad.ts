@@ -12,6 +12,12 @@ export interface PadAttrs {
   after: number;
 }
 
+/** Row width before (n) and after (m = n + after) padding. */
+function widths(c: { ins: { shape: number[] }[]; attrs: PadAttrs }): { n: number; m: number } {
+  const n = c.ins[0].shape[c.ins[0].shape.length - 1];
+  return { n, m: n + c.attrs.after };
+}
+
 export const padOp: OpDef<PadAttrs> = {
   name: 'pad',
   infer(ins, a) {
@@ -22,23 +28,20 @@ export const padOp: OpDef<PadAttrs> = {
     return [{ shape: [...x.shape.slice(0, -1), x.shape[x.shape.length - 1] + a.after], dtype: 'f32' }];
   },
   forward([x], c) {
-    const n = c.ins[0].shape[c.ins[0].shape.length - 1];
-    const m = n + c.attrs.after;
+    const { n, m } = widths(c);
     const y = new Float64Array((x.length / n) * m);
     for (let r = 0; r < x.length / n; r++) y.set(x.subarray(r * n, (r + 1) * n), r * m);
     return [y];
   },
   backward([x], _y, [g], c) {
-    const n = c.ins[0].shape[c.ins[0].shape.length - 1];
-    const m = n + c.attrs.after;
+    const { n, m } = widths(c);
     const gx = new Float64Array(x.length);
     if (g) for (let r = 0; r < x.length / n; r++) gx.set(g.subarray(r * m, r * m + n), r * n);
     return [gx];
   },
   kernels: {
     forward(c) {
-      const n = c.ins[0].shape[c.ins[0].shape.length - 1];
-      const m = n + c.attrs.after;
+      const { n, m } = widths(c);
       return [
         threadKernel({
           name: `${c.label}:fwd`,
@@ -52,8 +55,7 @@ export const padOp: OpDef<PadAttrs> = {
     },
     backward(c) {
       if (!c.gin[0]) return [];
-      const n = c.ins[0].shape[c.ins[0].shape.length - 1];
-      const m = n + c.attrs.after;
+      const { n, m } = widths(c);
       return [
         threadKernel({
           name: `${c.label}:bwd`,
