@@ -2,7 +2,10 @@
  * One training step of a small model on WebGPU: tokens/s over timed steps, and GPU time per
  * kernel from timestamp queries (when the adapter offers them). Prints results; asserts nothing.
  *
- *   npx tsx bench/train-step.ts [--preset transformer] [--d-model 256] [--layers 4] [--batch 16] [--seq 256] [--vocab 256] [--steps 10] [--json]
+ *   npx tsx bench/train-step.ts [--preset transformer] [--d-model 256] [--layers 4] [--batch 16] [--seq 256] [--vocab 256] [--steps 10] [--json] [--check]
+ *
+ * --check first compares this GPU's loss and every gradient with the float64 reference backend on a small
+ * model of the same preset (d 64, 1 layer, batch 2, seq 128: the tiled and split GEMM paths run), and prints the errors.
  *
  * Bundle for a GPU machine (imports only 'webgpu' and node builtins):
  *   npx esbuild bench/train-step.ts --bundle --platform=node --format=esm --external:webgpu --outfile=train-step.mjs
@@ -12,6 +15,7 @@ import { adapterSummary, capsFromDescription } from '../engine/gpu/describe';
 import { getPreset } from '../engine/presets';
 import { createBackend } from '../engine/train/backend';
 import { Rng } from '../engine/tasks/rng';
+import { relError } from '../engine/reference/compare';
 
 function flag(name: string, def: number): number;
 function flag(name: string, def: string): string;
@@ -33,6 +37,21 @@ const json = process.argv.includes('--json');
 
 const gpu = await createNodeGpu();
 const caps = capsFromDescription(gpu.description);
+let check: { loss: number; worstGrad: number; worstParam: string } | null = null;
+if (process.argv.includes('--check')) {
+  const small = { spec: getPreset(preset).build({ vocabSize: 64, dModel: 64, nLayers: 1 }), batch: 2, seqLen: 128, seed: 0 };
+  const ref = await createBackend({ ...small, kind: 'reference' });
+  const gb = await createBackend({ ...small, kind: 'webgpu', device: gpu.device, caps, tiled: !gpu.description.isFallback });
+  const r0 = new Rng(2);
+  const b = { inputs: Int32Array.from({ length: 256 }, () => r0.int(0, 64)), targets: Int32Array.from({ length: 256 }, () => r0.int(0, 64)) };
+  const [rg, gg] = [await ref.gradients(b), await gb.gradients(b)];
+  check = { loss: Math.abs(gg.loss - rg.loss) / Math.abs(rg.loss), worstGrad: 0, worstParam: '' };
+  for (const k of Object.keys(rg.grads)) {
+    const e = relError(gg.grads[k], rg.grads[k]);
+    if (!(e <= check.worstGrad)) check = { ...check, worstGrad: e, worstParam: k };
+  }
+  gb.destroy();
+}
 const spec = getPreset(preset).build({ vocabSize: vocab, dModel, nLayers });
 const backend = await createBackend({ spec, batch, seqLen, seed: 0, kind: 'webgpu', device: gpu.device, caps, tiled: !gpu.description.isFallback });
 const rng = new Rng(1);
@@ -48,8 +67,16 @@ let loss = 0;
 for (let i = 0; i < steps; i++) loss = (await backend.step(batches[i], hp(i + 2))).loss;
 const ms = (performance.now() - t0) / steps;
 
-// Per-kernel GPU time: one extra step with a pass per kernel.
+// GPU time of whole steps (one pass each, timestamps at its ends; median of 5), then per-kernel GPU time:
+// one extra step with a pass per kernel.
 const ex = (backend as unknown as { ex: import('../engine/runtime/executor').GpuExecutor }).ex;
+const passMs: number[] = [];
+for (let i = 0; i < 5; i++) {
+  const t = await ex.timePass(['forward', 'backward', 'optimizer']);
+  if (t !== null) passMs.push(t);
+}
+passMs.sort((a, b) => a - b);
+const gpuMsPerStep = passMs.length ? passMs[passMs.length >> 1] : null;
 const timings = await ex.profile(['forward', 'backward', 'optimizer']);
 const byOp = new Map<string, { ms: number; n: number }>();
 for (const t of timings ?? []) {
@@ -66,11 +93,13 @@ const result = {
   batch,
   seqLen,
   steps,
+  check,
   msPerStep: ms,
   tokensPerSec: (batch * seqLen * 1000) / ms,
   lastLoss: loss,
   peakBytes: backend.peakBytes,
   kernels: ex.kernelCount(),
+  gpuMsPerStep,
   gpuMsTotal: timings ? timings.reduce((a, t) => a + t.ms, 0) : null,
   byKernelKind: [...byOp].map(([k, v]) => ({ kernel: k, ms: v.ms, count: v.n })).sort((a, b) => b.ms - a.ms),
   slowest: (timings ?? []).slice().sort((a, b) => b.ms - a.ms).slice(0, 15),
@@ -79,7 +108,9 @@ if (json) console.log(JSON.stringify(result, null, 2));
 else {
   console.log(`${result.device}`);
   console.log(`${preset} d=${dModel} L=${nLayers} V=${vocab} (${result.model.parameters.toLocaleString()} params), batch ${batch} × seq ${seqLen}`);
+  if (check) console.log(`check vs float64 (d 64, 1 layer, 2×128): loss ${check.loss.toExponential(1)}, worst gradient ${check.worstGrad.toExponential(1)} (${check.worstParam})`);
   console.log(`${ms.toFixed(1)} ms/step, ${Math.round(result.tokensPerSec)} tokens/s, peak ${(result.peakBytes! / 2 ** 20).toFixed(1)} MiB, kernels ${JSON.stringify(result.kernels)}`);
+  if (gpuMsPerStep !== null) console.log(`GPU time of a step (one pass, median of 5): ${gpuMsPerStep.toFixed(2)} ms`);
   if (timings) {
     console.log(`GPU time (timestamp queries, one pass per kernel): ${result.gpuMsTotal!.toFixed(2)} ms`);
     for (const k of result.byKernelKind.slice(0, 20)) console.log(`  ${k.kernel.padEnd(40)} ${k.ms.toFixed(3).padStart(9)} ms  ×${k.count}`);

@@ -1,12 +1,14 @@
 /**
  * Elementwise binary ops with numpy broadcasting (shapes right-aligned; a dim of 1 or a missing
- * leading dim broadcasts). The gradient of a broadcast input sums over its broadcast dims:
- * one thread per input element loops over them, so the sum is deterministic.
+ * leading dim broadcasts). The gradient of a broadcast input sums over its broadcast dims: parallel
+ * column sums when those are the leading dims (biases), else one thread per input element loops over them;
+ * both sum in a fixed order, so the result is deterministic.
  */
 import { numel, shapeStr, type Tensor } from '../ir/graph';
 import type { GpuCtx, OpDef, TensorType } from '../ir/op';
 import type { KernelSpec } from '../plan/kernel';
 import { strides, threadKernel, u, rd, rw } from './wgsl';
+import { columnSumKernels, columnSumScratchBytes } from './reduce';
 
 export type BinaryName = 'add' | 'sub' | 'mul' | 'div';
 export interface BinaryAttrs {
@@ -78,6 +80,13 @@ export const binaryOp: OpDef<BinaryAttrs> = {
     }
     return [ga, gb];
   },
+  // Partial sums of a leading-dims broadcast side's gradient (columnSide).
+  scratch(c) {
+    return ([0, 1] as const).flatMap((side) => {
+      const col = columnSide(c.ins, side);
+      return col ? [{ name: `partials_d${side === 0 ? 'A' : 'B'}`, bytes: columnSumScratchBytes(col.rows, col.cols, 1) }] : [];
+    });
+  },
   kernels: {
     forward(c) {
       const { out, sa, sb } = layout(c.ins);
@@ -99,7 +108,7 @@ export const binaryOp: OpDef<BinaryAttrs> = {
     },
     backward(c) {
       const ks: KernelSpec[] = [];
-      for (const side of [0, 1] as const) if (c.gin[side]) ks.push(gradKernel(c, side));
+      for (const side of [0, 1] as const) if (c.gin[side]) ks.push(...gradKernel(c, side));
       return ks;
     },
   },
@@ -130,16 +139,46 @@ function decompose(v: string, shape: number[], offs: Record<string, number[]>, c
   return s;
 }
 
-/** Gradient for one side: a thread per element of that input, looping over its broadcast dims. */
-function gradKernel(c: GpuCtx<BinaryAttrs>, side: 0 | 1): KernelSpec {
+/**
+ * A side whose broadcast dims are exactly the leading ones (a bias [C] added to [B, T, C]) has a gradient
+ * that is a column sum over many rows: rows = product of the leading dims, cols = the side's size.
+ */
+function columnSide(ins: TensorType[], side: 0 | 1): { rows: number; cols: number } | null {
+  const { out, sa, sb } = layout(ins);
+  const mine = side === 0 ? sa : sb;
+  const kept = out.map((d, i) => mine[i] !== 0 || d === 1);
+  const p = kept.indexOf(true);
+  if (p <= 0 || kept.slice(p).some((k) => !k)) return null;
+  const rows = numel(out.slice(0, p));
+  return rows >= 64 ? { rows, cols: numel(out.slice(p)) } : null;
+}
+
+/** Gradient for one side: parallel column sums for a leading-dims broadcast, else a thread per element of that input, looping over its broadcast dims. */
+function gradKernel(c: GpuCtx<BinaryAttrs>, side: 0 | 1): KernelSpec[] {
   const { out, sa, sb, so } = layout(c.ins);
+  const f = F[c.attrs.fn];
+  const col = columnSide(c.ins, side);
+  if (col)
+    return columnSumKernels({
+      name: `${c.label}:d${side === 0 ? 'A' : 'B'}`,
+      caps: c.caps,
+      reads: [rd('A', c.in[0]), rd('B', c.in[1]), rd('G', c.gout[0]!)],
+      rows: col.rows,
+      cols: col.cols,
+      per: 1,
+      term: `      let o = r * ${u(col.cols)} + c;
+${decompose('o', out, { ia: sa, ib: sb }, 'q').replace(/^/gm, '    ')}
+      let a = A[ia]; let b = B[ib];
+      acc0 += G[o] * (${side === 0 ? f.wda : f.wdb});`,
+      partials: c.scratch(`partials_d${side === 0 ? 'A' : 'B'}`),
+      out: c.gin[side]!,
+    });
   const mine = side === 0 ? sa : sb;
   const kept = out.map((d, i) => mine[i] !== 0 || d === 1);
   const keptShape = out.map((d, i) => (kept[i] ? d : 1));
   const redShape = out.map((d, i) => (kept[i] ? 1 : d));
   const reduced = numel(redShape);
-  const f = F[c.attrs.fn];
-  return threadKernel({
+  return [threadKernel({
     name: `${c.label}:d${side === 0 ? 'A' : 'B'}`,
     caps: c.caps,
     binds: [
@@ -158,7 +197,7 @@ ${decompose('red', redShape, { io: so, ia: sa, ib: sb }, 'q').replace(/^/gm, '  
     acc += G[base_o + io] * (${side === 0 ? f.wda : f.wdb});
   }
   GX[${side === 0 ? 'base_a' : 'base_b'}] += acc;`,
-  });
+  })];
 }
 
 function bin(fn: BinaryName) {

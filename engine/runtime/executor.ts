@@ -154,6 +154,39 @@ export class GpuExecutor {
     return out;
   }
 
+  /**
+   * GPU time of the phases run as in `run` (one pass, all dispatches), from timestamps at the pass's start
+   * and end; null when unsupported. Unlike the sum of `profile`, this counts no per-pass overhead and
+   * suffers no per-kernel timestamp quantisation.
+   */
+  async timePass(phases: Phase[]): Promise<number | null> {
+    const { device } = this;
+    if (!device.features.has('timestamp-query')) return null;
+    this.check();
+    const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
+    const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const readBuf = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+    for (const ph of phases)
+      for (const k of this.compiled[ph]) {
+        pass.setPipeline(k.pipeline);
+        pass.setBindGroup(0, k.bind);
+        pass.dispatchWorkgroups(...k.spec.workgroups);
+      }
+    pass.end();
+    enc.resolveQuerySet(qs, 0, 2, resolve, 0);
+    enc.copyBufferToBuffer(resolve, 0, readBuf, 0, 16);
+    device.queue.submit([enc.finish()]);
+    await readBuf.mapAsync(GPUMapMode.READ);
+    const ts = new BigInt64Array(readBuf.getMappedRange().slice(0));
+    readBuf.unmap();
+    qs.destroy();
+    resolve.destroy();
+    readBuf.destroy();
+    return Number(ts[1] - ts[0]) / 1e6;
+  }
+
   /** Per-kernel GPU time from timestamp queries (one pass per kernel); null when unsupported. */
   async profile(phases: Phase[]): Promise<KernelTiming[] | null> {
     const { device } = this;

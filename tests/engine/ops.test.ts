@@ -25,6 +25,9 @@ const cases: OpCase[] = [
   ...(Object.keys(UNARY) as UnaryName[]).map((fn) => ({ name: `unary ${fn}`, build: (g: Graph) => [op.unary(fn, g.param('x', [3, 7, 5], N))] })),
   { name: 'add broadcast [3,1,5]+[4,1]', build: (g) => [op.add(g.param('a', [3, 1, 5], N), g.param('b', [4, 1], N))] },
   { name: 'sub broadcast [2,3,5]-[5]', build: (g) => [op.sub(g.param('a', [2, 3, 5], N), g.param('b', [5], N))] },
+  // Leading-dims broadcasts over ≥ 64 rows: the broadcast side's gradient is a parallel column sum.
+  { name: 'add bias [3,40,70]+[70] (column-sum gradient)', build: (g) => [op.add(g.param('a', [3, 40, 70], N), g.param('b', [70], N))] },
+  { name: 'mul [2,50,3]*[50,3] (column-sum gradient)', build: (g) => [op.mul(g.param('a', [2, 50, 3], N), g.param('b', [50, 3], N))] },
   { name: 'mul broadcast [2,3,5]*[2,1,5]', build: (g) => [op.mul(g.param('a', [2, 3, 5], N), g.param('b', [2, 1, 5], N))] },
   { name: 'div [3,5]/[3,1]', build: (g) => [op.div(g.param('a', [3, 5], N), g.param('b', [3, 1], { kind: 'uniform', lo: 1, hi: 2 }))] },
   { name: 'sum axis 1 of [3,5,7]', build: (g) => [op.sum(g.param('x', [3, 5, 7], N), 1)] },
