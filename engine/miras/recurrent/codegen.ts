@@ -21,6 +21,7 @@ import { comboInputs, initValue, stateSize, type Combo, type ScanDims } from '..
 import { lit } from '../math/expr';
 import { threadKernel, type Bind } from '../../ops/wgsl';
 import { mlstmBackwardKernel, mlstmForwardKernel } from './mlstm';
+import { fastBackwardConfig, fastBackwardKernel, type FastConfig } from './fast';
 
 const u = (x: number) => `${x}u`;
 
@@ -71,6 +72,8 @@ export interface Layout {
   /** Backward: value columns per workgroup and tiles per head (row sums are written per tile and added up by the unpack kernels). */
   TVB: number;
   NT: number;
+  /** Row groups per value column in the backward (the fast kernel's P): scalar gate gradients are written per (tile, row group). */
+  PB: number;
   /** carried floats per head (S, and the momentum) */
   SZ: number;
   stateFloats: number;
@@ -78,7 +81,7 @@ export interface Layout {
   dfinOffset: number;
 }
 
-export function layout(c: Combo, s: ScanDims, opts: RecurrentOptions, minTile = 16): Layout {
+export function layout(c: Combo, s: ScanDims, opts: RecurrentOptions, minTile = 16, PB = 1): Layout {
   const { batch: B, time: T, heads: H, dk: DK, dv: DV } = s;
   const TS = T * c.steps;
   const fields: Layout['fields'] = {};
@@ -117,17 +120,17 @@ export function layout(c: Combo, s: ScanDims, opts: RecurrentOptions, minTile = 
   const gates = k + NT * kReg;
   const SZ = stateSize(c, s);
   const gReg = B * TS * H * NG;
-  const init = gates + NT * gReg;
+  const init = gates + NT * PB * gReg;
   const total = init + (c.init.kind === 'learned' ? B * H * SZ : 0);
   const segOffset = B * H * NCK * NST * DK * DV;
   // the upstream grad.finalState is copied behind the segment states (one binding fewer for the backward)
   const dfinOffset = segOffset + B * H * CK * NST * DK * DV;
   const stateFloats = dfinOffset + B * H * SZ;
-  return { B, T, H, DK, DV, TS, fields, NG, CK, NCK, NST, dx: { q, k, v, gates, init, total, qReg, kReg, gReg }, TVB, NT, SZ, stateFloats, segOffset, dfinOffset };
+  return { B, T, H, DK, DV, TS, fields, NG, CK, NCK, NST, dx: { q, k, v, gates, init, total, qReg, kReg, gReg }, TVB, NT, PB, SZ, stateFloats, segOffset, dfinOffset };
 }
 
 /** WGSL functions for the bias and retention expressions (the same strings the float64 mirror compiles). */
-function mathFns(c: Combo): string {
+export function mathFns(c: Combo): string {
   const b = c.bias;
   const ga = 'e: f32, dl: f32, r0: f32, r1: f32, r2: f32';
   const ba = `${ga}, dg: f32, s0: f32, s1: f32, s2: f32`;
@@ -1052,7 +1055,9 @@ function unpackKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
     add('q', B * T * H * DK, tiles(L.dx.q, L.dx.qReg, 'i')),
     add('k', B * TS * H * DK, tiles(L.dx.k, L.dx.kReg, 'i')),
   ];
-  const G = (idx: string) => tiles(L.dx.gates, L.dx.gReg, idx);
+  // scalar gate gradients come per (tile, row group); channel-gate rows per tile (row group 0 of each tile)
+  const G = (idx: string) => Array.from({ length: L.NT * L.PB }, (_, t) => `dx[${u(L.dx.gates + t * L.dx.gReg)} + ${idx}]`).join(' + ');
+  const Gc = (idx: string) => tiles(L.dx.gates, L.PB * L.dx.gReg, idx);
   const f = L.fields;
   // per-sub-step gates: record i
   if (f.beta !== undefined) ks.push(add('beta', B * TS * H, G(`i * NG + ${u(f.beta)}`)));
@@ -1071,7 +1076,7 @@ function unpackKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kern
   if (f.ig !== undefined) ks.push(add('i', B * T * H, G(`i * NG + ${u(f.ig)}`)));
   if (f.gc !== undefined) {
     const recc = `(((i / ${u(H * DK)}) / ${u(T)}) * ${u(TS)} + ((i / ${u(H * DK)}) % ${u(T)}) * ${u(S)}) * ${u(H)} + (i / ${u(DK)}) % ${u(H)}`;
-    ks.push(add('g', B * T * H * DK, G(`(${recc}) * NG + ${u(f.gc)} + i % ${u(DK)}`)));
+    ks.push(add('g', B * T * H * DK, Gc(`(${recc}) * NG + ${u(f.gc)} + i % ${u(DK)}`)));
   }
   // Every dx entry these kernels read is written by the backward kernel on every call (no zeroing pass).
   return ks;
@@ -1094,9 +1099,17 @@ function dfinalCopy(L: Layout, caps: DeviceCaps): KernelSpec {
 
 /** Forward and backward KernelSpec lists for one combination and shape, within `caps`. */
 export function recurrentKernels(c: Combo, s: ScanDims, caps: DeviceCaps, opts: RecurrentOptions = {}): RecurrentKernels {
-  // Fewer backward column tiles when their per-tile row sums would not fit one binding.
-  let L = layout(c, s, opts);
-  while (L.NT > 1 && L.dx.total > caps.maxStorageBufferBindingSize / 4) L = layout(c, s, opts, L.TVB * 2);
+  // Fewer backward column tiles when their per-tile row sums would not fit one binding. The fast backward
+  // (fast.ts) writes scalar gate gradients per row group, so its layout depends on its launch shape.
+  const fits = (x: Layout) => x.dx.total <= caps.maxStorageBufferBindingSize / 4;
+  const plan = (minTile: number): [Layout, FastConfig | null] => {
+    const L0 = layout(c, s, opts, minTile);
+    const fast = fastBackwardConfig(c, L0, caps, opts.tune?.backward);
+    return fast ? [layout(c, s, opts, minTile, fast.P), fast] : [L0, null];
+  };
+  let [L, fast] = plan(16);
+  while (L.NT > 1 && !fits(L)) [L, fast] = plan(L.TVB * 2);
+  if (fast && !fits(L)) [L, fast] = [layout(c, s, opts, L.TVB), null];
   if (L.B * L.H > caps.maxComputeWorkgroupsPerDimension) {
     throw new Error(`${c.id}: batch·heads = ${L.B * L.H} exceeds ${caps.maxComputeWorkgroupsPerDimension} workgroups per grid dimension (one workgroup per head); use a smaller batch`);
   }
@@ -1110,7 +1123,7 @@ export function recurrentKernels(c: Combo, s: ScanDims, caps: DeviceCaps, opts: 
   }
   return {
     forward: [...packKernels(c, s, L, caps), c.mlstm ? mlstmForwardKernel(c, s, L, caps) : forwardKernel(c, s, L, caps, opts.tune?.forward)],
-    backward: [dfinalCopy(L, caps), c.mlstm ? mlstmBackwardKernel(c, s, L, caps) : backwardKernel(c, s, L, caps), ...unpackKernels(c, s, L, caps)],
+    backward: [dfinalCopy(L, caps), c.mlstm ? mlstmBackwardKernel(c, s, L, caps) : fast ? fastBackwardKernel(c, s, L, caps, fast) : backwardKernel(c, s, L, caps), ...unpackKernels(c, s, L, caps)],
     scratch: [
       { name: 'gates', bytes: Math.max(4, L.B * L.TS * L.H * L.NG * 4) },
       { name: 'state', bytes: L.stateFloats * 4 },
