@@ -25,6 +25,7 @@
  *   learner    gd:        U = β ⊙ ∇(W_{t−1}); with retention.gradientAt = 'decayed' (constant/scalar/channel/l2, the fla
  *                         order): W' = decay(W_{t−1}), W_t = W' − β ⊙ ∇(W') (Gated DeltaNet S = α(I − βkkᵀ)S + βkvᵀ)
  *              momentum:  Mom_t = η_t Mom_{t−1} − β ∇(W_{t−1}); U = −Mom_t (Titans Eq. 13-14) (∇ at decay(W_{t−1}) when 'decayed')
+ *                         Mom_0 = the mom.* segments of initialState (zero when absent); the block always passes zero (Titans' S_0 = 0)
  *              multistep: sub-step 0: U = β_0 ∇(decay(W_{t−1})) (∇(W_{t−1}) for elastic/ℓq/KL), W = R(W_{t−1}, U); j > 0:
  *                         W = R(W, β_j ∇(W)) without decay (DeltaProduct; elastic/ℓq/KL apply their map every sub-step)
  *              implicit:  W' = decay(W_{t−1}); W_t = R(W_{t−1}, ε ∇(W')), ε = β/(1 + β‖k‖²) (Longhorn; = W' − ε∇(W') uncoupled)
