@@ -6,11 +6,13 @@
  * 2018) per query row and saves lse [B, T, H]. Backward (FlashAttention-2, Dao 2023, Alg. 2):
  *   P = exp(scale·QKᵀ − lse), dP = dO Vᵀ, δ_t = o_t·do_t, dS = P ⊙ (dP − δ),
  *   dQ = scale·dS K,  dK = scale·dSᵀ Q,  dV = Pᵀ dO.
- * One thread per query row (dQ) or key row (dK, dV); Dk and Dv are baked in as private-array lengths.
+ * Real GPUs (`tiled`) run the blocked kernels of attention-flash.ts when the head dims allow; otherwise (and
+ * on CPU emulation) one thread per query row (dQ) or key row (dK, dV); Dk and Dv are baked in as private-array lengths.
  */
 import { numel, shapeStr, type Tensor } from '../ir/graph';
 import type { OpDef, TensorType } from '../ir/op';
 import { f, threadKernel, u, rd, rw } from './wgsl';
+import { flashDelta, flashDkDv, flashDq, flashFits, flashForward } from './attention-flash';
 
 export interface AttentionAttrs {
   heads: number;
@@ -46,6 +48,11 @@ export const attentionOp: OpDef<AttentionAttrs> = {
     ];
   },
   differentiable: () => [true, false],
+  // δ = rowsum(o ⊙ do) for the tiled backward.
+  scratch(c) {
+    const { B, T, H } = dims(c.ins, c.attrs);
+    return [{ name: 'delta', bytes: B * T * H * 4 }];
+  },
   forward([q, k, v], c) {
     const { B, T, H, D, Dv, W } = dims(c.ins, c.attrs);
     const scale = 1 / Math.sqrt(D);
@@ -109,6 +116,9 @@ export const attentionOp: OpDef<AttentionAttrs> = {
   kernels: {
     forward(c) {
       const { B, T, H, D, Dv, W } = dims(c.ins, c.attrs);
+      if (c.tiled && flashFits({ B, T, H, D, Dv, W }, c.caps)) {
+        return [flashForward(`${c.label}:fwd`, { B, T, H, D, Dv, W }, { q: c.in[0], k: c.in[1], v: c.in[2], o: c.out[0], lse: c.out[1] }, c.caps)];
+      }
       return [
         threadKernel({
           name: `${c.label}:fwd`,
@@ -147,6 +157,15 @@ export const attentionOp: OpDef<AttentionAttrs> = {
     },
     backward(c) {
       const { B, T, H, D, Dv, W } = dims(c.ins, c.attrs);
+      const fs = { B, T, H, D, Dv, W };
+      if (c.tiled && flashFits(fs, c.caps)) {
+        const io = { q: c.in[0], k: c.in[1], v: c.in[2], lse: c.out[1], g: c.gout[0]!, delta: c.scratch('delta') };
+        return [
+          flashDelta(`${c.label}:delta`, fs, { o: c.out[0], g: c.gout[0]!, delta: io.delta }, c.caps),
+          flashDq(`${c.label}:dq`, fs, { ...io, gq: c.gin[0]! }, c.caps),
+          flashDkDv(`${c.label}:dkdv`, fs, { ...io, gk: c.gin[1]!, gv: c.gin[2]! }, c.caps),
+        ];
+      }
       const scale = f(1 / Math.sqrt(D));
       // me: this row in q/k/gq/gk (Dk wide); mv: this row in v/o/g/gv (Dv wide).
       const head = `  let h = i % ${u(H)}; let bt = i / ${u(H)}; let t0 = bt % ${u(T)}; let b = bt / ${u(T)};

@@ -62,6 +62,17 @@ const cases: OpCase[] = [
     name: 'sliding-window attention w=4, d_k 5 ≠ d_v 3 [2,9,2·5→2·3]',
     build: (g) => [op.attention(g.param('q', [2, 9, 10], N), g.param('k', [2, 9, 10], N), g.param('v', [2, 9, 6], N), { heads: 2, window: 4 })],
   },
+  // The blocked (flash) kernels: T not a multiple of the 32-row blocks, a window crossing blocks, Dv ≠ Dk.
+  {
+    name: 'tiled causal attention [2,70,2·8], Dv 16',
+    tiled: true,
+    build: (g) => [op.attention(g.param('q', [2, 70, 16], N), g.param('k', [2, 70, 16], N), g.param('v', [2, 70, 32], N), { heads: 2, window: null })],
+  },
+  {
+    name: 'tiled sliding-window attention w=40 [1,75,3·8]',
+    tiled: true,
+    build: (g) => [op.attention(g.param('q', [1, 75, 24], N), g.param('k', [1, 75, 24], N), g.param('v', [1, 75, 24], N), { heads: 3, window: 40 })],
+  },
   {
     name: 'scan: linear attention [2,7,3,5→3]',
     build: (g) => {
