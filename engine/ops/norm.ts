@@ -10,7 +10,8 @@
 import { numel, shapeStr, type Tensor } from '../ir/graph';
 import type { OpDef, TensorType } from '../ir/op';
 import type { KernelSpec } from '../plan/kernel';
-import { f, threadKernel, u, rd, rw } from './wgsl';
+import type { DeviceCaps } from '../plan/kernel';
+import { bindings, declare, f, grid, threadKernel, u, rd, rw, type Bind } from './wgsl';
 import { columnSumKernels, columnSumScratchBytes } from './reduce';
 
 export type NormKind = 'layer' | 'rms' | 'l2';
@@ -27,6 +28,40 @@ function dims(ins: TensorType[], a: NormAttrs) {
   const C = x.shape[x.shape.length - 1];
   if (!Number.isInteger(a.groups) || a.groups < 1 || C % a.groups !== 0) throw new Error(`${C} channels do not split into ${a.groups} groups`);
   return { rows: numel(x.shape) / C, C, G: a.groups, D: C / a.groups };
+}
+
+/** Groups per workgroup and invocations per group of the lane kernels (real GPUs). */
+const LANES = 32;
+const GROUPS_PER_WG = 8;
+
+/**
+ * One normalisation group (D channels of one row) per 32 invocations, 8 groups per workgroup: the sums
+ * over D are lane-strided loops plus a tree in workgroup memory (\`reduce(a, b)\` sums a pair over the group's
+ * lanes, results in A, B). One invocation per group looping over D left a large GPU mostly idle.
+ */
+function laneKernel(name: string, binds: Bind[], groups: number, caps: DeviceCaps, o: { C: number; G: number; D: number }, body: string): KernelSpec {
+  const wgsl = `${declare(binds)}
+var<workgroup> ra: array<f32, ${LANES * GROUPS_PER_WG}>;
+var<workgroup> rb: array<f32, ${LANES * GROUPS_PER_WG}>;
+@compute @workgroup_size(${LANES * GROUPS_PER_WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
+  let grp = (wid.x + wid.y * nwg.x) * ${u(GROUPS_PER_WG)} + lid / ${u(LANES)};
+  let lane = lid % ${u(LANES)};
+  let live = grp < ${u(groups)};
+  let i = min(grp, ${u(groups - 1)});
+  let o = (i / ${u(o.G)}) * ${u(o.C)} + (i % ${u(o.G)}) * ${u(o.D)};
+  let cg = (i % ${u(o.G)}) * ${u(o.D)};
+${body.replace(/reduce\((\w+), (\w+)\);/g, (_m, a: string, b: string) => `ra[lid] = ${a}; rb[lid] = ${b};
+  workgroupBarrier();
+  for (var st = ${u(LANES / 2)}; st > 0u; st = st >> 1u) {
+    if (lane < st) { ra[lid] += ra[lid + st]; rb[lid] += rb[lid + st]; }
+    workgroupBarrier();
+  }
+  let A_${a} = ra[lid - lane]; let B_${b} = rb[lid - lane];
+  workgroupBarrier();`)}
+}
+`;
+  return { name, wgsl, entryPoint: 'main', bindings: bindings(binds), workgroups: grid(Math.ceil(groups / GROUPS_PER_WG), caps) };
 }
 
 export const normOp: OpDef<NormAttrs> = {
@@ -120,6 +155,23 @@ export const normOp: OpDef<NormAttrs> = {
         rw('y', c.out[0]),
         rw('stats', c.out[1]),
       ];
+      if (c.tiled)
+        return [
+          laneKernel(`${c.label}:fwd`, binds, rows * G, c.caps, { C, G, D }, `  var s1 = 0.0;
+${kind === 'layer' ? `  for (var j = lane; j < ${u(D)}; j += ${u(LANES)}) { s1 += x[o + j]; }` : ''}
+  reduce(s1, s1);
+  let mu = ${kind === 'layer' ? `A_s1 / ${f(D)}` : '0.0'};
+  var s2 = 0.0;
+  for (var j = lane; j < ${u(D)}; j += ${u(LANES)}) { let d = x[o + j] - mu; s2 += d * d; }
+  reduce(s2, s2);
+  let rstd = 1.0 / sqrt(A_s2${kind === 'l2' ? '' : ` / ${f(D)}`} + ${f(eps)});
+  if (live) {
+    if (lane == 0u) { stats[i * 2u] = mu; stats[i * 2u + 1u] = rstd; }
+    for (var j = lane; j < ${u(D)}; j += ${u(LANES)}) {
+      y[o + j] = (x[o + j] - mu) * rstd${affine ? ' * w[cg + j]' : ''}${affine === 2 ? ' + bb[cg + j]' : ''};
+    }
+  }`),
+        ];
       return [
         threadKernel({
           name: `${c.label}:fwd`,
@@ -149,19 +201,29 @@ export const normOp: OpDef<NormAttrs> = {
       const wRead = affine ? [rd('w', c.in[1])] : [];
       const gh = (idx: string, ch: string) => `gy[${idx}]${affine ? ` * w[${ch}]` : ''}`;
       if (c.gin[0]) {
+        const binds = [rd('x', c.in[0]), ...wRead, rd('stats', c.out[1]), rd('gy', c.gout[0]!), rw('gx', c.gin[0])];
         ks.push(
-          threadKernel({
-            name: `${c.label}:dx`,
-            caps: c.caps,
-            binds: [
-              rd('x', c.in[0]),
-              ...wRead,
-              rd('stats', c.out[1]),
-              rd('gy', c.gout[0]!),
-              rw('gx', c.gin[0]),
-            ],
-            total: rows * G,
-            body: `  let o = (i / ${u(G)}) * ${u(C)} + (i % ${u(G)}) * ${u(D)};
+          c.tiled
+            ? laneKernel(`${c.label}:dx`, binds, rows * G, c.caps, { C, G, D }, `  let mu = stats[i * 2u]; let rstd = stats[i * 2u + 1u];
+  var sg = 0.0; var sgx = 0.0;
+  for (var j = lane; j < ${u(D)}; j += ${u(LANES)}) {
+    let g = ${gh('o + j', 'cg + j')};
+    sg += g; sgx += g * (x[o + j] - mu) * rstd;
+  }
+  reduce(sg, sgx);
+  if (live) {
+    for (var j = lane; j < ${u(D)}; j += ${u(LANES)}) {
+      let g = ${gh('o + j', 'cg + j')};
+      let xh = (x[o + j] - mu) * rstd;
+      gx[o + j] += rstd * (g ${kind === 'layer' ? `- A_sg / ${f(D)}` : ''} - xh * B_sgx / ${f(n)});
+    }
+  }`)
+            : threadKernel({
+                name: `${c.label}:dx`,
+                caps: c.caps,
+                binds,
+                total: rows * G,
+                body: `  let o = (i / ${u(G)}) * ${u(C)} + (i % ${u(G)}) * ${u(D)};
   let cg = (i % ${u(G)}) * ${u(D)};
   let mu = stats[i * 2u]; let rstd = stats[i * 2u + 1u];
   var sg = 0.0; var sgx = 0.0;
@@ -174,7 +236,7 @@ export const normOp: OpDef<NormAttrs> = {
     let xh = (x[o + j] - mu) * rstd;
     gx[o + j] += rstd * (g ${kind === 'layer' ? `- sg / ${f(D)}` : ''} - xh * sgx / ${f(n)});
   }`,
-          }),
+              }),
         );
       }
       for (let p = 1; p <= affine; p++) {

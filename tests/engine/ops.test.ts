@@ -43,6 +43,10 @@ const cases: OpCase[] = [
   { name: 'l2 normalise per head [2,5,3·4]', build: (g) => [op.l2normalize(g.param('x', [2, 5, 12], N), 3)] },
   // Enough rows and channels that the weight-gradient column sums split into row blocks and 64-channel tiles.
   { name: 'layernorm, split column sums [2,100,70]', build: (g) => [op.layernorm(g.param('x', [2, 100, 70], N), g.param('w', [70], N), g.param('b', [70], N), 1e-5)] },
+  // Lane kernels (32 invocations per group) for the forward and dx on real GPUs; D above and below 32.
+  { name: 'tiled layernorm [2,9,70]', tiled: true, build: (g) => [op.layernorm(g.param('x', [2, 9, 70], N), g.param('w', [70], N), g.param('b', [70], N), 1e-5)] },
+  { name: 'tiled rmsnorm per head [3,5,4·12]', tiled: true, build: (g) => [op.rmsnormGroups(g.param('x', [3, 5, 48], N), 4, g.param('w', [48], N), 1e-5)] },
+  { name: 'tiled l2 normalise per head [2,5,3·4]', tiled: true, build: (g) => [op.l2normalize(g.param('x', [2, 5, 12], N), 3)] },
   { name: 'short conv k=4, split column sums [3,70,66]', build: (g) => [op.shortConv(g.param('x', [3, 70, 66], N), g.param('w', [66, 4], N))] },
   { name: 'short conv k=4 [2,9,5]', build: (g) => [op.shortConv(g.param('x', [2, 9, 5], N), g.param('w', [5, 4], N))] },
   {
