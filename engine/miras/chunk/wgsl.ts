@@ -89,26 +89,38 @@ interface Term {
   rowScale?: (i: string) => string;
 }
 
+/** Block shape of gemm(): rm rows × cn columns per invocation; NB column groups per row. */
+function gemmShape(M: number, N: number, WG: number) {
+  const cn = N % 4 === 0 ? 4 : N % 2 === 0 ? 2 : 1;
+  const NB = N / cn;
+  let rm = 1;
+  for (const r of [4, 2]) if (M % r === 0 && (M / r) * NB >= WG) { rm = r; break; }
+  return { rm, cn, NB, MB: M / rm };
+}
+
 /**
  * Register-blocked product over an M×N output: each invocation owns rm consecutive rows × cn columns
  * (columns interleaved by N/cn, so neighbouring invocations read neighbouring addresses: no bank
  * conflicts on padded tiles, coalesced global reads), loads rm + cn operands per rm·cn FMAs, and keeps
- * rm·cn independent accumulators. store(i, c, v) writes one result (rows ≥ M or columns ≥ N never reach it).
+ * rm·cn independent accumulators. store(i, c, v, rs) writes one result; rs names a per-row f32 the
+ * store may add to, handed to rowSum(i, rs) after the block (e.g. sP[i·NB + cb] = rs, cb in scope).
+ * Equal (M, N) give every invocation the same blocks, so consecutive gemms need no barrier between
+ * them for data they own.
  */
-function gemm(WG: number, o: { M: number; N: number; terms: Term[]; store: (i: string, c: string, v: string) => string; before?: (i: string) => string }): string {
-  const cn = o.N % 4 === 0 ? 4 : o.N % 2 === 0 ? 2 : 1;
-  const NB = o.N / cn;
-  let rm = 1;
-  for (const r of [4, 2]) if (o.M % r === 0 && (o.M / r) * NB >= WG) { rm = r; break; }
-  const MB = o.M / rm;
+function gemm(WG: number, o: {
+  M: number; N: number; terms: Term[];
+  store: (i: string, c: string, v: string, rs: string) => string;
+  rowSum?: (i: string, rs: string) => string;
+}): string {
+  const { rm, cn, NB, MB } = gemmShape(o.M, o.N, WG);
   const R = [...Array(rm).keys()];
   const Cs = [...Array(cn).keys()];
-  const row = (r: number) => (r ? `i0 + ${r}u` : 'i0');
-  const col = (m: number) => (m ? `cb + ${u(m * NB)}` : 'cb');
+  const row = (r: number) => (r ? `(i0 + ${r}u)` : 'i0');
+  const col = (m: number) => (m ? `(cb + ${u(m * NB)})` : 'cb');
   let s = `
   for (var blk = tid; blk < ${u(MB * NB)}; blk += WG) {
     let i0 = (blk / ${u(NB)}) * ${u(rm)}; let iN = i0 + ${u(rm)}; let cb = blk % ${u(NB)};
-    ${R.map((r) => Cs.map((m) => `var acc${r}_${m} = 0.0;`).join(' ')).join('\n    ')}`;
+    ${R.map((r) => Cs.map((m) => `var acc${r}_${m} = 0.0;`).join(' ')).join('\n    ')}${o.rowSum ? `\n    ${R.map((r) => `var rs${r} = 0.0;`).join(' ')}` : ''}`;
   for (const t of o.terms) {
     s += `
     for (var l = ${t.from ?? '0u'}; l < ${t.to}; l++) {
@@ -122,7 +134,8 @@ function gemm(WG: number, o: { M: number; N: number; terms: Term[]; store: (i: s
     }
   }
   s += R.map((r) => Cs.map((m) => `
-    { let i = ${row(r)}; let c = ${col(m)}; ${o.store('i', 'c', `acc${r}_${m}`)} }`).join('')).join('');
+    { let i = ${row(r)}; let c = ${col(m)}; ${o.store('i', 'c', `acc${r}_${m}`, `rs${r}`)} }`).join('')).join('');
+  if (o.rowSum) s += R.map((r) => `\n    ${o.rowSum!(row(r), `rs${r}`)}`).join('');
   return `${s}
   }`;
 }
@@ -639,7 +652,7 @@ function stateKernel(x: Ctx): GeneratedKernel {
   }
   for (var e = tid; e < K * VT; e += WG) {
     let kk = e / VT; let c = c0 + e % VT;
-    if (c < V) { ht[(bh * K + kk) * V + c] = sH[e]; }
+    if (c < V) { ht[(bh * K + kk) * V + c] = sH[e]; wsS[HT_OFF + (bh * K + kk) * V + c] = sH[e]; }
   }`;
   return x.finish(k, body, '', x.seqGrid);
 }
@@ -937,36 +950,30 @@ function dsSnippet(x: Ctx): string {
   });
 }
 
-/** The (inter + intra) dq of row i, channel kk, into `dqv`. */
-function dqElem(x: Ctx): string {
-  return `
-      var inter = 0.0;
-      for (var c = 0u; c < V; c++) { inter += wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c] * dO[vi(b, n0 + i, h, c)]; }
-      let dqv = SCALE * exp2(${x.G('i', 'kk')}) * inter + dqIntra(b, h, n0, i, kk);`;
-}
-
-/** The state part of dk (kst) and the full dk of this kernel (dkv) of row i, channel kk. */
-function dkElem(x: Ctx): string {
-  return `
-      var st = 0.0;
-      for (var c = 0u; c < V; c++) { st += wsS[DHS_OFF + ((bh * NT + n) * K + kk) * V + c] * ${x.vn('i', 'c')}; }
-      let kst = exp2(${x.G('C - 1u', 'kk')} - ${x.G('i', 'kk')}) * st;
-      let dkv = kst + dkIntra(b, h, n0, cv, i, kk);`;
-}
-
-/** Sums lane partials sP of each row into DB (op '=' or '-='), scalar gate. */
-function rowReduceDB(op: string, extra = ''): string {
+/** Sums the NB column-group partials sP of each row into DB (op '=' or '-='); `extra` may add to acc. */
+function rowReduceDB(op: string, NB: number, extra = ''): string {
   return `
   workgroupBarrier();
-  for (var r = tid; r < C; r += WG) {
+  for (var r = tid; r < cv; r += WG) {
     var acc = 0.0;
-    for (var l = 0u; l < R; l++) { acc += sP[r * R + l]; }${extra}
-    let bi = DB_OFF + bh * TP + n0 + r;
-    wsS[bi] ${op} acc;
+    for (var l = 0u; l < ${u(NB)}; l++) { acc += sP[r * ${u(NB)} + l]; }${extra}
+    wsS[DB_OFF + bh * TP + n0 + r] ${op} acc;
   }`;
 }
 
-/** Linear rule: dq; DB = q⊙dq. Delta rule: dq, the state+intra part of dk, dw = −dv2 h^T, DB partial with the chunk-end terms. */
+/** Σ_{kk,c} dh[n] ⊙ S_after(n) into sE (one partial per invocation): the chunk-end term ∂L/∂B_L summed over channels. */
+const CHUNK_END = `
+  var hd = 0.0;
+  let hdo = DHS_OFF + (bh * NT + n) * K * V;
+  let hao = select(HT_OFF + bh * K * V, HS_OFF + (bh * NT + n + 1u) * K * V, n + 1u < NT);
+  for (var e = tid; e < K * V; e += WG) { hd += wsS[hdo + e] * wsS[hao + e]; }
+  sE[tid] = hd;`;
+
+/**
+ * Linear rule: dq = scale·e^B⊙(do h[n]ᵀ) + intra; DB = q⊙dq.
+ * Delta rule: also dk = e^{L−B}⊙(v_new dh[n]ᵀ) + intra, dw = −dv2 h[n]ᵀ, DB = q⊙dq − k⊙dk (+ the chunk-end term
+ * Σ dh[n] ⊙ S_after at the last valid row). Every product is register-blocked (gemm).
+ */
 function dqKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel(x.delta ? 'chunk_dqk_bwd' : 'chunk_dq_bwd').bind('q', 'read').bind('k', 'read');
   if (!x.delta) k.bind('v', 'read');
@@ -977,101 +984,105 @@ function dqKernel(x: Ctx): GeneratedKernel {
   k.bind('dq', 'read_write');
   if (x.delta) k.bind('dk', 'read_write');
   x.gateSmem(k, true);
-  const RL = Math.max(1, x.t.WG / x.C);
-  k.smem('sDS', x.C * x.C).smem('sP', x.C * RL).smem('sQ', x.C * RL).smem('sHD', x.t.WG);
+  const { NB } = gemmShape(x.C, x.s.K, x.t.WG);
+  const rowDB = dbWrite && !x.vec;
+  k.smem('sDS', x.C * x.C);
+  if (rowDB) k.smem('sP', x.C * NB);
+  if (x.delta) k.smem('sE', x.t.WG);
+  const WG = x.t.WG;
+  const dqStore = (i: string, c: string, v: string, rs: string) => x.vec
+    ? `if (${i} < cv) {
+      let dqv = SCALE * exp2(sB[${i} * K + ${c}]) * ${v} + dqIntra(b, h, n0, ${i}, ${c});
+      dq[qi(b, n0 + ${i}, h, ${c})] += dqv;${x.needDg ? `
+      wsS[DB_OFF + (bh * TP + n0 + ${i}) * K + ${c}] = Q(${i}, ${c}) * dqv;` : ''}
+    }`
+    : `if (${i} < cv) { dq[qi(b, n0 + ${i}, h, ${c})] += ${v};${rowDB ? ` ${rs} += Q(${i}, ${c}) * ${v};` : ''} }`;
   let body = `${x.parHead}
   ${x.gateCumsum()}
   ${x.stageCross()}
   ${dsSnippet(x)}
-  workgroupBarrier();
-  ${x.rowHead}
-  var p = 0.0;
-  var ks = 0.0;
-  if (i < cv) {
-    for (var kk = lane; kk < K; kk += R) {${dqElem(x)}
-      dq[qi(b, n0 + i, h, kk)] += dqv;
-      let qv = q[qi(b, n0 + i, h, kk)];`;
-  if (!x.delta) {
-    body += x.vec
-      ? `
-      wsS[DB_OFF + (bh * TP + n0 + i) * K + kk] = qv * dqv;
-    }
+  workgroupBarrier();${gemm(WG, {
+    M: x.C, N: x.s.K,
+    terms: [
+      { to: 'V', a: (i, l) => `DO(${i}, ${l})`, b: (l, c) => `HH(${c}, ${l})`, rowScale: x.vec ? undefined : (i) => (x.gated ? `SCALE * exp2(${x.G(i)})` : 'SCALE') },
+      ...(x.vec ? [] : [{ to: 'min(iN, cv)', a: (i: string, l: string) => `sDS[${i} * C + ${l}]`, b: (l: string, c: string) => `KK(${l}, ${c})` }]),
+    ],
+    store: dqStore,
+    rowSum: rowDB ? (i, rs) => `sP[${i} * ${u(NB)} + cb] = ${rs};` : undefined,
+  })}`;
+  if (x.delta) {
+    body += `${gemm(WG, {
+      M: x.C, N: x.s.K,
+      terms: [
+        { to: 'V', a: (i, l) => `VNd(${i}, ${l})`, b: (l, c) => `DH(${c}, ${l})`, rowScale: x.gated ? (i) => `exp2(${x.G('C - 1u')} - ${x.G(i)})` : undefined },
+        { from: 'i0', to: 'cv', a: (i, l) => `sDS[${l} * C + ${i}]`, b: (l, c) => `Q(${l}, ${c})` },
+      ],
+      store: (i, c, v, rs) => `if (${i} < cv) { dk[qi(b, n0 + ${i}, h, ${c})] += ${v}; ${rs} -= KK(${i}, ${c}) * ${v}; }`,
+      rowSum: (i, rs) => `sP[${i} * ${u(NB)} + cb] += ${rs};`,
+    })}${gemm(WG, {
+      M: x.C, N: x.s.K,
+      terms: [{ to: 'V', a: (i, l) => `DV2(${i}, ${l})`, b: (l, c) => `HH(${c}, ${l})` }],
+      store: (i, c, v) => `wsT[DW_OFF + (bh * TP + n0 + ${i}) * K + ${c}] = select(0.0, -${v}, ${i} < cv);`,
+    })}${CHUNK_END}`;
   }
-  }`
-      : `
-      p += qv * dqv;
-    }
-  }
-  sP[i * R + lane] = p;
-  }
-  ${x.needDg ? rowReduceDB('=') : ''}`;
-  } else {
-    body += `${dkElem(x)}
-      dk[qi(b, n0 + i, h, kk)] += dkv;
-      let kv = k[qi(b, n0 + i, h, kk)];
-      p += qv * dqv - kv * dkv;
-      ks += kv * kst;
-      var dw = 0.0;
-      for (var c = 0u; c < V; c++) { dw -= wsT[DV2_OFF + (bh * TP + n0 + i) * V + c] * wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c]; }
-      wsT[DW_OFF + (bh * TP + n0 + i) * K + kk] = dw;
-    }
-  } else {
-    for (var kk = lane; kk < K; kk += R) { wsT[DW_OFF + (bh * TP + n0 + i) * K + kk] = 0.0; }
-  }
-  sP[i * R + lane] = p;
-  sQ[i * R + lane] = ks;
-  }
-  // chunk-end terms: e^{b_L} Σ h⊙dh + Σ_j k_j·dk_j^state, added at the last valid row
-  var hd = 0.0;
-  for (var e = tid; e < K * V; e += WG) { hd += wsS[HS_OFF + (bh * NT + n) * K * V + e] * wsS[DHS_OFF + (bh * NT + n) * K * V + e]; }
-  sHD[tid] = exp2(${x.G('C - 1u')}) * hd;
-  ${rowReduceDB('=', `
-    if (r == cv - 1u) {
-      for (var l = 0u; l < C * R; l++) { acc += sQ[l]; }
-      for (var l = 0u; l < WG; l++) { acc += sHD[l]; }
-    }`)}`;
+  if (rowDB) {
+    body += rowReduceDB('=', NB, x.delta ? `
+    if (r == cv - 1u) { for (var l = 0u; l < WG; l++) { acc += sE[l]; } }` : '');
   }
   return x.finish(k, body, x.helpers(), x.parGrid, ['DO', 'VV', 'VNd', 'HH', 'KK', 'Q', 'DH', 'DV2']);
 }
 
-/** Linear rule: dk = e^{L−B}⊙(dh v) + intra, dv = (k⊙e^{L−B})^T dh + scale Σ_{i≥j} A_ij do_i; DB −= k⊙dk. */
+/**
+ * Linear rule: dv = (k⊙e^{L−B}) dh[n] + scale·Aᵀ do, dk = e^{L−B}⊙(v dh[n]ᵀ) + intra; DB −= k⊙dk.
+ * Register-blocked; the vector gate stages k⊙e^{L−B} once (sKL) instead of an exp per product term.
+ */
 function dkvKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel('chunk_dkv_bwd').bind('q', 'read').bind('k', 'read').bind('v', 'read');
   if (x.gateTensor) k.bind('g', 'read');
   k.bind('dO', 'read').bind('wsS', x.needDg ? 'read_write' : 'read').bind('dk', 'read_write').bind('dv', 'read_write');
   x.gateSmem(k, true);
-  k.smem('sDS', x.C * x.C).smem('sA', x.C * x.C).smem('sP', x.C * Math.max(1, x.t.WG / x.C));
-  const dvState = x.vec
-    ? `for (var kk = 0u; kk < K; kk++) { acc += k[qi(b, n0 + j, h, kk)] * exp2(sB[(C - 1u) * K + kk] - sB[j * K + kk]) * wsS[DHS_OFF + ((bh * NT + n) * K + kk) * V + c]; }`
-    : `for (var kk = 0u; kk < K; kk++) { acc += k[qi(b, n0 + j, h, kk)] * wsS[DHS_OFF + ((bh * NT + n) * K + kk) * V + c]; }
-      acc *= exp2(${x.G('C - 1u')} - ${x.G('j')});`;
+  const { NB } = gemmShape(x.C, x.s.K, x.t.WG);
+  const rowDB = x.needDg && !x.vec;
+  k.smem('sDS', x.C * x.C).smem('sA', x.C * x.C);
+  if (rowDB) k.smem('sP', x.C * NB);
+  // vector gate: k⊙e^{L−B} staged once when the workgroup memory allows, else an exp per product term
+  const kl = x.vec && k.smemBytes + 4 * x.C * x.s.K <= (x.t.stageBytes ?? 0);
+  if (kl) k.smem('sKL', x.C * x.s.K);
+  const WG = x.t.WG;
+  const decay = (i: string) => `exp2(${x.G('C - 1u')} - ${x.G(i)})`;
   const body = `${x.parHead}
   ${x.gateCumsum()}
   ${x.stageCross()}
   ${dsSnippet(x)}
-  ${INTRA_A}
-  workgroupBarrier();
-  for (var e = tid; e < C * V; e += WG) {
-    let j = e / V; let c = e % V;
-    if (j < cv) {
-      var acc = 0.0;
-      ${dvState}
-      var intra = 0.0;
-      for (var i = j; i < cv; i++) { intra += sA[i * C + j] * dO[vi(b, n0 + i, h, c)]; }
-      dv[vi(b, n0 + j, h, c)] += acc + SCALE * intra;
-    }
-  }
-  ${x.rowHead}
-  var p = 0.0;
-  if (i < cv) {
-    for (var kk = lane; kk < K; kk += R) {${dkElem(x)}
-      dk[qi(b, n0 + i, h, kk)] += dkv;
-      ${x.vec ? `wsS[DB_OFF + (bh * TP + n0 + i) * K + kk] -= k[qi(b, n0 + i, h, kk)] * dkv;` : `p += k[qi(b, n0 + i, h, kk)] * dkv;`}
-    }
-  }
-  ${x.vec ? '' : 'sP[i * R + lane] = p;'}
-  }
-  ${x.needDg && !x.vec ? rowReduceDB('-=') : ''}`;
+  ${x.intraA()}${kl ? `
+  for (var e = tid; e < C * K; e += WG) {
+    let i = e / K; let kk = e % K;
+    var kl = 0.0;
+    if (i < cv) { kl = KK(i, kk) * exp2(sB[(C - 1u) * K + kk] - sB[e]); }
+    sKL[e] = kl;
+  }` : ''}
+  workgroupBarrier();${gemm(WG, {
+    M: x.C, N: x.s.V,
+    terms: [
+      { to: 'K', a: (j, l) => (kl ? `sKL[${j} * K + ${l}]` : x.vec ? `KK(${j}, ${l}) * exp2(sB[(C - 1u) * K + ${l}] - sB[${j} * K + ${l}])` : `KK(${j}, ${l})`), b: (l, c) => `DH(${l}, ${c})`, rowScale: x.gated && !x.vec ? decay : undefined },
+      { from: 'i0', to: 'cv', a: (j, l) => `SCALE * sA[${l} * C + ${j}]`, b: (l, c) => `DO(${l}, ${c})` },
+    ],
+    store: (j, c, v) => `if (${j} < cv) { dv[vi(b, n0 + ${j}, h, ${c})] += ${v}; }`,
+  })}${gemm(WG, {
+    M: x.C, N: x.s.K,
+    terms: [
+      { to: 'V', a: (i, l) => `VV(${i}, ${l})`, b: (l, c) => `DH(${c}, ${l})`, rowScale: x.gated && !x.vec ? decay : undefined },
+      ...(x.vec ? [] : [{ from: 'i0', to: 'cv', a: (i: string, l: string) => `sDS[${l} * C + ${i}]`, b: (l: string, c: string) => `Q(${l}, ${c})` }]),
+    ],
+    store: (i, c, v, rs) => x.vec
+      ? `if (${i} < cv) {
+      let dkv = exp2(sB[(C - 1u) * K + ${c}] - sB[${i} * K + ${c}]) * ${v} + dkIntra(b, h, n0, cv, ${i}, ${c});
+      dk[qi(b, n0 + ${i}, h, ${c})] += dkv;
+      wsS[DB_OFF + (bh * TP + n0 + ${i}) * K + ${c}] -= KK(${i}, ${c}) * dkv;
+    }`
+      : `if (${i} < cv) { dk[qi(b, n0 + ${i}, h, ${c})] += ${v};${rowDB ? ` ${rs} += KK(${i}, ${c}) * ${v};` : ''} }`,
+    rowSum: rowDB ? (i, rs) => `sP[${i} * ${u(NB)} + cb] = ${rs};` : undefined,
+  })}${rowDB ? rowReduceDB('-=', NB) : ''}`;
   return x.finish(k, body, x.helpers(), x.parGrid, ['DO', 'VV', 'Q', 'KK', 'DH']);
 }
 
