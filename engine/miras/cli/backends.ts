@@ -12,6 +12,8 @@ import { referenceScan, referenceScanGrad, type ScanArrays } from '../reference'
 import { recurrentProvider } from '../recurrent/provider';
 import { attentionMemoryProvider } from '../attention';
 import { recurrentUnsupported } from '../math/combo';
+import { mlpUnsupported } from '../mlp/program';
+import { mlpProvider } from '../mlp/provider';
 import { runScanKernels } from '../recurrent/run';
 
 export interface ScanResult {
@@ -24,6 +26,10 @@ export interface ScanResult {
 /** Why the fused kernel cannot run this combination (null: it can); the kernel follows the reference's semantics. */
 export function fusedKernelGap(c: Combo): string | null {
   if (c.memory.kind === 'attention') return null;
+  if (c.memory.kind === 'mlp') {
+    const gap = mlpUnsupported(c);
+    return gap ? `the MLP memory kernel does not support ${gap}` : null;
+  }
   const why = recurrentUnsupported(c);
   return why ? `the fused recurrent kernel does not support ${why}` : null;
 }
@@ -33,6 +39,7 @@ export function fusedProvider(c: Combo, s: ScanShape): ScanProvider {
   const gap = fusedKernelGap(c);
   if (gap) throw new Error(gap);
   if (c.memory.kind === 'attention') return attentionMemoryProvider(c);
+  if (c.memory.kind === 'mlp') return mlpProvider({ type: 'miras', heads: s.heads, headDimK: s.dk, headDimV: s.dv, memory: c.memory, bias: c.bias, retention: c.retention, learner: c.learner, block: c.block });
   return recurrentProvider({ type: 'miras', heads: s.heads, headDimK: s.dk, headDimV: s.dv, memory: c.memory, bias: c.bias, retention: c.retention, learner: c.learner, block: c.block });
 }
 

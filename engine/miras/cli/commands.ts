@@ -170,13 +170,18 @@ async function checkOne(g: NodeGpu, cs: CheckCase, seed: number, tol: number): P
   if (gap) return { ok: false, line: `FAIL ${cs.label}: no WebGPU kernel with these semantics (${gap})` };
   const rng = new Rng(seed);
   const x = randomScanInputs(cs.combo, cs.shape, rng);
-  delete x.initialState;
+  if (cs.combo.block.memoryInit === 'learned' && x.initialState) {
+    // A learned initial state is one parameter per head shared by the batch (as the block feeds it): tile row 0.
+    const n = x.initialState.length / cs.shape.batch;
+    for (let b = 1; b < cs.shape.batch; b++) x.initialState.copyWithin(b * n, 0, n);
+  } else delete x.initialState;
   const dO = { o: new Float64Array(cs.shape.batch * cs.shape.time * cs.shape.heads * cs.shape.dv).map(() => normal(rng)) };
   const ref = runReference(cs.combo, cs.shape, x, dO);
   const gpuR = await runWebgpu(g.device, g.description, cs.combo, cs.shape, x, dO);
   const per = stateLayout(cs.combo, cs.shape.dk, cs.shape.dv).size;
   // the memory part of the state (none for the softmax-attention memory)
-  const mem = Math.min(per, cs.shape.dk * cs.shape.dv);
+  // The memory part of the state: S for matrix/vector memories; every layer and the momentum for the MLP memory.
+  const mem = cs.combo.memory.kind === 'mlp' ? per : Math.min(per, cs.shape.dk * cs.shape.dv);
   const refState = new Float64Array(cs.shape.batch * cs.shape.heads * mem);
   for (let bh = 0; bh < cs.shape.batch * cs.shape.heads; bh++) refState.set(ref.finalState.subarray(bh * per, bh * per + mem), bh * mem);
   const errs: [string, number][] = [
@@ -229,7 +234,7 @@ async function checkBody(argv: string[], log: (line: string) => void): Promise<n
     if (!Number.isInteger(n) || n < 1) throw new CliError(`--random must be a positive integer, got "${f.random}"`);
     const rng = new Rng(seed);
     while (cases.length < n) {
-      const c = randomCombo(rng, { memories: ['matrix', 'vector', 'matrix', 'vector', 'attention'], mlstm: false });
+      const c = randomCombo(rng, { memories: ['matrix', 'vector', 'matrix', 'vector', 'attention', 'mlp'], mlstm: false });
       if (fusedKernelGap(c)) continue; // random checks draw from what the kernel covers
       const T = 3 + Math.floor(rng.next() * 14); // includes T not a multiple of the chunk size
       const w = c.memory.params.window as number;

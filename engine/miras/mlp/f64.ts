@@ -53,11 +53,14 @@ export function mlpScanF64(
       // state[slot] arrays, in stateIn order; the anchor starts at zero (the first chunk sets it).
       const any = steps[variants(m)[0]];
       let state = any.stateIn.map((id) => new Float64Array(any.prog.arrs[id].size));
-      let off = 0;
-      for (const a of state) {
-        if (off < size) a.set(x.initialState.subarray(h * size + off, h * size + off + a.length));
-        off += a.length;
-      }
+      const w0 = (k: number) => {
+        const r = any.init[k] as { offset: number };
+        return x.initialState.subarray(h * size + r.offset, h * size + r.offset + state[k].length);
+      };
+      any.init.forEach((r, k) => {
+        if (r.from === 'input') state[k].set(w0(k));
+        if (r.from === 'log') state[k].set(w0(r.slot).map(Math.log));
+      });
       const saved: Float64Array[][] = [];
       for (let t = 0; t < T; t++) {
         const v = variantAt(m, t);
@@ -70,17 +73,14 @@ export function mlpScanF64(
         o.set(val[st.o], ((b * T + t) * H + h) * d);
         state = st.stateOut.map((id) => Float64Array.from(val[id]));
       }
-      off = 0;
-      for (const a of state) {
-        if (off < size) finalState.set(a, (b * H + h) * size + off);
-        off += a.length;
-      }
+      any.init.forEach((r, k) => {
+        if (r.from === 'input') finalState.set(state[k], (b * H + h) * size + r.offset);
+      });
       if (!dOut || !grads) continue;
-      off = 0;
-      let dS = state.map((a) => {
+      let dS = state.map((a, k) => {
         const g = new Float64Array(a.length);
-        if (off < size && dOut.finalState) g.set(dOut.finalState.subarray((b * H + h) * size + off, (b * H + h) * size + off + a.length));
-        off += a.length;
+        const r = any.init[k];
+        if (r.from === 'input' && dOut.finalState) g.set(dOut.finalState.subarray((b * H + h) * size + r.offset, (b * H + h) * size + r.offset + a.length));
         return g;
       });
       for (let t = T - 1; t >= 0; t--) {
@@ -101,11 +101,13 @@ export function mlpScanF64(
         }
         for (const g of m.gates) grads[g][(b * T + t) * H + h] += adj[st.scalars[g]][0];
       }
-      off = 0;
-      for (const a of dS) {
-        for (let i = 0; i < a.length && off + i < size; i++) grads.initialState[h * size + off + i] += a[i];
-        off += a.length;
-      }
+      any.init.forEach((r, k) => {
+        if (r.from === 'input') for (let i = 0; i < dS[k].length; i++) grads.initialState[h * size + r.offset + i] += dS[k][i];
+        if (r.from === 'log') {
+          const o = (any.init[r.slot] as { offset: number }).offset;
+          for (let i = 0; i < dS[k].length; i++) grads.initialState[h * size + o + i] += dS[k][i] / x.initialState[h * size + o + i];
+        }
+      });
     }
   }
   return { o, finalState, grads };

@@ -43,7 +43,7 @@ export type Op =
   /** out = g(e) of the attentional bias over the whole vector e (δ: a size-1 array or baked in) */
   | { kind: 'bias'; out: number; e: number; delta: number | null }
   /** out = c · softmax over slices of z [rows, cols]: 'rows' (each row), 'cols' (each column) or 'all' */
-  | { kind: 'softmax'; out: number; z: number; axis: 'rows' | 'cols' | 'all'; scale: number };
+  | { kind: 'softmax'; out: number; z: number; axis: 'rows' | 'cols' | 'all'; scale: number; log: boolean };
 
 export class Prog {
   arrs: Arr[] = [];
@@ -98,9 +98,10 @@ export class Prog {
     this.ops.push({ kind: 'bias', out, e, delta });
     return out;
   }
-  softmax(z: number, axis: 'rows' | 'cols' | 'all', scale: number): number {
-    const out = this.like(z, 'softmax');
-    this.ops.push({ kind: 'softmax', out, z, axis, scale });
+  /** c·softmax(z) per slice, or with `log` its logarithm log c + z − logsumexp(z) (no underflow to log 0). */
+  softmax(z: number, axis: 'rows' | 'cols' | 'all', scale: number, log = false): number {
+    const out = this.like(z, log ? 'logsoftmax' : 'softmax');
+    this.ops.push({ kind: 'softmax', out, z, axis, scale, log });
     return out;
   }
 }
@@ -175,8 +176,14 @@ export type Variant = 'plain' | 'start' | 'inner';
 
 export interface Step {
   prog: Prog;
-  /** Carried state in order: W_1..W_L, then mom.W_l (momentum), then the chunk anchor (chunk learner). */
+  /**
+   * Carried state in order: W_1..W_L, mom.W_l (momentum), the chunk anchor (chunk learner), log W_l (KL retention:
+   * the log-domain copy the softmax recurrence continues from, so an entry that underflows to 0 in f32 keeps its
+   * logit). Only W and the momentum are the scan's state (initialState / finalState).
+   */
   stateIn: number[];
+  /** Where each slot starts: `input` at this offset of the per-head initial state, zero, or the log of a slot. */
+  init: ({ from: 'input'; offset: number } | { from: 'zero' } | { from: 'log'; slot: number })[];
   stateOut: number[];
   q: number;
   k: number;
@@ -209,6 +216,8 @@ export function buildStep(m: MlpCombo, variant: Variant): Step {
   const W = m.shapes.map(([o, i], l) => p.arr(`W${l + 1}`, o, i));
   const mom = m.learner === 'momentum' ? m.shapes.map(([o, i], l) => p.arr(`mom.W${l + 1}`, o, i)) : [];
   const anchor = m.learner === 'chunk' ? m.shapes.map(([o, i], l) => p.arr(`anchor.W${l + 1}`, o, i)) : [];
+  const logW = m.retention.simplex ? m.shapes.map(([o, i], l) => p.arr(`log.W${l + 1}`, o, i)) : [];
+  const logN: number[] = [];
   const q = p.arr('q', d);
   const k = p.arr('k', d);
   const v = p.arr('v', d);
@@ -226,7 +235,7 @@ export function buildStep(m: MlpCombo, variant: Variant): Step {
 
   const decayed = (x: number) => (alpha === null ? x : p.mul(x, alpha));
   const minusU = (x: number, U: number | null) => (U === null ? x : p.sub(x, U));
-  const retain = (x: number, U: number | null): number => {
+  const retain = (x: number, U: number | null, slot: number): number => {
     switch (ret.kind) {
       case 'none':
       case 'constant':
@@ -238,10 +247,14 @@ export function buildStep(m: MlpCombo, variant: Variant): Step {
       case 'elastic':
         return p.map(ret.post!.map, [minusU(decayed(x), U)], [ret.post!.deriv], ['z']);
       case 'kl': {
-        const lg = p.map('log(a0)', [x], ['1.0 / a0']);
+        // log W_{t−1} is carried (slot log.W); W_t = c·softmax(α log W_{t−1} − U), log W_t = its log-softmax.
+        const lg = logW[slot];
         const sx = ret.simplex!;
         // MLP W is [out, in]: 'key' normalises over the inputs of each output (rows), 'value' over each column.
-        return p.softmax(minusU(alpha === null ? lg : p.mul(lg, alpha), U), sx.axis === 'key' ? 'rows' : sx.axis === 'value' ? 'cols' : 'all', sx.scale);
+        const axis = sx.axis === 'key' ? 'rows' : sx.axis === 'value' ? 'cols' : 'all';
+        const z = minusU(alpha === null ? lg : p.mul(lg, alpha), U);
+        logN[slot] = p.softmax(z, axis, sx.scale, true);
+        return p.softmax(z, axis, sx.scale);
       }
     }
     throw new Error(`the MLP memory kernel has no closed form for retention "${ret.kind}"`);
@@ -310,25 +323,34 @@ export function buildStep(m: MlpCombo, variant: Variant): Step {
       Wn = dW.map((x, i) => p.sub(x, U[i]));
     } else {
       const U = lr(memoryGradient(effective(W)));
-      Wn = W.map((x, i) => retain(x, U[i]));
+      Wn = W.map((x, i) => retain(x, U[i], i));
     }
   } else if (m.learner === 'momentum') {
     const base = m.gradAtDecayed && alpha !== null ? W.map(decayed) : W;
     const U = lr(memoryGradient(effective(base)));
     momN = mom.map((M, i) => p.sub(p.mul(M, scalars.eta), U[i]));
-    Wn = W.map((x, i) => retain(x, p.neg(momN[i])));
+    Wn = W.map((x, i) => retain(x, p.neg(momN[i]), i));
   } else {
     const anc = variant === 'start' ? effective(W) : anchor;
     const U = lr(memoryGradient(anc));
-    Wn = W.map((x, i) => retain(x, U[i]));
+    Wn = W.map((x, i) => retain(x, U[i], i));
     anchorN = variant === 'start' && m.lagToken ? effective(Wn) : anc;
   }
   const qq = m.qscale === 1 ? q : p.scaleC(q, m.qscale);
   const o = mlpForward(effective(Wn), qq).y;
-  const stateIn = [...W, ...mom, ...anchor];
+  const stateIn = [...W, ...mom, ...anchor, ...logW];
   // Outputs never alias inputs (the kernel copies out → in slot by slot; the reverse seeds outputs, reads inputs).
-  const stateOut = [...Wn, ...momN, ...anchorN].map((x) => (stateIn.includes(x) ? p.copy(x) : x));
-  return { prog: p, stateIn, stateOut, q, k, v, scalars, o };
+  const stateOut = [...Wn, ...momN, ...anchorN, ...logN].map((x) => (stateIn.includes(x) ? p.copy(x) : x));
+  let offset = 0;
+  const init: Step['init'] = stateIn.map((id, k) => {
+    if (k < W.length + mom.length) {
+      const at = offset;
+      offset += p.arrs[id].size;
+      return { from: 'input' as const, offset: at };
+    }
+    return k >= W.length + mom.length + anchor.length ? { from: 'log' as const, slot: k - W.length - mom.length - anchor.length } : { from: 'zero' as const };
+  });
+  return { prog: p, stateIn, stateOut, init, q, k, v, scalars, o };
 }
 
 // ------------------------------------------------------------------------------------------ float64 interpreter
@@ -473,8 +495,8 @@ export function forward(p: Prog, val: Float64Array[]): void {
           let mx = -Infinity;
           for (const i of idx) mx = Math.max(mx, z[i]);
           let s = 0;
-          for (const i of idx) s += out[i] = Math.exp(z[i] - mx);
-          for (const i of idx) out[i] = (op.scale * out[i]) / s;
+          for (const i of idx) s += Math.exp(z[i] - mx);
+          for (const i of idx) out[i] = op.log ? z[i] - mx - Math.log(s) + Math.log(op.scale) : (op.scale * Math.exp(z[i] - mx)) / s;
         }
         break;
       }
@@ -565,8 +587,14 @@ export function reverse(p: Prog, val: Float64Array[], adj: Float64Array[]): void
         const dz = adj[op.z];
         for (const idx of slices(p.arrs[op.z], op.axis)) {
           let acc = 0;
-          for (const i of idx) acc += (dy[i] * W[i]) / op.scale;
-          for (const i of idx) dz[i] += W[i] * (dy[i] - acc);
+          if (op.log) {
+            // out = log c + z − lse(z): dz = dy − softmax(z) Σ dy
+            for (const i of idx) acc += dy[i];
+            for (const i of idx) dz[i] += dy[i] - (Math.exp(W[i]) / op.scale) * acc;
+          } else {
+            for (const i of idx) acc += (dy[i] * W[i]) / op.scale;
+            for (const i of idx) dz[i] += W[i] * (dy[i] - acc);
+          }
         }
         break;
       }

@@ -173,11 +173,12 @@ function stepCode(m: MlpCombo, st: Step, off: number[], adjBase: number, WG: num
       case 'softmax': {
         const { ns, len, idx } = slice(op);
         const z = (j: string) => W(A(op.z), j);
+        const fin = op.log ? `${z(idx)} - mx - log(s) + ${lit(Math.log(op.scale))}` : `${lit(op.scale)} * exp(${z(idx)} - mx) / s`;
         fwd +=
           `  for (var sl = lid; sl < ${ns}u; sl = sl + ${WG}u) {\n` +
           `    var mx = -3.0e38;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { mx = max(mx, ${z(idx)}); }\n` +
-          `    var s = 0.0;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { let x = exp(${z(idx)} - mx); ${W(A(op.out), idx)} = x; s = s + x; }\n` +
-          `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${W(A(op.out), idx)} = ${lit(op.scale)} * ${W(A(op.out), idx)} / s; }\n  }\n`;
+          `    var s = 0.0;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { s = s + exp(${z(idx)} - mx); }\n` +
+          `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${W(A(op.out), idx)} = ${fin}; }\n  }\n`;
         break;
       }
     }
@@ -236,10 +237,13 @@ function stepCode(m: MlpCombo, st: Step, off: number[], adjBase: number, WG: num
       case 'softmax': {
         const { ns, len, idx } = slice(op);
         const y = (j: string) => W(A(op.out), j);
+        // softmax: dz = y ⊙ (dy − Σ dy ⊙ y / c); log-softmax: dz = dy − (e^y / c) Σ dy
+        const term = op.log ? dA(op.out, idx) : `${dA(op.out, idx)} * ${y(idx)} / ${lit(op.scale)}`;
+        const upd = op.log ? `${dA(op.out, idx)} - exp(${y(idx)}) / ${lit(op.scale)} * acc` : `${y(idx)} * (${dA(op.out, idx)} - acc)`;
         rev +=
           `  for (var sl = lid; sl < ${ns}u; sl = sl + ${WG}u) {\n` +
-          `    var acc = 0.0;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { acc = acc + ${dA(op.out, idx)} * ${y(idx)}; }\n    acc = acc / ${lit(op.scale)};\n` +
-          `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${dA(op.z, idx)} = ${dA(op.z, idx)} + ${y(idx)} * (${dA(op.out, idx)} - acc); }\n  }\n  sync();\n`;
+          `    var acc = 0.0;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { acc = acc + ${term}; }\n` +
+          `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${dA(op.z, idx)} = ${dA(op.z, idx)} + ${upd}; }\n  }\n  sync();\n`;
         break;
       }
     }
@@ -316,23 +320,15 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   // ---- forward main
   const fwdNames: [string, 'read' | 'read_write'][] = [['q', 'read'], ['k', 'read'], ['v', 'read'], ...(gatesDecl ? [['gates', 'read'] as [string, 'read']] : []), ['init_state', 'read'], ['o', 'read_write'], ['final_state', 'read_write'], ['work', 'read_write']];
   const fwdBuf = ['q', 'k', 'v', ...(gatesDecl ? ['scratch.gates'] : []), 'initialState', 'o', 'finalState', 'scratch.mlp'];
+  const inputOffset = (k: number) => (first.init[k] as { offset: number }).offset;
   let init = '';
-  {
-    let cum = 0;
-    first.stateIn.forEach((id, k) => {
-      const n = L.slots[k];
-      init += `  for (var i = lid; i < ${n}u; i = i + ${WG}u) { ${W(offIn[id], 'i')} = ${cum < size ? `init_state[h * ${size}u + ${cum}u + i]` : '0.0'}; }\n`;
-      cum += n;
-    });
-  }
   let writeFinal = '';
-  {
-    let cum = 0;
-    first.stateIn.forEach((id, k) => {
-      if (cum < size) writeFinal += `  for (var i = lid; i < ${L.slots[k]}u; i = i + ${WG}u) { final_state[bh * ${size}u + ${cum}u + i] = ${W(offIn[id], 'i')}; }\n`;
-      cum += L.slots[k];
-    });
-  }
+  first.stateIn.forEach((id, k) => {
+    const r = first.init[k];
+    const src = r.from === 'input' ? `init_state[h * ${size}u + ${r.offset}u + i]` : r.from === 'log' ? `log(init_state[h * ${size}u + ${inputOffset(r.slot)}u + i])` : '0.0';
+    init += `  for (var i = lid; i < ${L.slots[k]}u; i = i + ${WG}u) { ${W(offIn[id], 'i')} = ${src}; }\n`;
+    if (r.from === 'input') writeFinal += `  for (var i = lid; i < ${L.slots[k]}u; i = i + ${WG}u) { final_state[bh * ${size}u + ${r.offset}u + i] = ${W(offIn[id], 'i')}; }\n`;
+  });
   const emitO = (v: Variant) => `      for (var i = lid; i < ${d}u; i = i + ${WG}u) { o[row * ${d}u + i] = ${W(L.off[v][L.steps[v].o], 'i')}; }`;
   const fwdMain =
     `${decl(fwdNames)}\n${common}\n@compute @workgroup_size(${WG})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {\n` +
@@ -366,10 +362,13 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
     return `      fwd_${v}();\n${seed}      rev_${v}();\n${grab}      sync();`;
   };
   let dsInit = '';
+  const slotAt: number[] = [];
   {
     let cum = 0;
     first.stateIn.forEach((_id, k) => {
-      dsInit += `  for (var i = lid; i < ${L.slots[k]}u; i = i + ${WG}u) { ${W(L.DS + cum, 'i')} = ${cum < size ? `grad_fs[bh * ${size}u + ${cum}u + i]` : '0.0'}; }\n`;
+      const r = first.init[k];
+      slotAt.push(cum);
+      dsInit += `  for (var i = lid; i < ${L.slots[k]}u; i = i + ${WG}u) { ${W(L.DS + cum, 'i')} = ${r.from === 'input' ? `grad_fs[bh * ${size}u + ${r.offset}u + i]` : '0.0'}; }\n`;
       cum += L.slots[k];
     });
   }
@@ -424,15 +423,25 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
       workgroups: grid(BTH, 64),
     });
   }
+  // grad.initialState[h] = Σ_b (adjoint of the input slots at t = 0) + Σ_b (adjoint of log W_0) / W_0 (KL).
+  const logSlots = first.init.map((r, k) => ({ r, k })).filter((x) => x.r.from === 'log');
+  const dsOf = (cum: number, i: string) => `work[(b * ${H}u + h) * ${L.stride}u + ${L.DS + cum}u + ${i}]`;
   backward.push({
     name: 'mlp_bwd_initial_state',
     wgsl: elementwise(
-      decl([['work', 'read'], ['gi', 'read_write']]),
+      decl([['work', 'read'], ...(logSlots.length ? [['init_state', 'read'] as [string, 'read']] : []), ['gi', 'read_write']]),
       H * size,
-      `  let h = idx / ${size}u;\n  let i = idx % ${size}u;\n  var s = 0.0;\n  for (var b = 0u; b < ${B}u; b = b + 1u) { s = s + work[(b * ${H}u + h) * ${L.stride}u + ${L.DS}u + i]; }\n  gi[idx] = gi[idx] + s;`,
+      `  let h = idx / ${size}u;\n  let i = idx % ${size}u;\n  var s = 0.0;\n  for (var b = 0u; b < ${B}u; b = b + 1u) {\n    s = s + ${dsOf(0, 'i')};\n` +
+        logSlots
+          .map(({ r, k }) => {
+            const o = inputOffset((r as { slot: number }).slot);
+            return `    if (i >= ${o}u && i < ${o + L.slots[k]}u) { s = s + ${dsOf(slotAt[k], `i - ${o}u`)} / init_state[idx]; }\n`;
+          })
+          .join('') +
+        `  }\n  gi[idx] = gi[idx] + s;`,
     ),
     entryPoint: 'main',
-    bindings: [{ buffer: 'scratch.mlp', access: 'read' }, { buffer: 'grad.initialState', access: 'read_write' }],
+    bindings: [{ buffer: 'scratch.mlp', access: 'read' }, ...(logSlots.length ? [{ buffer: 'initialState', access: 'read' as const }] : []), { buffer: 'grad.initialState', access: 'read_write' }],
     workgroups: grid(H * size, 64),
   });
   const scratch: ScratchBuffer[] = [
