@@ -32,10 +32,12 @@ export interface Arr {
 export type Op =
   /** out[e] = expr(a0[e|0], a1[e|0], …); size-1 args broadcast; d[i] = ∂expr/∂a_i ('0.0': none). */
   | { kind: 'map'; out: number; args: number[]; names: string[]; expr: string; d: string[] }
-  /** out[i] = Σ_j W[i, j] x[j] */
-  | { kind: 'matvec'; out: number; W: number; x: number }
-  /** out[j] = Σ_i y[i] W[i, j] */
-  | { kind: 'vecmat'; out: number; y: number; W: number }
+  /** out[i] = Σ_j (W[i, j] − c[j]) x[j]  (c: a column vector, or none) */
+  | { kind: 'matvec'; out: number; W: number; x: number; c: number | null }
+  /** out[j] = Σ_i y[i] (W[i, j] − c[j]) */
+  | { kind: 'vecmat'; out: number; y: number; W: number; c: number | null }
+  /** out[j] = mean_i W[i, j] */
+  | { kind: 'colmean'; out: number; W: number }
   /** out[i, j] = a[i] b[j] */
   | { kind: 'outer'; out: number; a: number; b: number }
   /** out[0] = Σ x */
@@ -73,14 +75,19 @@ export class Prog {
   neg = (a: number) => this.map('-a0', [a], ['-1.0']);
   scaleC = (a: number, c: number) => this.map(`a0 * ${lit(c)}`, [a], [lit(c)]);
   copy = (a: number) => this.map('a0', [a], ['1.0']);
-  matvec(W: number, x: number): number {
+  matvec(W: number, x: number, c: number | null = null): number {
     const out = this.arr('matvec', this.arrs[W].rows);
-    this.ops.push({ kind: 'matvec', out, W, x });
+    this.ops.push({ kind: 'matvec', out, W, x, c });
     return out;
   }
-  vecmat(y: number, W: number): number {
+  vecmat(y: number, W: number, c: number | null = null): number {
     const out = this.arr('vecmat', this.arrs[W].cols);
-    this.ops.push({ kind: 'vecmat', out, y, W });
+    this.ops.push({ kind: 'vecmat', out, y, W, c });
+    return out;
+  }
+  colmean(W: number): number {
+    const out = this.arr('colmean', this.arrs[W].cols);
+    this.ops.push({ kind: 'colmean', out, W });
     return out;
   }
   outer(a: number, b: number): number {
@@ -273,9 +280,12 @@ export function buildStep(m: MlpCombo, variant: Variant): Step {
     const ins: number[] = [];
     const zs: number[] = [];
     let h = x;
+    // With LayerNorm the last layer reads its weights centred over the outputs, (W_L − 1 c_Lᵀ) h: LN removes the
+    // common mode anyway, and f32 then avoids the cancellation a large common mode causes (positive KL memories).
+    const cL = m.layerNorm ? p.colmean(P[L - 1]) : null;
     for (let l = 0; l < L; l++) {
       ins.push(h);
-      const z = p.matvec(P[l], h);
+      const z = p.matvec(P[l], h, l === L - 1 ? cL : null);
       zs.push(z);
       h = l < L - 1 ? act(z) : z;
     }
@@ -291,7 +301,7 @@ export function buildStep(m: MlpCombo, variant: Variant): Step {
       out = xhat;
     }
     const y = m.residual ? p.add(x, out) : out;
-    return { ins, zs, xhat, invS, y };
+    return { ins, zs, xhat, invS, y, cL };
   };
 
   const memoryGradient = (P: number[]): number[] => {
@@ -307,7 +317,8 @@ export function buildStep(m: MlpCombo, variant: Variant): Step {
     const grads: number[] = new Array(L);
     for (let l = L - 1; l >= 0; l--) {
       grads[l] = p.outer(gz, cache.ins[l]);
-      if (l > 0) gz = p.mul(p.vecmat(gz, P[l]), actPrime(cache.zs[l - 1]));
+      // Σ_i gz_i = 0 after the LN backward, so the centred W_L gives the same product with less f32 cancellation.
+      if (l > 0) gz = p.mul(p.vecmat(gz, P[l], l === L - 1 ? cache.cL : null), actPrime(cache.zs[l - 1]));
     }
     return grads;
   };
@@ -454,9 +465,10 @@ export function forward(p: Prog, val: Float64Array[]): void {
         const { rows, cols } = p.arrs[op.W];
         const W = val[op.W];
         const x = val[op.x];
+        const c = op.c === null ? null : val[op.c];
         for (let i = 0; i < rows; i++) {
           let s = 0;
-          for (let j = 0; j < cols; j++) s += W[i * cols + j] * x[j];
+          for (let j = 0; j < cols; j++) s += (W[i * cols + j] - (c ? c[j] : 0)) * x[j];
           out[i] = s;
         }
         break;
@@ -465,10 +477,21 @@ export function forward(p: Prog, val: Float64Array[]): void {
         const { rows, cols } = p.arrs[op.W];
         const W = val[op.W];
         const y = val[op.y];
+        const c = op.c === null ? null : val[op.c];
         for (let j = 0; j < cols; j++) {
           let s = 0;
-          for (let i = 0; i < rows; i++) s += y[i] * W[i * cols + j];
+          for (let i = 0; i < rows; i++) s += y[i] * (W[i * cols + j] - (c ? c[j] : 0));
           out[j] = s;
+        }
+        break;
+      }
+      case 'colmean': {
+        const { rows, cols } = p.arrs[op.W];
+        const W = val[op.W];
+        for (let j = 0; j < cols; j++) {
+          let s = 0;
+          for (let i = 0; i < rows; i++) s += W[i * cols + j];
+          out[j] = s / rows;
         }
         break;
       }
@@ -528,10 +551,12 @@ export function reverse(p: Prog, val: Float64Array[], adj: Float64Array[]): void
         const { rows, cols } = p.arrs[op.W];
         const W = val[op.W];
         const x = val[op.x];
+        const c = op.c === null ? null : val[op.c];
         for (let i = 0; i < rows; i++) {
           for (let j = 0; j < cols; j++) {
             adj[op.W][i * cols + j] += dy[i] * x[j];
-            adj[op.x][j] += W[i * cols + j] * dy[i];
+            adj[op.x][j] += (W[i * cols + j] - (c ? c[j] : 0)) * dy[i];
+            if (op.c !== null) adj[op.c][j] -= dy[i] * x[j];
           }
         }
         break;
@@ -540,12 +565,19 @@ export function reverse(p: Prog, val: Float64Array[], adj: Float64Array[]): void
         const { rows, cols } = p.arrs[op.W];
         const W = val[op.W];
         const y = val[op.y];
+        const c = op.c === null ? null : val[op.c];
         for (let i = 0; i < rows; i++) {
           for (let j = 0; j < cols; j++) {
-            adj[op.y][i] += W[i * cols + j] * dy[j];
+            adj[op.y][i] += (W[i * cols + j] - (c ? c[j] : 0)) * dy[j];
             adj[op.W][i * cols + j] += y[i] * dy[j];
+            if (op.c !== null) adj[op.c][j] -= y[i] * dy[j];
           }
         }
+        break;
+      }
+      case 'colmean': {
+        const { rows, cols } = p.arrs[op.W];
+        for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) adj[op.W][i * cols + j] += dy[j] / rows;
         break;
       }
       case 'outer': {

@@ -139,6 +139,8 @@ function stepCode(m: MlpCombo, st: Step, off: number[], adjBase: number, WG: num
     return { ns: 1, len: n, idx: 'j' };
   };
 
+  /** W[idx] − c[col] (or W[idx]) */
+  const wc = (Wid: number, c: number | null, idx: string, col: string) => (c === null ? W(A(Wid), idx) : `(${W(A(Wid), idx)} - ${W(A(c), col)})`);
   let fwd = '';
   for (const op of p.ops) {
     switch (op.kind) {
@@ -150,12 +152,17 @@ function stepCode(m: MlpCombo, st: Step, off: number[], adjBase: number, WG: num
       }
       case 'matvec': {
         const { rows, cols } = p.arrs[op.W];
-        fwd += loop(rows, `    var s = 0.0;\n    for (var j = 0u; j < ${cols}u; j = j + 1u) { s = s + ${W(A(op.W), `i * ${cols}u + j`)} * ${W(A(op.x), 'j')}; }\n    ${W(A(op.out), 'i')} = s;`);
+        fwd += loop(rows, `    var s = 0.0;\n    for (var j = 0u; j < ${cols}u; j = j + 1u) { s = s + ${wc(op.W, op.c, `i * ${cols}u + j`, 'j')} * ${W(A(op.x), 'j')}; }\n    ${W(A(op.out), 'i')} = s;`);
         break;
       }
       case 'vecmat': {
         const { rows, cols } = p.arrs[op.W];
-        fwd += loop(cols, `    var s = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { s = s + ${W(A(op.y), 'j')} * ${W(A(op.W), `j * ${cols}u + i`)}; }\n    ${W(A(op.out), 'i')} = s;`);
+        fwd += loop(cols, `    var s = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { s = s + ${W(A(op.y), 'j')} * ${wc(op.W, op.c, `j * ${cols}u + i`, 'i')}; }\n    ${W(A(op.out), 'i')} = s;`);
+        break;
+      }
+      case 'colmean': {
+        const { rows, cols } = p.arrs[op.W];
+        fwd += loop(cols, `    var s = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { s = s + ${W(A(op.W), `j * ${cols}u + i`)}; }\n    ${W(A(op.out), 'i')} = s * ${lit(1 / rows)};`);
         break;
       }
       case 'outer': {
@@ -203,15 +210,27 @@ function stepCode(m: MlpCombo, st: Step, off: number[], adjBase: number, WG: num
       case 'matvec': {
         const { rows, cols } = p.arrs[op.W];
         rev += loop(rows * cols, `    ${dA(op.W, 'i')} = ${dA(op.W, 'i')} + ${dA(op.out, `i / ${cols}u`)} * ${W(A(op.x), `i % ${cols}u`)};`);
-        rev += loop(cols, `    var s = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { s = s + ${W(A(op.W), `j * ${cols}u + i`)} * ${dA(op.out, 'j')}; }\n    ${dA(op.x, 'i')} = ${dA(op.x, 'i')} + s;`);
+        // dx_j = Σ_i (W_ij − c_j) dy_i;  dc_j = −x_j Σ_i dy_i
+        const dc = op.c === null ? '' : `\n    ${dA(op.c, 'i')} = ${dA(op.c, 'i')} - ${W(A(op.x), 'i')} * t;`;
+        const t = op.c === null ? '' : `\n    var t = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { t = t + ${dA(op.out, 'j')}; }`;
+        rev += loop(cols, `    var s = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { s = s + ${wc(op.W, op.c, `j * ${cols}u + i`, 'i')} * ${dA(op.out, 'j')}; }\n    ${dA(op.x, 'i')} = ${dA(op.x, 'i')} + s;${t}${dc}`);
         rev += '  sync();\n';
         break;
       }
       case 'vecmat': {
         const { rows, cols } = p.arrs[op.W];
-        rev += loop(rows, `    var s = 0.0;\n    for (var j = 0u; j < ${cols}u; j = j + 1u) { s = s + ${W(A(op.W), `i * ${cols}u + j`)} * ${dA(op.out, 'j')}; }\n    ${dA(op.y, 'i')} = ${dA(op.y, 'i')} + s;`);
+        rev += loop(rows, `    var s = 0.0;\n    for (var j = 0u; j < ${cols}u; j = j + 1u) { s = s + ${wc(op.W, op.c, `i * ${cols}u + j`, 'j')} * ${dA(op.out, 'j')}; }\n    ${dA(op.y, 'i')} = ${dA(op.y, 'i')} + s;`);
         rev += loop(rows * cols, `    ${dA(op.W, 'i')} = ${dA(op.W, 'i')} + ${W(A(op.y), `i / ${cols}u`)} * ${dA(op.out, `i % ${cols}u`)};`);
+        if (op.c !== null) {
+          // dc_j = −dout_j Σ_i y_i
+          rev += loop(cols, `    var t = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { t = t + ${W(A(op.y), 'j')}; }\n    ${dA(op.c, 'i')} = ${dA(op.c, 'i')} - ${dA(op.out, 'i')} * t;`);
+        }
         rev += '  sync();\n';
+        break;
+      }
+      case 'colmean': {
+        const { rows, cols } = p.arrs[op.W];
+        rev += loop(rows * cols, `    ${dA(op.W, 'i')} = ${dA(op.W, 'i')} + ${dA(op.out, `i % ${cols}u`)} * ${lit(1 / rows)};`) + '  sync();\n';
         break;
       }
       case 'outer': {
