@@ -105,6 +105,7 @@ async function main() {
 
   // 2. timing at B·H = 32, T = 4096, d = 64
   const reps = smoke ? 2 : 20;
+  let firstTimed = true;
   for (const p of presets) for (const chunk of smoke ? [undefined] : timeChunks) {
     const s = smoke ? { B: 1, T: 64, H: 2, K: 16, V: 16 } : { B: 2, T: 4096, H: 16, K: 64, V: 64 };
     const cfg = { ...p.config, scale: 1 / Math.sqrt(s.K), initialState: false, logDecay: retnetDecay(s.H) };
@@ -119,7 +120,11 @@ async function main() {
     const bufs = scanBuffers(device, cfg, s, x, dO, dht, plan.scratch);
     const fw = prepare(device, plan.forward, bufs);
     const bw = prepare(device, plan.backward, bufs);
-    const { fwd: fwdT, bwd: bwdT, perKernel } = await timeForwardBackward(device, fw, bw, reps, smoke ? 1 : 3);
+    // warm-ups: the first configuration also brings the GPU's clocks up from idle (an earlier sitting's
+    // first timings ran up to 3.7× slow); later ones fill caches and settle
+    const warm = smoke ? 1 : firstTimed ? 60 : 10;
+    firstTimed = false;
+    const { fwd: fwdT, bwd: bwdT, perKernel } = await timeForwardBackward(device, fw, bw, reps, warm);
     const f = median(fwdT), b = median(bwdT);
     const tok = s.B * s.H * s.T;
     const fl = flopsPerToken(cfg, s.K, s.V, plan.tiling.C);

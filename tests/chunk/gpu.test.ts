@@ -15,7 +15,7 @@ import { testGpu } from '../helpers/gpu';
 import { randomInputs, relErr, runChunkOnGpu } from './harness';
 
 type F = Float64Array;
-const CASES: [string, Omit<ChunkScanConfig, 'scale' | 'initialState'>, { T: number; K: number; V: number; H: number; chunk: number; wg1?: boolean; wg?: number }][] = [
+const CASES: [string, Omit<ChunkScanConfig, 'scale' | 'initialState'>, { T: number; K: number; V: number; H: number; chunk: number; wg1?: boolean; wg?: number; smem?: number }][] = [
   ['linear attention', { rule: 'linear', gate: 'none' }, { T: 37, K: 16, V: 16, H: 2, chunk: 16 }],
   ['Gated DeltaNet, barrier-free (one invocation per workgroup)', { rule: 'delta', gate: 'scalar' }, { T: 23, K: 16, V: 16, H: 1, chunk: 16, wg1: true }],
   ['RetNet', { rule: 'linear', gate: 'const', logDecay: [Math.log(1 - 2 ** -5)] }, { T: 40, K: 32, V: 16, H: 1, chunk: 32 }],
@@ -33,6 +33,8 @@ const CASES: [string, Omit<ChunkScanConfig, 'scale' | 'initialState'>, { T: numb
   ['simple GLA, 64-invocation workgroups (4- and 2-row register blocks)', { rule: 'linear', gate: 'scalar' }, { T: 37, K: 32, V: 16, H: 1, chunk: 32, wg: 64 }],
   ['GLA, head dims 10 and 6, 16-invocation workgroups', { rule: 'linear', gate: 'vector' }, { T: 21, K: 10, V: 6, H: 1, chunk: 16, wg: 16 }],
   ['Gated DeltaNet, 16-invocation workgroups (4-row register blocks)', { rule: 'delta', gate: 'scalar' }, { T: 23, K: 16, V: 16, H: 1, chunk: 16, wg: 16 }],
+  // 16 KiB of workgroup memory: the delta rule's state passes cannot hold w, k (and q) tiles side by side
+  ['Gated DeltaNet, 16 KiB of workgroup memory (compact state passes)', { rule: 'delta', gate: 'scalar' }, { T: 35, K: 64, V: 16, H: 1, chunk: 32, smem: 16384 }],
 ];
 
 describe('chunk scans on WebGPU vs the float64 token recurrence', () => {
@@ -42,7 +44,7 @@ describe('chunk scans on WebGPU vs the float64 token recurrence', () => {
       const s = { B: 1, T: sh.T, H: sh.H, K: sh.K, V: sh.V };
       const cfg: ChunkScanConfig = { ...c, scale: 1 / Math.sqrt(sh.K), initialState: true };
       const { x, dO, dht } = randomInputs(cfg, s, 1000 + sh.T);
-      const caps = { ...DEFAULT_CAPS, maxComputeWorkgroupStorageSize: Math.max(16384, description.limits.maxComputeWorkgroupStorageSize ?? 0) };
+      const caps = { ...DEFAULT_CAPS, maxComputeWorkgroupStorageSize: sh.smem ?? Math.max(16384, description.limits.maxComputeWorkgroupStorageSize ?? 0) };
       const r = await runChunkOnGpu(device, cfg, s, x, dO, dht, caps, { chunk: sh.chunk, workgroupSize: sh.wg1 ? 1 : sh.wg });
       const xi = x as unknown as ChunkScanInputs<F>;
       const ref = recurrentForward(cfg, s, xi);

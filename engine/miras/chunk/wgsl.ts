@@ -47,6 +47,8 @@ export function scratchLayout(cfg: ChunkScanConfig, s: ChunkScanShape, C: number
     regions.push(['W', BH * TP * s.K], ['U', BH * TP * s.V], ['VN', BH * TP * s.V], ['AINV', BH * NT * C * C]);
     regions.push(['DVL', BH * TP * s.V], ['DV2', BH * TP * s.V], ['DW', BH * TP * s.K]);
     regions.push(['DX', BH * TP * s.K], ['DY', BH * TP * s.V], ['M1', BH * NT * C * C]);
+    // GC: the chunk-local log2 gate cumsum, from the WY kernel, for the sequential state passes
+    regions.push(['GC', BH * TP]);
   }
   const tok: Record<string, number> = {};
   let off = 0;
@@ -551,7 +553,8 @@ function wyKernel(x: Ctx): GeneratedKernel {
     for (var j = 0u; j <= min(i, cv - 1u); j++) { acc += sA[i * C + j] * sBeta[j] * v[vi(b, n0 + j, h, c)]; }
     wsT[U_OFF + (bh * TP + n0 + i) * V + c] = acc;
   }
-  for (var e = tid; e < C * C; e += WG) { wsT[AINV_OFF + (bh * NT + n) * C * C + e] = sA[e]; }`;
+  for (var e = tid; e < C * C; e += WG) { wsT[AINV_OFF + (bh * NT + n) * C * C + e] = sA[e]; }${x.gated ? `
+  for (var e = tid; e < C; e += WG) { wsT[GC_OFF + bh * TP + n0 + e] = sB[e]; }` : ''}`;
   return x.finish(k, body, '', x.parGrid, ['KK', 'VV']);
 }
 
@@ -576,6 +579,148 @@ function channelLoad(src: string, factor: (tot: string, run: string) => string):
         sK[i * K + kk] = x;
       }
     }`;
+}
+
+/**
+ * Delta rule, sequential over chunks with the state tile (K × VT) in workgroup memory, when the tiles fit:
+ * every operand of a chunk (w, k, u, the gate cumsum from the WY kernel) is loaded in one phase, then two
+ * register-blocked products (v_new = u − w h, h ← e^{B_L} h + (k⊙e^{B_L−B})ᵀ v_new) with two barriers.
+ * Returns null when the tiles do not fit (the compact kernel below takes over).
+ */
+function deltaStateFast(x: Ctx): GeneratedKernel | null {
+  const { K } = x.s;
+  const { C } = x;
+  const VT = x.t.VT;
+  const k = new Kernel('chunk_state_fwd').bind('k', 'read');
+  if (x.cfg.initialState) k.bind('h0', 'read');
+  k.bind('wsS', 'read_write').bind('wsT', 'read_write').bind('ht', 'read_write');
+  k.smem('sW', C * K).smem('sK', C * K).smem('sV', C * VT).smem('sH', K * VT);
+  if (x.gated) k.smem('sB', C);
+  if (!x.t.stageBytes || k.smemBytes > x.t.stageBytes) return null;
+  const decayV = (i: string) => (x.gated ? ` * exp2(sB[C - 1u] - sB[${i}])` : '');
+  const body = `
+  let c0 = wid.x * VT; let bh = wid.y; let b = bh / H; let h = bh % H;
+  for (var e = tid; e < K * VT; e += WG) {
+    let kk = e / VT; let c = c0 + e % VT;
+    var x = 0.0;
+    ${x.cfg.initialState ? 'if (c < V) { x = h0[(bh * K + kk) * V + c]; }' : ''}
+    sH[e] = x;
+  }
+  workgroupBarrier();
+  for (var n = 0u; n < NT; n++) {
+    let n0 = n * C;
+    let cv = min(C, T - n0);
+    for (var e = tid; e < K * VT; e += WG) {
+      let c = c0 + e % VT;
+      if (c < V) { wsS[HS_OFF + ((bh * NT + n) * K + e / VT) * V + c] = sH[e]; }
+    }
+    for (var e = tid; e < C * K; e += WG) {
+      let i = e / K;
+      sW[e] = wsT[W_OFF + (bh * TP + n0) * K + e];
+      var kv = 0.0;
+      if (i < cv) { kv = k[qi(b, n0 + i, h, e % K)]; }
+      sK[e] = kv;
+    }
+    for (var e = tid; e < C * VT; e += WG) {
+      let c = c0 + e % VT;
+      var uv = 0.0;
+      if (c < V) { uv = wsT[U_OFF + (bh * TP + n0 + e / VT) * V + c]; }
+      sV[e] = uv;
+    }${x.gated ? `
+    for (var e = tid; e < C; e += WG) { sB[e] = wsT[GC_OFF + bh * TP + n0 + e]; }` : ''}
+    workgroupBarrier();${gemm(x.t.WG, {
+      M: C, N: VT,
+      terms: [{ to: 'K', a: (i, l) => `sW[${i} * K + ${l}]`, b: (l, c) => `sH[${l} * VT + ${c}]` }],
+      store: (i, c, v) => `let vn = sV[${i} * VT + ${c}] - ${v};
+      if (c0 + ${c} < V) { wsT[VN_OFF + (bh * TP + n0 + ${i}) * V + c0 + ${c}] = vn; }
+      sV[${i} * VT + ${c}] = vn${decayV(i)};`,
+    })}
+    workgroupBarrier();${gemm(x.t.WG, {
+      M: K, N: VT,
+      terms: [{ to: 'cv', a: (kk, l) => `sK[${l} * K + ${kk}]`, b: (l, c) => `sV[${l} * VT + ${c}]` }],
+      store: (kk, c, v) => `sH[${kk} * VT + ${c}] = sH[${kk} * VT + ${c}]${x.gated ? ' * exp2(sB[C - 1u])' : ''} + ${v};`,
+    })}
+    workgroupBarrier();
+  }
+  for (var e = tid; e < K * VT; e += WG) {
+    let kk = e / VT; let c = c0 + e % VT;
+    if (c < V) { ht[(bh * K + kk) * V + c] = sH[e]; wsS[HT_OFF + (bh * K + kk) * V + c] = sH[e]; }
+  }`;
+  return x.finish(k, body, '', x.seqGrid);
+}
+
+/**
+ * Delta rule, reverse pass with all of a chunk's operands loaded in one phase (see deltaStateFast):
+ * dv2 = e^{B_L−B}⊙(k dh) + dvl, then dh ← e^{B_L} dh − wᵀ dv2 + (scale·q)ᵀ (e^{B}⊙do) in one product.
+ */
+function deltaDstateFast(x: Ctx): GeneratedKernel | null {
+  const { K } = x.s;
+  const { C } = x;
+  const VT = x.t.VT;
+  const k = new Kernel('chunk_dstate_bwd').bind('q', 'read').bind('k', 'read').bind('dO', 'read').bind('dht', 'read');
+  k.bind('wsS', 'read_write').bind('wsT', 'read_write');
+  if (x.cfg.initialState) k.bind('dh0', 'read_write');
+  k.smem('sK', C * K).smem('sW', C * K).smem('sQ', C * K).smem('sDO', C * VT).smem('sD', C * VT).smem('sH', K * VT);
+  if (x.gated) k.smem('sB', C);
+  if (!x.t.stageBytes || k.smemBytes > x.t.stageBytes) return null;
+  const body = `
+  let c0 = wid.x * VT; let bh = wid.y; let b = bh / H; let h = bh % H;
+  for (var e = tid; e < K * VT; e += WG) {
+    let kk = e / VT; let c = c0 + e % VT;
+    var x = 0.0;
+    if (c < V) { x = dht[(bh * K + kk) * V + c]; }
+    sH[e] = x;
+  }
+  workgroupBarrier();
+  for (var nn = 0u; nn < NT; nn++) {
+    let n = NT - 1u - nn;
+    let n0 = n * C;
+    let cv = min(C, T - n0);
+    for (var e = tid; e < K * VT; e += WG) {
+      let c = c0 + e % VT;
+      if (c < V) { wsS[DHS_OFF + ((bh * NT + n) * K + e / VT) * V + c] = sH[e]; }
+    }
+    for (var e = tid; e < C * K; e += WG) {
+      let i = e / K;
+      sW[e] = wsT[W_OFF + (bh * TP + n0) * K + e];
+      var kv = 0.0; var qv = 0.0;
+      if (i < cv) { kv = k[qi(b, n0 + i, h, e % K)]; qv = q[qi(b, n0 + i, h, e % K)]; }
+      sK[e] = kv;
+      sQ[e] = qv;
+    }
+    for (var e = tid; e < C * VT; e += WG) {
+      let i = e / VT; let c = c0 + e % VT;
+      var dv = 0.0; var dl = 0.0;
+      if (c < V) {
+        dl = wsT[DVL_OFF + (bh * TP + n0 + i) * V + c];
+        if (i < cv) { dv = SCALE * dO[vi(b, n0 + i, h, c)]${x.gated ? ' * exp2(wsT[GC_OFF + bh * TP + n0 + i])' : ''}; }
+      }
+      sDO[e] = dv;
+      sD[e] = dl;
+    }${x.gated ? `
+    for (var e = tid; e < C; e += WG) { sB[e] = wsT[GC_OFF + bh * TP + n0 + e]; }` : ''}
+    workgroupBarrier();${gemm(x.t.WG, {
+      M: C, N: VT,
+      terms: [{ to: 'K', a: (i, l) => `sK[${i} * K + ${l}]`, b: (l, c) => `sH[${l} * VT + ${c}]` }],
+      store: (i, c, v) => `let d2 = ${v}${x.gated ? ` * exp2(sB[C - 1u] - sB[${i}])` : ''} + sD[${i} * VT + ${c}];
+      if (c0 + ${c} < V) { wsT[DV2_OFF + (bh * TP + n0 + ${i}) * V + c0 + ${c}] = d2; }
+      sD[${i} * VT + ${c}] = d2;`,
+    })}
+    workgroupBarrier();${gemm(x.t.WG, {
+      M: K, N: VT,
+      terms: [
+        { to: 'C', a: (kk, l) => `-sW[${l} * K + ${kk}]`, b: (l, c) => `sD[${l} * VT + ${c}]` },
+        { to: 'cv', a: (kk, l) => `sQ[${l} * K + ${kk}]`, b: (l, c) => `sDO[${l} * VT + ${c}]` },
+      ],
+      store: (kk, c, v) => `sH[${kk} * VT + ${c}] = sH[${kk} * VT + ${c}]${x.gated ? ' * exp2(sB[C - 1u])' : ''} + ${v};`,
+    })}
+    workgroupBarrier();
+  }
+  ${x.cfg.initialState ? `for (var e = tid; e < K * VT; e += WG) {
+    let kk = e / VT; let c = c0 + e % VT;
+    if (c < V) { dh0[(bh * K + kk) * V + c] += sH[e]; }
+  }` : ''}`;
+  return x.finish(k, body, '', x.seqGrid);
 }
 
 /** Sequential state pass: h[n] (state entering chunk n) to scratch, v_new for delta, final state. */
@@ -1317,10 +1462,10 @@ function betaKernels(s: ChunkScanShape, t: ChunkTiling) {
 function generate(cfg: ChunkScanConfig, s: ChunkScanShape, t: ChunkTiling, scaled: boolean): ChunkKernelLists {
   const x = new Ctx(cfg, s, t);
   const forward = x.delta
-    ? [wyKernel(x), stateKernel(x), outputKernel(x)]
+    ? [wyKernel(x), deltaStateFast(x) ?? stateKernel(x), outputKernel(x)]
     : [localStateKernel(x, false), stateScanKernel(x, false), outputKernel(x)];
   const backward = x.delta
-    ? [dvLocalKernel(x), dstateKernel(x), dqKernel(x), wyBwdAKernel(x), wyBwdBKernel(x)]
+    ? [dvLocalKernel(x), deltaDstateFast(x) ?? dstateKernel(x), dqKernel(x), wyBwdAKernel(x), wyBwdBKernel(x)]
     : [localStateKernel(x, true), stateScanKernel(x, true), dqKernel(x), dkvKernel(x), ...(x.needDg ? [dgKernel(x)] : [])];
   const scratch = [{ name: 'state', bytes: 4 * x.lay.stateElems }];
   if (x.delta) scratch.push({ name: 'tok', bytes: 4 * x.lay.tokElems });
