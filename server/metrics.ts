@@ -1,14 +1,15 @@
 /**
  * Metric points: batched, idempotent ingest and fast reads.
  *
- * Ingest is INSERT … ON CONFLICT (runId, key, step) DO NOTHING in one transaction: a retried batch
+ * Ingest is INSERT … ON CONFLICT (runId, key, step) DO NOTHING in one transaction per batch: a retried batch
  * (the client did not see the response) changes nothing, and the first value for a step wins.
  * Reads use the primary key (runId, key, step) as their index. Downsampling happens in SQL: the step
  * range is cut into at most N equal buckets and each bucket returns its last step, mean, min and max,
  * so a 100k-step run costs one indexed scan and N rows over the wire.
  */
 import { z } from 'zod';
-import { getDatabase, getDb, type Database } from './db';
+import type { Pool } from 'pg';
+import { getDatabase, getDb, type SqliteHandle } from './db';
 import { tooLarge, badRequest, notFound } from './errors';
 import { assertRunOwner, forgetRun } from './runs';
 
@@ -17,8 +18,6 @@ export const MAX_INGEST_POINTS = Number(process.env.MIRAS_MAX_INGEST_POINTS ?? 1
 /** Most points per series a downsampled read returns. */
 export const MAX_SERIES_POINTS = 5_000;
 export const DEFAULT_SERIES_POINTS = 500;
-/** Rows per INSERT statement (5 parameters each: within SQLite's and PostgreSQL's parameter limits). */
-const INSERT_CHUNK = 1_000;
 
 export const MetricKey = z
   .string()
@@ -63,29 +62,79 @@ export interface IngestResult {
 }
 
 /**
- * A float as an SQL expression that stores it bit for bit. Prisma 6.19 binds JS numbers with 16
- * significant digits, which changes the last bit of about one value in five, so floats never travel
- * as numbers: PostgreSQL gets the shortest round-trip decimal text (its parser rounds correctly);
- * SQLite, whose decimal parser is inexact beyond about 1e±80, gets integer mantissa × 2^exponent,
- * both exact integers, multiplied exactly in SQL.
+ * Points go in through the driver below Prisma (server/db.ts `driver`), with one statement prepared once:
+ * Prisma's per-query compile and re-prepare cost more CPU than the write itself, and Prisma 6.19 binds JS
+ * numbers with 16 significant digits, which changes the last bit of about one value in five. The drivers
+ * keep doubles exact: better-sqlite3 binds a JS number as an IEEE double (sqlite3_bind_double), and pg
+ * sends Number#toString, the shortest text that round-trips, which PostgreSQL's float8 input parses
+ * correctly rounded (subnormals included).
  */
-function exactDouble({ sql, target }: Database, v: number) {
-  if (target.provider === 'postgresql') return sql.sql`CAST(${String(v)} AS DOUBLE PRECISION)`;
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, v);
-  const hi = view.getUint32(0);
-  const lo = view.getUint32(4);
-  const expBits = (hi >>> 20) & 0x7ff;
-  const frac = (hi & 0xfffff) * 2 ** 32 + lo;
-  const sign = hi >>> 31 ? -1 : 1;
-  const [mantissa, exponent] = expBits === 0 ? [frac, -1074] : [frac + 2 ** 52, expBits - 1075];
-  return sql.sql`(CAST(${sign * mantissa} AS REAL) * pow(2.0, ${exponent}))`;
+const sqliteStatements = new WeakMap<SqliteHandle, (runId: string, points: MetricPointInput[]) => number>();
+
+function sqliteInsert(handle: SqliteHandle): (runId: string, points: MetricPointInput[]) => number {
+  let insert = sqliteStatements.get(handle);
+  if (!insert) {
+    const stmt = handle.prepare(`INSERT INTO "MetricPoint" ("runId", "key", "step", "value", "time") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("runId", "key", "step") DO NOTHING`);
+    // One transaction per batch (BEGIN IMMEDIATE: the write lock is taken up front or SQLITE_BUSY at once).
+    const tx = handle.transaction((runId: string, points: MetricPointInput[]) => {
+      let inserted = 0;
+      for (const p of points) inserted += stmt.run(runId, p.key, p.step, p.value, p.time ?? null).changes;
+      return inserted;
+    });
+    insert = (runId, points) => tx.immediate(runId, points);
+    sqliteStatements.set(handle, insert);
+  }
+  return insert;
+}
+
+/** How long an ingest waits for another writer (a Prisma transaction, another process) before failing. */
+const SQLITE_LOCK_WAIT_MS = 15_000;
+
+/**
+ * Run a synchronous SQLite write, retrying SQLITE_BUSY after short asynchronous sleeps (the direct
+ * connection has busy timeout 0: a synchronous wait would block the event loop that a Prisma transaction
+ * holding the lock needs in order to finish).
+ */
+async function withSqliteLock<T>(write: () => T): Promise<T> {
+  const deadline = performance.now() + SQLITE_LOCK_WAIT_MS;
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      return write();
+    } catch (err) {
+      if (!String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY') || performance.now() > deadline) throw err;
+    }
+    await new Promise((res) => setTimeout(res, wait));
+  }
+}
+
+/** PostgreSQL: the whole batch as five arrays in one prepared statement (one round trip, atomic). */
+const PG_INSERT = {
+  name: 'miras-ingest-metric-points',
+  text: `INSERT INTO "MetricPoint" ("runId", "key", "step", "value", "time")
+         SELECT $1, k, s, v, t FROM unnest($2::text[], $3::int[], $4::float8[], $5::float8[]) AS p(k, s, v, t)
+         ON CONFLICT ("runId", "key", "step") DO NOTHING`,
+};
+
+async function pgInsert(pool: Pool, runId: string, points: MetricPointInput[]): Promise<number> {
+  const n = points.length;
+  const keys = new Array<string>(n);
+  const steps = new Array<number>(n);
+  const values = new Array<number>(n);
+  const times = new Array<number | null>(n);
+  for (let i = 0; i < n; i++) {
+    const p = points[i];
+    keys[i] = p.key;
+    steps[i] = p.step;
+    values[i] = p.value;
+    times[i] = p.time ?? null;
+  }
+  const result = await pool.query({ ...PG_INSERT, values: [runId, keys, steps, values, times] });
+  return result.rowCount ?? 0;
 }
 
 export async function ingestMetrics(ownerId: string, runId: string, points: MetricPointInput[]): Promise<IngestResult> {
   await assertRunOwner(ownerId, runId);
-  const database = await getDatabase();
-  const { db, sql } = database;
+  const { driver } = await getDatabase();
   // Repeats inside one batch collapse to their first occurrence, like repeats across batches.
   const seen = new Set<string>();
   const unique: MetricPointInput[] = [];
@@ -96,17 +145,14 @@ export async function ingestMetrics(ownerId: string, runId: string, points: Metr
       unique.push(p);
     }
   }
-  const statements = [];
-  for (let i = 0; i < unique.length; i += INSERT_CHUNK) {
-    const rows = unique.slice(i, i + INSERT_CHUNK).map((p) => sql.sql`(${runId}, ${p.key}, ${p.step}, ${exactDouble(database, p.value)}, ${p.time === undefined ? null : exactDouble(database, p.time)})`);
-    statements.push(
-      db.$executeRaw`INSERT INTO "MetricPoint" ("runId", "key", "step", "value", "time") VALUES ${sql.join(rows)} ON CONFLICT ("runId", "key", "step") DO NOTHING`,
-    );
-  }
   let inserted: number;
   try {
-    // One statement is atomic by itself; bigger batches share one transaction.
-    inserted = statements.length === 1 ? await statements[0] : (await db.$transaction(statements)).reduce((a, b) => a + b, 0);
+    if (driver.provider === 'sqlite') {
+      const insert = sqliteInsert(driver.handle);
+      inserted = await withSqliteLock(() => insert(runId, unique));
+    } else {
+      inserted = await pgInsert(driver.pool, runId, unique);
+    }
   } catch (err) {
     // The run was deleted (by another process) after its owner was cached: the foreign key refuses the points.
     if (/foreign key|FOREIGN KEY|23503/.test(String((err as Error).message))) {

@@ -206,6 +206,44 @@ export function apiSuite(label: string, makeUrl: () => Promise<{ url: string; cl
       await database.db.metricPoint.deleteMany({ where: { runId, key: 'exact' } });
     });
 
+    it('ingest neither deadlocks on nor joins a Prisma transaction that holds the write lock', async () => {
+      // An interactive transaction takes the write lock (SQLite) and keeps it across awaits, then rolls back.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let entered!: () => void;
+      const inTx = new Promise<void>((r) => (entered = r));
+      const before = await database.db.run.findUniqueOrThrow({ where: { id: runId }, select: { name: true } });
+      const tx = database.db
+        .$transaction(
+          async (t) => {
+            await t.run.update({ where: { id: runId }, data: { name: 'renamed inside a transaction' } });
+            entered();
+            await held;
+            throw new Error('roll back');
+          },
+          { timeout: 20_000 },
+        )
+        .catch((err: Error) => err);
+      await inTx;
+      const ingest = call(metricsRoute.POST as Handler, 'POST', `/api/runs/${runId}/metrics`, {
+        params: { id: runId },
+        cookie: alice,
+        body: { points: [{ key: 'locked', step: 0, value: 1.25 }, { key: 'locked', step: 1, value: -2.5 }] },
+      });
+      // The event loop stays free while ingest waits for the lock: the transaction can still finish.
+      await new Promise((r) => setTimeout(r, 100));
+      release();
+      expect(((await tx) as Error).message).toMatch(/roll back/);
+      const r = await ingest;
+      expect(r.status).toBe(200);
+      expect(r.json).toEqual({ received: 2, inserted: 2, duplicates: 0 });
+      // The rollback undid the rename only, not the acknowledged points.
+      expect(await database.db.run.findUniqueOrThrow({ where: { id: runId }, select: { name: true } })).toEqual(before);
+      const back = await call(metricsRoute.GET as Handler, 'GET', `/api/runs/${runId}/metrics`, { params: { id: runId }, cookie: alice, query: { key: 'locked' } });
+      expect(back.json.values).toEqual([1.25, -2.5]);
+      await database.db.metricPoint.deleteMany({ where: { runId, key: 'locked' } });
+    });
+
     it('reads series: raw when small, downsampled with a min/max band when large', async () => {
       const small = await call(seriesRoute.GET as Handler, 'GET', `/api/runs/${runId}/series`, { params: { id: runId }, cookie: alice });
       const keys = small.json.series.map((s: { key: string }) => s.key);
