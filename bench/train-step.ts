@@ -65,13 +65,16 @@ const batches = Array.from({ length: steps }, mk);
 const t0 = performance.now();
 let loss = 0;
 let encodeMs = 0;
+let waitMs = 0;
 const exOf = (backend as unknown as { ex: import('../engine/runtime/executor').GpuExecutor }).ex;
 for (let i = 0; i < steps; i++) {
   loss = (await backend.step(batches[i], hp(i + 2))).loss;
   encodeMs += exOf.lastEncodeMs;
+  waitMs += exOf.lastWaitMs;
 }
 const ms = (performance.now() - t0) / steps;
 encodeMs /= steps;
+waitMs /= steps;
 
 // GPU time of whole steps (one pass each, timestamps at its ends; median of 5), then per-kernel GPU time:
 // one extra step with a pass per kernel.
@@ -107,6 +110,7 @@ const result = {
   kernels: ex.kernelCount(),
   gpuMsPerStep,
   encodeMsPerStep: encodeMs,
+  waitMsPerStep: waitMs,
   gpuMsTotal: timings ? timings.reduce((a, t) => a + t.ms, 0) : null,
   byKernelKind: [...byOp].map(([k, v]) => ({ kernel: k, ms: v.ms, count: v.n })).sort((a, b) => b.ms - a.ms),
   slowest: (timings ?? []).slice().sort((a, b) => b.ms - a.ms).slice(0, 15),
@@ -117,7 +121,7 @@ else {
   console.log(`${preset} d=${dModel} L=${nLayers} V=${vocab} (${result.model.parameters.toLocaleString()} params), batch ${batch} × seq ${seqLen}`);
   if (check) console.log(`check vs float64 (d 64, 1 layer, 2×128): loss ${check.loss.toExponential(1)}, worst gradient ${check.worstGrad.toExponential(1)} (${check.worstParam})`);
   console.log(`${ms.toFixed(1)} ms/step, ${Math.round(result.tokensPerSec)} tokens/s, peak ${(result.peakBytes! / 2 ** 20).toFixed(1)} MiB, kernels ${JSON.stringify(result.kernels)}`);
-  if (gpuMsPerStep !== null) console.log(`GPU time of a step (one pass, median of 5): ${gpuMsPerStep.toFixed(2)} ms; CPU encoding ${encodeMs.toFixed(2)} ms/step`);
+  if (gpuMsPerStep !== null) console.log(`GPU time of a step (one pass, median of 5): ${gpuMsPerStep.toFixed(2)} ms; CPU encoding and submits ${encodeMs.toFixed(2)} ms/step, then waiting for the read-back ${waitMs.toFixed(2)} ms`);
   if (timings) {
     console.log(`GPU time (timestamp queries, one pass per kernel): ${result.gpuMsTotal!.toFixed(2)} ms`);
     for (const k of result.byKernelKind.slice(0, 20)) console.log(`  ${k.kernel.padEnd(40)} ${k.ms.toFixed(3).padStart(9)} ms  ×${k.count}`);

@@ -136,7 +136,9 @@ class GatedDeltaNet(torch.nn.Module):
         v = F.silu(self.conv_v(self.v(x))).view(B, T, H, dv)
         g = -torch.exp(self.A_log) * F.softplus(self.g(x))
         inp = {"q": q, "k": k, "v": v, "g": g, "beta": torch.sigmoid(self.beta(x))}
-        o, _ = chunked("delta", "scalar", inp, dk ** -0.5, C=min(64, T))
+        # 32-token chunks: chunked() forms exp(b_i - b_j) before masking, and with Mamba2-range decays a 64-token
+        # chunk overflows fp32 there (inf * 0 = NaN gradients); 32 keeps it finite at these gates.
+        o, _ = chunked("delta", "scalar", inp, dk ** -0.5, C=min(32, T))
         o = rmsnorm(o, self.norm.view(H, dv)).reshape(B, T, H * dv)
         return self.o(o * F.silu(self.gate(x)))
 

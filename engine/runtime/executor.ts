@@ -10,6 +10,9 @@ import type { ExecutionPlan } from './plan';
 
 export type Phase = 'forward' | 'backward' | 'optimizer';
 
+/** Dispatches per submitted command buffer after a phase list's first (validated) run. */
+const CHUNK = 96;
+
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
 export interface KernelTiming {
@@ -20,8 +23,10 @@ export interface KernelTiming {
 
 export class GpuExecutor {
   private lostReason: string | null = null;
-  /** CPU time of the last `run` from its start to its submit (encoding every dispatch), in ms. */
+  /** CPU time of the last `run` from its start to its last submit (encoding every dispatch), in ms. */
   lastEncodeMs = 0;
+  /** Time of the last `run` from its last submit until its read-back was mapped, in ms. */
+  lastWaitMs = 0;
   private readonly staging = new Map<string, GPUBuffer>();
   private readonly validated = new Set<string>();
 
@@ -100,44 +105,58 @@ export class GpuExecutor {
   }
 
   /**
-   * Encode the phases in one pass, copy `read` buffers out (into one staging buffer, mapped once), submit,
-   * and return their contents. The first run of each phase list is encoded inside error scopes so a
-   * validation error names it; later runs encode the identical commands and skip the scopes' round trips.
+   * Run the phases and return the `read` buffers (copied into one staging buffer, mapped once). The first
+   * run of each phase list is one command buffer encoded inside error scopes, so a validation error names
+   * it; later runs encode the identical commands without the scopes' round trips, and submit them in
+   * chunks of CHUNK dispatches so the GPU starts on the first chunk while the CPU encodes the next.
    */
   async run(phases: Phase[], read: string[] = []): Promise<Record<string, Float32Array>> {
     this.check();
     const t0 = performance.now();
     const { device } = this;
     const key = phases.join('+');
-    const scoped = !this.validated.has(key);
-    if (scoped) {
-      device.pushErrorScope('out-of-memory');
-      device.pushErrorScope('validation');
-    }
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    for (const ph of phases)
-      for (const k of this.compiled[ph]) {
+    const list = phases.flatMap((ph) => this.compiled[ph]);
+    const encodePass = (enc: GPUCommandEncoder, from: number, to: number) => {
+      const pass = enc.beginComputePass();
+      for (let i = from; i < to; i++) {
+        const k = list[i];
         pass.setPipeline(k.pipeline);
         pass.setBindGroup(0, k.bind);
         pass.dispatchWorkgroups(...k.spec.workgroups);
       }
-    pass.end();
-    const staged = this.stageTogether(enc, read);
-    const commands = enc.finish();
-    if (scoped) {
+      pass.end();
+    };
+    let staged: ReturnType<GpuExecutor['stageTogether']>;
+    if (!this.validated.has(key)) {
+      device.pushErrorScope('out-of-memory');
+      device.pushErrorScope('validation');
+      const enc = device.createCommandEncoder();
+      encodePass(enc, 0, list.length);
+      staged = this.stageTogether(enc, read);
+      const commands = enc.finish();
       // Scopes are popped before submitting: an await pending while work runs was seen to abort Dawn's Node binding.
       const v = await device.popErrorScope();
       const o = await device.popErrorScope();
       if (v || o) throw new Error(`encoding ${key}: ${(v ?? o)!.message}`);
       this.validated.add(key);
+      device.queue.submit([commands]);
+    } else {
+      for (let from = 0; from < list.length; from += CHUNK) {
+        const enc = device.createCommandEncoder();
+        encodePass(enc, from, Math.min(list.length, from + CHUNK));
+        device.queue.submit([enc.finish()]);
+      }
+      const enc = device.createCommandEncoder();
+      staged = this.stageTogether(enc, read);
+      device.queue.submit([enc.finish()]);
     }
-    device.queue.submit([commands]);
-    this.lastEncodeMs = performance.now() - t0;
+    const t1 = performance.now();
+    this.lastEncodeMs = t1 - t0;
     if (!staged) return {};
     await staged.st.mapAsync(GPUMapMode.READ);
     const all = new Float32Array(staged.st.getMappedRange(0, staged.total).slice(0));
     staged.st.unmap();
+    this.lastWaitMs = performance.now() - t1;
     this.check();
     const out: Record<string, Float32Array> = {};
     read.forEach((name, i) => (out[name] = all.subarray(staged.at[i] / 4, (staged.at[i] + staged.bytes[i]) / 4)));
