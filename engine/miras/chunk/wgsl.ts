@@ -1281,53 +1281,50 @@ function wyBwdAKernel(x: Ctx): GeneratedKernel {
   if (x.gateTensor) k.bind('g', 'read');
   k.bind('wsS', 'read_write').bind('wsT', 'read_write').bind('dv', 'read_write').bind('dbeta', 'read_write');
   x.gateSmem(k, false);
-  const RL = Math.max(1, x.t.WG / x.C);
-  k.smem('sBeta', x.C).smem('sT', x.C * x.C).smem('sP', x.C * RL).smem('sQ', x.C * RL);
+  const { K, V } = x.s;
+  const NBK = gemmShape(x.C, K, x.t.WG).NB;
+  const NBV = gemmShape(x.C, V, x.t.WG).NB;
+  k.smem('sBeta', x.C).smem('sT', x.C * x.C).smem('sP', x.C * NBK).smem('sQ', x.C * NBV);
+  // dX and dY stay on chip for M1 when the workgroup memory allows (else they go through scratch)
+  const keep = k.smemBytes + 4 * x.C * (K + V) <= (x.t.stageBytes ?? 0);
+  if (keep) k.smem('sDX', x.C * K).smem('sDY', x.C * V);
+  const DXr = (i: string, l: string) => (keep ? `sDX[${i} * K + ${l}]` : `wsT[DX_OFF + (bh * TP + n0 + ${i}) * K + ${l}]`);
+  const DYr = (i: string, l: string) => (keep ? `sDY[${i} * V + ${l}]` : `wsT[DY_OFF + (bh * TP + n0 + ${i}) * V + ${l}]`);
   const body = `${x.parHead}
   ${BETA_LOAD}
   for (var e = tid; e < C * C; e += WG) { sT[e] = wsT[AINV_OFF + (bh * NT + n) * C * C + e]; }
   ${x.gateCumsum()}
-  ${x.gated ? '' : 'workgroupBarrier();'}
-  ${x.rowHead}
-  var px = 0.0;
-  var py = 0.0;
-  let eb = exp2(${x.G('i')});
-  for (var kk = lane; kk < K; kk += R) {
-    var acc = 0.0;
-    for (var m = i; m < C; m++) { acc += sT[m * C + i] * wsT[DW_OFF + (bh * TP + n0 + m) * K + kk]; }
-    wsT[DX_OFF + (bh * TP + n0 + i) * K + kk] = acc;
-    if (i < cv) { px += acc * eb * k[qi(b, n0 + i, h, kk)]; }
-  }
-  for (var c = lane; c < V; c += R) {
-    var acc = 0.0;
-    for (var m = i; m < C; m++) { acc += sT[m * C + i] * wsT[DV2_OFF + (bh * TP + n0 + m) * V + c]; }
-    wsT[DY_OFF + (bh * TP + n0 + i) * V + c] = acc;
-    if (i < cv) {
-      py += acc * v[vi(b, n0 + i, h, c)];
-      dv[vi(b, n0 + i, h, c)] += sBeta[i] * acc;
-    }
-  }
-  sP[i * R + lane] = px;
-  sQ[i * R + lane] = py;
-  }
+  ${x.gated ? '' : 'workgroupBarrier();'}${gemm(x.t.WG, {
+    M: x.C, N: K,
+    terms: [{ from: 'i0', to: 'C', a: (i, l) => `sT[${l} * C + ${i}]`, b: (l, c) => `DW(${l}, ${c})` }],
+    store: (i, c, v, rs) => `wsT[DX_OFF + (bh * TP + n0 + ${i}) * K + ${c}] = ${v};${keep ? ` sDX[${i} * K + ${c}] = ${v};` : ''}
+      if (${i} < cv) { ${rs} += ${v} * exp2(${x.G(i)}) * KK(${i}, ${c}); }`,
+    rowSum: (i, rs) => `sP[${i} * ${u(NBK)} + cb] = ${rs};`,
+  })}${gemm(x.t.WG, {
+    M: x.C, N: V,
+    terms: [{ from: 'i0', to: 'C', a: (i, l) => `sT[${l} * C + ${i}]`, b: (l, c) => `DV2(${l}, ${c})` }],
+    store: (i, c, v, rs) => `${keep ? `sDY[${i} * V + ${c}] = ${v};` : `wsT[DY_OFF + (bh * TP + n0 + ${i}) * V + ${c}] = ${v};`}
+      if (${i} < cv) { ${rs} += ${v} * VV(${i}, ${c}); dv[vi(b, n0 + ${i}, h, ${c})] += sBeta[${i}] * ${v}; }`,
+    rowSum: (i, rs) => `sQ[${i} * ${u(NBV)} + cb] = ${rs};`,
+  })}
   storageBarrier();
   workgroupBarrier();
   for (var r = tid; r < cv; r += WG) {
     var sx = 0.0; var sy = 0.0;
-    for (var l = 0u; l < R; l++) { sx += sP[r * R + l]; sy += sQ[r * R + l]; }
+    for (var l = 0u; l < ${u(NBK)}; l++) { sx += sP[r * ${u(NBK)} + l]; }
+    for (var l = 0u; l < ${u(NBV)}; l++) { sy += sQ[r * ${u(NBV)} + l]; }
     dbeta[(b * T + n0 + r) * H + h] += sx + sy;
     wsS[DB_OFF + bh * TP + n0 + r] += sBeta[r] * sx;
   }
-  for (var e = tid; e < C * C; e += WG) {
-    let ii = e / C; let m = e % C;
-    var acc = 0.0;
-    if (m < ii && m < cv) {
-      let xm = sBeta[m] * exp2(${x.G('m')});
-      for (var kk = 0u; kk < K; kk++) { acc += wsT[DX_OFF + (bh * TP + n0 + ii) * K + kk] * xm * k[qi(b, n0 + m, h, kk)]; }
-      for (var c = 0u; c < V; c++) { acc += wsT[DY_OFF + (bh * TP + n0 + ii) * V + c] * sBeta[m] * v[vi(b, n0 + m, h, c)]; }
-    }
-    wsT[M1_OFF + (bh * NT + n) * C * C + e] = acc;
-  }`;
+  // M1[ii][m] = β_m (e^{b_m} dX_ii·k_m + dY_ii·v_m) for m < ii, m < cv: two products over the same blocks${gemm(x.t.WG, {
+    M: x.C, N: x.C,
+    terms: [{ to: 'K', a: (i, l) => DXr(i, l), b: (l, m) => `KK(${m}, ${l})` }],
+    store: (i, m, v) => `let mm = ${m}; wsT[M1_OFF + (bh * NT + n) * C * C + ${i} * C + mm] = select(0.0, ${v} * sBeta[mm] * exp2(${x.G('mm')}), mm < ${i} && mm < cv);`,
+  })}${gemm(x.t.WG, {
+    M: x.C, N: x.C,
+    terms: [{ to: 'V', a: (i, l) => DYr(i, l), b: (l, m) => `VV(${m}, ${l})` }],
+    store: (i, m, v) => `let mm = ${m}; wsT[M1_OFF + (bh * NT + n) * C * C + ${i} * C + mm] += select(0.0, ${v} * sBeta[mm], mm < ${i} && mm < cv);`,
+  })}`;
   return x.finish(k, body, '', x.parGrid, ['DW', 'DV2', 'KK', 'VV']);
 }
 
