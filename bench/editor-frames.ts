@@ -3,10 +3,14 @@
  * built app in Chromium and drags with real pointer events, recording requestAnimationFrame
  * intervals in the page.
  *
- *   npx next build && npx tsx bench/editor-frames.ts [--url http://127.0.0.1:3000] [--nodes 300]
+ *   npx next build && npx tsx bench/editor-frames.ts [--url http://127.0.0.1:3000] [--nodes 300] [--settle 240]
  *
  * Without --url it serves the built app itself on a free port. Prints one JSON line per scenario.
- * Frame times here include Chromium's software compositor on this machine's CPU.
+ * Frame times here include Chromium's software compositor on this machine's CPU. Before measuring
+ * it waits (up to --settle seconds, 0 = not at all) for the background compile check to finish,
+ * since on SwiftShader that check competes for the same CPU; the line says which state it was in.
+ * Each scenario also reports the renderer's main-thread script time per pointer move (CDP
+ * Performance metrics), which is less sensitive to other load on the machine than frame times.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -66,7 +70,11 @@ async function serve(): Promise<{ url: string; child: ChildProcess }> {
   throw new Error(`next start did not answer on ${url}; run \`npx next build\` first.`);
 }
 
-async function measure(page: Page, name: string, gesture: () => Promise<void>) {
+async function measure(page: Page, name: string, gesture: () => Promise<void>, moves: number) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+  const m0 = await metrics();
   // Passed as source text: tsx would otherwise inject helpers the page does not have.
   await page.evaluate(`(() => {
     window.__frames = [];
@@ -86,6 +94,9 @@ async function measure(page: Page, name: string, gesture: () => Promise<void>) {
     window.__recording = false;
     return window.__frames.slice(1);
   })()`)) as number[];
+  const m1 = await metrics();
+  await cdp.detach();
+  const perMove = (k: string) => +(((m1[k] - m0[k]) * 1000) / moves).toFixed(2);
   const sorted = [...frames].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
   const mean = frames.reduce((a, b) => a + b, 0) / frames.length;
@@ -99,11 +110,14 @@ async function measure(page: Page, name: string, gesture: () => Promise<void>) {
     maxMs: +sorted[sorted.length - 1].toFixed(2),
     fps: +(1000 / mean).toFixed(1),
     over33ms: frames.filter((f) => f > 33.4).length,
+    scriptMsPerMove: perMove('ScriptDuration'),
+    taskMsPerMove: perMove('TaskDuration'),
   };
 }
 
 async function main() {
   const target = Number(arg('nodes') ?? 300);
+  const settleS = Number(arg('settle') ?? 240);
   const external = arg('url');
   const server = external ? { url: external, child: null } : await serve();
   const browser = await launchBrowser();
@@ -119,6 +133,9 @@ async function main() {
     const edges = Number(await stats.getAttribute('data-edges'));
     await page.locator('.react-flow__node').first().waitFor();
     const canvas = (await page.getByTestId('canvas').boundingBox())!;
+    const status = page.getByTestId('compile-status');
+    const t0 = Date.now();
+    while (settleS > 0 && Date.now() - t0 < settleS * 1000 && (await status.getAttribute('data-state')) === 'checking') await page.waitForTimeout(1000);
     const env = {
       nodes,
       edges,
@@ -126,7 +143,8 @@ async function main() {
       viewport: '1440x900',
       cpus: cpus().length,
       loadAverage: +loadavg()[0].toFixed(1),
-      compile: await page.getByTestId('compile-status').getAttribute('data-state'),
+      compile: await status.getAttribute('data-state'),
+      settledAfterS: Math.round((Date.now() - t0) / 1000),
       date: new Date().toISOString(),
     };
     console.log(JSON.stringify({ bench: 'editor-frames', ...env }));
@@ -142,7 +160,7 @@ async function main() {
           await page.mouse.down();
           for (let i = 1; i <= 120; i++) await page.mouse.move(start.x + Math.sin(i / 10) * 200, start.y + (i % 40) * 4);
           await page.mouse.up();
-        }),
+        }, 120),
       ),
     );
     // 2. Select everything and drag the whole graph.
@@ -155,7 +173,7 @@ async function main() {
           await page.mouse.down();
           for (let i = 1; i <= 60; i++) await page.mouse.move(start.x + i * 3, start.y + i * 2);
           await page.mouse.up();
-        }),
+        }, 60),
       ),
     );
     // 3. Pan the canvas (wheel).
@@ -164,7 +182,7 @@ async function main() {
         await measure(page, 'pan with the wheel', async () => {
           await page.mouse.move(canvas.x + canvas.width / 2, canvas.y + canvas.height / 2);
           for (let i = 0; i < 60; i++) await page.mouse.wheel(0, 40);
-        }),
+        }, 60),
       ),
     );
   } finally {

@@ -7,7 +7,6 @@
 import {
   Background,
   Controls,
-  MiniMap,
   Panel,
   ReactFlow,
   ReactFlowProvider,
@@ -17,7 +16,7 @@ import {
   type IsValidConnection,
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
-import { connectionError } from '@/engine/design/grammar';
+import { connectionError, nodeTypeDef } from '@/engine/design/grammar';
 import type { AdapterDescription } from '@/engine/gpu/describe';
 import { WebGpuStatus } from '@/components/shell/WebGpuStatus';
 import { nodeTypes } from './nodes';
@@ -28,9 +27,10 @@ import { ModelPanel } from './ModelPanel';
 import { PresetsGallery } from './PresetsGallery';
 import { ShortcutsHelp, isTypingTarget } from './ShortcutsHelp';
 import { Toolbar } from './Toolbar';
+import { CanvasMiniMap } from './CanvasMiniMap';
 import { TrainTab } from './TrainTab';
 import { useEditor, undo, redo, type EditorNode } from './store';
-import { duplicate, makeNode, withDefaultAxes } from './factory';
+import { autoConnectEdges, duplicate, makeNode, withDefaultAxes } from './factory';
 import { layoutGraph } from './autoLayout';
 import { useAnalysisDriver } from './useAnalysisDriver';
 import { loadAutosave, useAutosave } from './persistence';
@@ -40,7 +40,7 @@ import { loadDesignFromServer } from './serverDesigns';
 type Tab = 'inspect' | 'model' | 'train';
 
 const MINIMAP_COLORS: Record<string, string> = { stack: 'transparent', miras: '#6aa9ff', memory: '#5aa9e6', bias: '#c37be0', retention: '#e0a34e', learner: '#52c49b', attention: '#d9786b', mlp: '#6fa86a' };
-const minimapColor = (n: { type?: string }) => MINIMAP_COLORS[n.type ?? ''] ?? '#4f5b6d';
+const minimapColor = (type: string | undefined) => MINIMAP_COLORS[type ?? ''] ?? '#4f5b6d';
 
 function graphView() {
   const s = useEditor.getState();
@@ -106,14 +106,21 @@ function Canvas() {
   }, [hint]);
 
   const addAt = useCallback(
-    (type: string, kind: string | undefined, flowPos: { x: number; y: number }) => {
+    (type: string, kind: string | undefined, flowPos: { x: number; y: number }, below = false) => {
       let parentId: string | undefined;
       let position = flowPos;
-      if (type !== 'stack') {
+      const state = useEditor.getState();
+      const selected = state.nodes.filter((n) => n.selected);
+      if (below && selected.length === 1 && selected[0].type !== 'stack') {
+        // Added from the palette with one node selected: it goes right under that node, in its group.
+        const prev = selected[0];
+        const h = prev.measured?.height ?? prev.height ?? 60;
+        position = { x: prev.position.x, y: prev.position.y + h + 40 };
+        parentId = prev.parentId;
+      } else if (type !== 'stack') {
         // Dropped inside a stack: it becomes part of the repeated layers.
-        const stack = useEditor
-          .getState()
-          .nodes.filter((n) => n.type === 'stack')
+        const stack = state.nodes
+          .filter((n) => n.type === 'stack')
           .reverse()
           .find((n) => {
             const abs = getInternalNode(n.id)?.internals.positionAbsolute ?? n.position;
@@ -128,11 +135,25 @@ function Canvas() {
         }
       }
       const node = makeNode(type, kind, position, parentId);
+      // Block by block: a stream node attaches after the selected one (one undo step with the add),
+      // when added from the keyboard or dropped under that node.
+      const droppedUnder = () => {
+        if (selected.length !== 1) return false;
+        const abs = getInternalNode(selected[0].id)?.internals.positionAbsolute ?? selected[0].position;
+        const w = selected[0].measured?.width ?? 210;
+        const h = selected[0].measured?.height ?? 60;
+        return flowPos.y > abs.y + h && Math.abs(flowPos.x - (abs.x + w / 2)) < w;
+      };
+      const auto = below || droppedUnder() ? autoConnectEdges(state.nodes, state.edges, node) : [];
       if (type === 'miras') {
         // A Miras block arrives with the first catalog choice on each axis, plugged in and ready to swap.
         const { nodes, edges } = withDefaultAxes(node);
-        useEditor.getState().addNodes([node, ...nodes], edges);
-      } else useEditor.getState().addNodes([node]);
+        state.addNodes([node, ...nodes], [...edges, ...auto]);
+      } else state.addNodes([node], auto);
+      if (auto.length) {
+        const from = state.nodes.find((n) => n.id === auto[0].source);
+        toast(`Connected after ${nodeTypeDef(from?.type ?? '')?.title ?? 'the selected node'}${auto.length > 1 ? ' (and its residual skip)' : ''}. Ctrl+Z undoes it.`, 'info', 'auto-connected', 4000);
+      }
       return node;
     },
     [getInternalNode],
@@ -153,7 +174,7 @@ function Canvas() {
     const onAdd = (e: Event) => {
       const item = (e as CustomEvent<PaletteItem>).detail;
       const rect = document.querySelector('.react-flow')!.getBoundingClientRect();
-      addAt(item.type, item.kind, screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 }));
+      addAt(item.type, item.kind, screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 }), true);
     };
     const onFit = () => {
       if (useEditor.getState().nodes.length === 0) void setViewport({ x: 40, y: 40, zoom: 1 });
@@ -197,10 +218,10 @@ function Canvas() {
         proOptions={{ hideAttribution: true }}
       >
         <Background gap={20} size={1} />
-        <MiniMap pannable zoomable className="minimap" nodeColor={minimapColor} maskColor="rgba(15,17,21,0.6)" bgColor="#161a21" />
+        <CanvasMiniMap colorOf={minimapColor} />
         <Controls showInteractive={false} />
         <Panel position="bottom-center" className="canvas-hint">
-          {nodes.length === 0 ? 'Empty canvas: press P for presets, or drag blocks from the palette.' : null}
+          {nodes.length === 0 ? 'Empty canvas: press P for a preset, or add blocks from the palette: Enter on a block adds it under the selected one, connected.' : null}
         </Panel>
       </ReactFlow>
       <ConnectionHint reason={hint} />

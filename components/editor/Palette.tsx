@@ -2,7 +2,8 @@
 /**
  * The block palette: Structure plus the four Miras axes, every entry read from the grammar and
  * the Miras catalog (a new catalog entry shows up here with no UI code). Drag an item onto the
- * canvas, or press Enter on it to add it at the centre of the view.
+ * canvas, or press Enter (or double-click) to add it under the selected block, connected to it
+ * (at the centre of the view when nothing is selected).
  */
 import { memo, useMemo, useState } from 'react';
 import { AXES, AXIS_LABEL } from '@/engine/spec';
@@ -72,7 +73,7 @@ export const Palette = memo(function Palette({ onAdd }: { onAdd: (item: PaletteI
                 tabIndex={0}
                 role="button"
                 data-testid={`palette-${item.type}${item.kind ? `-${item.kind}` : ''}`}
-                title={`${item.summary}${item.detail ? `\n${item.detail}` : ''}\nDrag onto the canvas, or press Enter.`}
+                title={`${item.summary}${item.detail ? `\n${item.detail}` : ''}\nDrag onto the canvas, or press Enter / double-click: it goes under the selected block, connected.`}
                 onDragStart={(e) => {
                   e.dataTransfer.setData(DRAG_MIME, JSON.stringify({ type: item.type, kind: item.kind }));
                   e.dataTransfer.effectAllowed = 'move';

@@ -3,7 +3,7 @@
 export const SHORTCUTS: [string, string][] = [
   ['P', 'Presets gallery (load a model as an editable graph)'],
   ['/', 'Search the palette'],
-  ['Enter (on a palette item)', 'Add it at the centre of the view'],
+  ['Enter (on a palette item)', 'Add it under the selected block, connected (a stream block after a stream block; a Residual also gets its skip)'],
   ['Drag from an output to an input', 'Connect (refused with a reason if the types differ)'],
   ['Ctrl+Z', 'Undo'],
   ['Ctrl+Shift+Z  or  Ctrl+Y', 'Redo'],

@@ -2,7 +2,7 @@
 /** New nodes with catalog/grammar defaults, and copy/paste with fresh ids. */
 import type { Edge } from '@xyflow/react';
 import { AXES } from '@/engine/spec';
-import { STRUCTURE_PARAMS, isAxisType, portOf, type StructureType } from '@/engine/design/grammar';
+import { STRUCTURE_PARAMS, connectionError, isAxisType, portOf, type StructureType } from '@/engine/design/grammar';
 import { axisEntries, axisParamsSchema, blockParamsSchema } from '@/engine/design/catalog';
 import { schemaDefaults } from '@/engine/design/form';
 import type { EditorNode, ParamValue } from './store';
@@ -74,4 +74,45 @@ export function withDefaultAxes(block: EditorNode): { nodes: EditorNode[]; edges
   }));
   const edges = nodes.map((n, i) => typedEdge({ id: freshId('e'), source: n.id, sourceHandle: 'out', target: block.id, targetHandle: AXES[i] }, n.type));
   return { nodes, edges };
+}
+
+/**
+ * Building a model block by block: a new stream node attaches after the selected node when that
+ * node's stream output is still free (a Residual takes it as its branch, and its skip from the
+ * stream that entered the sublayer: the input of the nearest Norm upstream). Returns the edges,
+ * each checked against the grammar; none when nothing fits, so the node just lands unconnected.
+ */
+export function autoConnectEdges(nodes: EditorNode[], edges: Edge[], added: EditorNode): Edge[] {
+  const selected = nodes.filter((n) => n.selected);
+  if (selected.length !== 1) return [];
+  const prev = selected[0];
+  const out = portOf(prev.type ?? '', 'out', 'out');
+  const input = added.type === 'residual' ? 'branch' : 'in';
+  if (out?.type !== 'seq' || portOf(added.type ?? '', 'in', input)?.type !== 'seq') return [];
+  // Free: no stream edge leaves it yet (a skip into a Residual does not count).
+  if (edges.some((e) => e.source === prev.id && e.targetHandle !== 'skip')) return [];
+  const graph = { nodes: [...nodes, added].map((n) => ({ id: n.id, type: n.type ?? '' })), edges: [...edges] };
+  const want: Pick<Edge, 'source' | 'sourceHandle' | 'target' | 'targetHandle'>[] = [{ source: prev.id, sourceHandle: 'out', target: added.id, targetHandle: input }];
+  if (added.type === 'residual') {
+    const into = (id: string) => edges.find((e) => e.target === id && (e.targetHandle ?? 'in') === 'in');
+    let cur: string | undefined = prev.id;
+    for (let k = 0; cur && k < 16; k++) {
+      const node = nodes.find((n) => n.id === cur);
+      const e = into(cur);
+      if (node?.type === 'norm') {
+        if (e) want.push({ source: e.source, sourceHandle: e.sourceHandle ?? 'out', target: added.id, targetHandle: 'skip' });
+        break;
+      }
+      cur = e?.source;
+    }
+  }
+  const typeOf = new Map([...nodes, added].map((n) => [n.id, n.type]));
+  const made: Edge[] = [];
+  for (const w of want) {
+    if (connectionError(graph, w)) continue;
+    const edge = typedEdge({ ...w, id: `e-${w.source}-${w.sourceHandle}-${w.target}-${w.targetHandle}` }, typeOf.get(w.source));
+    graph.edges.push(edge);
+    made.push(edge);
+  }
+  return made;
 }

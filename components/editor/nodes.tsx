@@ -1,8 +1,13 @@
 'use client';
 /**
- * Custom React Flow nodes. Small memoised components; handles carry their port type
- * (data-port-type, class) so isValidConnection and the styling read the grammar.
- * Costs and issues come from the analysis store by node id (narrow selectors).
+ * Custom React Flow nodes. Handles carry their port type (data-port-type, class) so
+ * isValidConnection and the styling read the grammar. Costs and issues come from the analysis
+ * store by node id (narrow selectors).
+ *
+ * Dragging: React Flow hands a moved node new props on every frame (positionAbsoluteX/Y,
+ * dragging), so each node type is a thin wrapper around a memoised body that takes only what
+ * the node shows (id, type, data, selected). A drag frame re-renders no node content; with 300
+ * nodes selected and dragged this is most of the React work per frame.
  */
 import { Handle, NodeResizer, Position, type NodeProps } from '@xyflow/react';
 import { memo, type ReactNode } from 'react';
@@ -95,8 +100,16 @@ function paramSummary(type: string, p: Record<string, unknown>): string {
   }
 }
 
+/** What a node body shows: position and drag state are left out on purpose. */
+interface BodyProps {
+  id: string;
+  type: string;
+  data: EditorNode['data'];
+  selected: boolean;
+}
+
 /** Sequence nodes: one input on top, one output at the bottom (residual adds a skip input on the right). */
-const SeqNode = memo(function SeqNode({ id, type, data, selected }: NodeProps<EditorNode>) {
+const SeqBody = memo(function SeqBody({ id, type, data, selected }: BodyProps) {
   const def = nodeTypeDef(type)!;
   const inputs = def.inputs;
   return (
@@ -112,7 +125,7 @@ const SeqNode = memo(function SeqNode({ id, type, data, selected }: NodeProps<Ed
 });
 
 /** The Miras block: sequence in/out plus the four typed axis inputs on its left side. */
-const MirasNode = memo(function MirasNode({ id, data, selected }: NodeProps<EditorNode>) {
+const MirasBody = memo(function MirasBody({ id, data, selected }: BodyProps) {
   const def = nodeTypeDef('miras')!;
   return (
     <Shell id={id} category="miras" title="Miras block" subtitle={paramSummary('miras', data.params)} selected={selected}>
@@ -133,7 +146,7 @@ const MirasNode = memo(function MirasNode({ id, data, selected }: NodeProps<Edit
 });
 
 /** An axis choice (a catalog entry): one typed output on the right. */
-const AxisNode = memo(function AxisNode({ id, type, data, selected }: NodeProps<EditorNode>) {
+const AxisBody = memo(function AxisBody({ id, type, data, selected }: BodyProps) {
   const axis = type as Axis;
   const entry = axisEntry(axis, data.kind ?? '');
   const def = nodeTypeDef(axis)!;
@@ -144,7 +157,7 @@ const AxisNode = memo(function AxisNode({ id, type, data, selected }: NodeProps<
   );
 });
 
-const StackNode = memo(function StackNode({ id, data, selected }: NodeProps<EditorNode>) {
+const StackBody = memo(function StackBody({ id, data, selected }: BodyProps) {
   const issues = useNodeIssues(id);
   return (
     <div className={`dnode-stack${selected ? ' is-selected' : ''}${issues.some((i) => i.severity === 'error') ? ' has-error' : ''}`} data-testid="design-node" data-node-id={id}>
@@ -154,6 +167,19 @@ const StackNode = memo(function StackNode({ id, data, selected }: NodeProps<Edit
     </div>
   );
 });
+
+/** The React Flow node component for a body: passes on only the props the body shows. */
+function nodeComponent(Body: (p: BodyProps) => ReactNode, name: string) {
+  const C = memo(function FlowNode({ id, type, data, selected }: NodeProps<EditorNode>) {
+    return <Body id={id} type={type} data={data} selected={!!selected} />;
+  });
+  C.displayName = name;
+  return C;
+}
+const SeqNode = nodeComponent(SeqBody, 'SeqNode');
+const MirasNode = nodeComponent(MirasBody, 'MirasNode');
+const AxisNode = nodeComponent(AxisBody, 'AxisNode');
+const StackNode = nodeComponent(StackBody, 'StackNode');
 
 /** Declared once, outside render (React Flow re-mounts every node if this object changes). */
 export const nodeTypes = {

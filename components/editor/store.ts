@@ -36,28 +36,51 @@ interface EditorState {
   replaceGraph(nodes: EditorNode[], edges: Edge[]): void;
 }
 
-/** The part of the state that history and the design document care about. */
-function docView(s: Pick<EditorState, 'name' | 'nodes' | 'edges' | 'structureVersion' | 'preset'>) {
-  return {
-    name: s.name,
-    preset: s.preset,
-    structureVersion: s.structureVersion,
-    nodes: s.nodes.map(
-      (n): EditorNode => ({
-        id: n.id,
-        type: n.type,
-        position: n.position,
-        data: n.data,
-        ...(n.parentId ? { parentId: n.parentId } : {}),
-        ...(n.type === 'stack' ? { style: n.style, width: n.width, height: n.height } : {}),
-      }),
-    ),
-    edges: s.edges.map((e): Edge => ({ id: e.id, source: e.source, target: e.target, sourceHandle: e.sourceHandle, targetHandle: e.targetHandle, type: e.type, data: e.data })),
-  };
+/**
+ * The part of the state that history and the design document care about. zundo calls this on
+ * every set (drag frames included), so it is cached: per node object (a drag frame replaces
+ * only the moved nodes) and per state (a frame's "after" is the next frame's "before").
+ */
+const nodeViews = new WeakMap<EditorNode, EditorNode>();
+const edgeViews = new WeakMap<Edge[], Edge[]>();
+function nodeView(n: EditorNode): EditorNode {
+  let v = nodeViews.get(n);
+  if (!v) {
+    v = {
+      id: n.id,
+      type: n.type,
+      position: n.position,
+      data: n.data,
+      ...(n.parentId ? { parentId: n.parentId } : {}),
+      ...(n.type === 'stack' ? { style: n.style, width: n.width, height: n.height } : {}),
+    };
+    nodeViews.set(n, v);
+  }
+  return v;
+}
+type DocSource = Pick<EditorState, 'name' | 'nodes' | 'edges' | 'structureVersion' | 'preset'>;
+let lastView: { src: DocSource; view: ReturnType<typeof buildDocView> } | null = null;
+function buildDocView(s: DocSource) {
+  let edges = edgeViews.get(s.edges);
+  if (!edges) {
+    edges = s.edges.map((e): Edge => ({ id: e.id, source: e.source, target: e.target, sourceHandle: e.sourceHandle, targetHandle: e.targetHandle, type: e.type, data: e.data }));
+    edgeViews.set(s.edges, edges);
+  }
+  return { name: s.name, preset: s.preset, structureVersion: s.structureVersion, nodes: s.nodes.map(nodeView), edges };
+}
+function docView(s: DocSource) {
+  const l = lastView?.src;
+  if (!l || l.nodes !== s.nodes || l.edges !== s.edges || l.name !== s.name || l.preset !== s.preset || l.structureVersion !== s.structureVersion) {
+    const view = buildDocView(s);
+    lastView = { src: { name: s.name, preset: s.preset, nodes: s.nodes, edges: s.edges, structureVersion: s.structureVersion }, view };
+    return view;
+  }
+  return lastView!.view;
 }
 type DocView = ReturnType<typeof docView>;
 
 function sameDoc(a: DocView, b: DocView): boolean {
+  if (a === b) return true;
   if (a.name !== b.name || a.structureVersion !== b.structureVersion || a.nodes.length !== b.nodes.length || a.edges.length !== b.edges.length) return false;
   for (let i = 0; i < a.nodes.length; i++) {
     const x = a.nodes[i];
@@ -195,7 +218,8 @@ export const useEditor = create<EditorState>()(
     {
       limit: 200,
       partialize: (s) => docView(s) as unknown as EditorState,
-      equality: (a, b) => sameDoc(a as unknown as DocView, b as unknown as DocView),
+      // Inside a gesture whose step is already recorded there is nothing to compare.
+      equality: (a, b) => (batchOpen && batchRecorded) || sameDoc(a as unknown as DocView, b as unknown as DocView),
       // One undo step per gesture: record the state before its first change, skip the rest.
       handleSet: (handleSet) => (pastState, replace, currentState, deltaState) => {
         if (batchOpen) {
