@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../helpers/browser';
 import { startAppServer, type AppServer } from '../helpers/server';
-import { GALLERY_PRESETS as PRESETS } from '@/components/editor/presets';
+import { GALLERY_PRESETS as PRESETS, presetDesign } from '@/components/editor/presets';
+import { layoutProblems, type LayoutBox } from '@/engine/design/layout';
 
 let server: AppServer;
 let browser: TestBrowser;
@@ -49,6 +50,23 @@ const totalParams = async () => Number(((await page.getByTestId('total-params').
 const nodeEl = (id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
 const handle = (nodeId: string, handleId: string, kind: 'source' | 'target') => nodeEl(nodeId).locator(`.react-flow__handle.${kind}[data-handleid="${handleId}"]`);
 
+/** Import, Export and Save live in the toolbar's File menu. */
+async function fileMenu(item: 'import' | 'export' | 'save-server') {
+  await page.getByTestId('file-menu').click();
+  await page.getByTestId(item).click();
+}
+
+/** On-screen boxes of the rendered nodes, by id. */
+async function nodeBoxes(): Promise<Map<string, LayoutBox>> {
+  const list = await page.locator('.react-flow__node').evaluateAll((els) =>
+    els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { id: e.getAttribute('data-id')!, x: r.x, y: r.y, width: r.width, height: r.height };
+    }),
+  );
+  return new Map(list.map(({ id, ...b }) => [id, b]));
+}
+
 async function openModelTab() {
   await page.getByTestId('tab-model').click();
 }
@@ -77,6 +95,28 @@ describe('editor in Chromium', () => {
     expect(await page.getByTestId('presets-gallery').isVisible()).toBe(true);
   });
 
+  it('the toolbar is one row at 1440×900 and at 1280×800, every control visible', async () => {
+    await page.getByTestId('preset-deltanet').click();
+    await page.getByTestId('presets-gallery').waitFor({ state: 'detached' });
+    await expect.poll(() => page.getByTestId('toolbar-params').count()).toBe(1);
+    const ids = ['design-name', 'open-presets', 'undo', 'redo', 'auto-layout', 'file-menu', 'toolbar-status', 'go-train', 'help'];
+    for (const size of [{ width: 1440, height: 900 }, { width: 1280, height: 800 }]) {
+      await page.setViewportSize(size);
+      const bar = (await page.getByTestId('toolbar').boundingBox())!;
+      const rowHeight = (await page.getByTestId('open-presets').boundingBox())!.height;
+      // One row: the bar is one control high plus its padding, and every control sits inside it.
+      expect(bar.height, `toolbar height at ${size.width}`).toBeLessThan(rowHeight + 20);
+      for (const id of ids) {
+        const b = (await page.getByTestId(id).boundingBox())!;
+        expect(b, `${id} at ${size.width}`).not.toBeNull();
+        expect(b.y >= bar.y && b.y + b.height <= bar.y + bar.height && b.x + b.width <= bar.x + bar.width + 0.5, `${id} inside the bar at ${size.width}`).toBe(true);
+      }
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.getByTestId('open-presets').click();
+    await page.getByTestId('presets-gallery').waitFor();
+  });
+
   it('dragging from the palette adds a node, and typed connections are accepted or refused', async () => {
     await page.getByTestId('preset-blank').click();
     await openModelTab();
@@ -84,7 +124,10 @@ describe('editor in Chromium', () => {
     const canvas = (await page.getByTestId('canvas').boundingBox())!;
     const emb = await dropFromPalette('palette-embedding', { x: canvas.x + 300, y: canvas.y + 120 });
     expect(emb).toMatch(/^embedding-/);
+    // Nothing selected: the next block lands unconnected (with a selection it would attach after it).
+    await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
     const norm = await dropFromPalette('palette-norm', { x: canvas.x + 300, y: canvas.y + 300 });
+    expect((await graphStats()).edges).toBe(0);
     const gate = await dropFromPalette('palette-retention-none', { x: canvas.x + 40, y: canvas.y + 420 });
     expect((await graphStats()).nodes).toBe(3);
 
@@ -146,10 +189,6 @@ describe('editor in Chromium', () => {
     await expect.poll(totalParams).toBe(after);
   });
 
-  // The deep MLP memory has a float64 reference but no WebGPU scan kernel yet (issue 4): for these
-  // presets the editor must say exactly that, and nothing else may be wrong with the graph.
-  const AWAITING_MLP_KERNEL = new Set(['ttt-linear', 'titans', 'moneta', 'yaad', 'memora']);
-
   it('every preset loads as a graph that lowers and compiles for this adapter, without errors', async () => {
     const failures: string[] = [];
     for (const preset of PRESETS) {
@@ -157,32 +196,41 @@ describe('editor in Chromium', () => {
       const status = page.getByTestId('compile-status');
       await expect.poll(() => status.getAttribute('data-state'), { timeout: 60_000, message: preset.name }).toMatch(/^(ok|error|no-gpu)$/);
       const state = await status.getAttribute('data-state');
-      if (AWAITING_MLP_KERNEL.has(preset.name)) {
-        expect(state, preset.name).toBe('error');
-        expect(await status.textContent(), preset.name).toMatch(/no WebGPU scan kernel is registered/);
-      } else if (state !== 'ok') failures.push(`${preset.name}: ${await status.textContent()}`);
+      if (state !== 'ok') failures.push(`${preset.name}: ${await status.textContent()}`);
       if (await page.getByTestId('issues').count()) failures.push(`${preset.name}: ${await page.getByTestId('issues').textContent()}`);
       expect(await page.locator('[data-testid="design-node"][data-error="true"]').count(), preset.name).toBe(0);
       expect(await totalParams(), preset.name).toBeGreaterThan(0);
+
+      // Auto-layout (L) with the sizes the browser measured: no overlaps, every node inside its stack.
+      const doc = presetDesign(preset);
+      const nodes = doc.nodes.map((n) => ({ id: n.id, parent: n.parent }));
+      await page.locator('.react-flow__pane').click({ position: { x: 10, y: 10 } });
+      await page.keyboard.press('l');
+      await expect
+        .poll(async () => {
+          const boxes = await nodeBoxes();
+          return boxes.size === nodes.length ? layoutProblems(nodes, boxes, 1) : [`${boxes.size} of ${nodes.length} nodes rendered`];
+        }, { message: `${preset.name} after auto-layout` })
+        .toEqual([]);
     }
     expect(failures).toEqual([]);
   });
 
   it('an exported design re-imports identically, and malformed files get a clear message', async () => {
     await loadPreset('gated-deltanet-swa-hybrid');
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
+    const [download] = await Promise.all([page.waitForEvent('download'), fileMenu('export')]);
     const exported = readFileSync((await download.path())!, 'utf8');
     expect(JSON.parse(exported).version).toBe(1);
 
     await loadPreset('blank');
     expect((await graphStats()).nodes).toBe(0);
     const importFile = async (name: string, text: string) => {
-      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByTestId('import').click()]);
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), fileMenu('import')]);
       await chooser.setFiles({ name, mimeType: 'application/json', buffer: Buffer.from(text) });
     };
     await importFile('hybrid.miras.json', exported);
     await page.getByTestId('import-ok').waitFor();
-    const [again] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
+    const [again] = await Promise.all([page.waitForEvent('download'), fileMenu('export')]);
     expect(JSON.parse(readFileSync((await again.path())!, 'utf8'))).toEqual(JSON.parse(exported));
 
     const stats = await graphStats();
@@ -212,6 +260,29 @@ describe('editor in Chromium', () => {
     await expect.poll(async () => (await page.locator('.react-flow__edge').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).some((id) => id?.includes(gate))).toBe(false);
   });
 
+  it('builds a DeltaNet from an empty canvas block by block: each block attaches after the selected one', async () => {
+    await loadPreset('blank');
+    const add = async (testId: string) => {
+      const item = page.getByTestId(testId);
+      await item.scrollIntoViewIfNeeded();
+      await item.press('Enter');
+    };
+    for (const t of ['embedding', 'norm', 'shortConv', 'miras', 'residual', 'norm', 'mlp', 'residual', 'norm', 'head']) await add(`palette-${t}`);
+    // 10 blocks + the Miras block's 4 axis choices; 9 stream edges + 2 residual skips + 4 axis edges.
+    await expect.poll(graphStats).toEqual({ nodes: 14, edges: 15 });
+    // Swap the attentional bias to the delta rule in the inspector: that is DeltaNet.
+    await page.locator('.react-flow__node-bias').click();
+    await page.getByTestId('axis-kind').selectOption('l2');
+    await openModelTab();
+    expect(await page.getByTestId('issues').count()).toBe(0);
+    expect(await totalParams()).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('compile-status').getAttribute('data-state'), { timeout: 120_000 }).toMatch(/^(ok|no-gpu)$/);
+    // Auto-layout gives it the presets' shape.
+    await page.keyboard.press('l');
+    const nodes = (await page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!))).map((id) => ({ id, parent: null }));
+    await expect.poll(async () => layoutProblems(nodes, await nodeBoxes(), 1)).toEqual([]);
+  });
+
   it('copies and pastes the selection, lists shortcuts under ?, and saves to the server by name', async () => {
     await loadPreset('deltanet');
     const stats = await graphStats();
@@ -239,7 +310,7 @@ describe('editor in Chromium', () => {
     expect(await page.getByTestId('shortcuts').count()).toBe(0);
 
     await page.getByTestId('design-name').fill('DeltaNet for MQAR');
-    await page.getByTestId('save-server').click();
+    await fileMenu('save-server');
     await expect.poll(() => page.getByTestId('save-ok').textContent()).toMatch(/Saved “DeltaNet for MQAR” to the server/);
     const list = await page.evaluate(async () => (await (await fetch('/api/designs')).json()) as { designs: { name: string }[] });
     expect(list.designs.map((d) => d.name)).toContain('DeltaNet for MQAR');
