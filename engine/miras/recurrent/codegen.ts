@@ -25,6 +25,32 @@ import { fastBackwardConfig, fastBackwardKernel, type FastConfig } from './fast'
 
 const u = (x: number) => `${x}u`;
 
+/**
+ * Unrolls every `for (var X = 0u; X < BOUND; X++) { body }` of the generated source into BOUND blocks
+ * `{ const X = ku; body }`, so per-invocation arrays indexed by X get constant indices and live in registers
+ * (a loop the driver does not unroll turns them into local memory, which the H200 measurements showed costs
+ * several times the step's arithmetic). The bodies must not `break` or `continue` the loop.
+ */
+export function unrollLoops(wgsl: string, v: string, bound: string, count: number): string {
+  const head = `for (var ${v} = 0u; ${v} < ${bound}; ${v}++) {`;
+  let out = '';
+  let at = 0;
+  for (let i = wgsl.indexOf(head); i >= 0; i = wgsl.indexOf(head, at)) {
+    let depth = 1;
+    let j = i + head.length;
+    for (; depth > 0; j++) {
+      if (wgsl[j] === '{') depth++;
+      else if (wgsl[j] === '}') depth--;
+      if (j >= wgsl.length) throw new Error(`unrollLoops: unbalanced loop over ${v}`);
+    }
+    const body = wgsl.slice(i + head.length, j - 1);
+    if (/\b(break|continue)\b/.test(body)) throw new Error(`unrollLoops: the loop over ${v} has break/continue`);
+    out += wgsl.slice(at, i) + Array.from({ length: count }, (_, k) => `{ const ${v} = ${k}u;${unrollLoops(body, v, bound, count)}}`).join(' ');
+    at = j;
+  }
+  return out + wgsl.slice(at);
+}
+
 export interface RecurrentKernels {
   forward: KernelSpec[];
   backward: KernelSpec[];
@@ -707,7 +733,7 @@ ${softmaxFwd}
 `;
   return {
     name: 'miras_recurrent_fwd',
-    wgsl,
+    wgsl: unrollLoops(unrollLoops(wgsl, 'r', 'R', R), 'n', 'NPT', NPT),
     entryPoint: 'main',
     bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })),
     workgroups: [L.B * L.H, L.DV / TV, 1],

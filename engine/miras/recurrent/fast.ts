@@ -21,7 +21,7 @@
 import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
 import { lit } from '../math/expr';
-import { consts, header, mathFns, type BackwardTune, type Layout } from './codegen';
+import { consts, header, mathFns, unrollLoops, type BackwardTune, type Layout } from './codegen';
 
 const u = (x: number) => `${x}u`;
 
@@ -172,8 +172,14 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
   const reduce = `if (pend != 0xffffffffu) {
         let tp = pend;
         for (var x = t; x < ${u(NI)}; x += W) {
-          var a = 0.0;
-          for (var jj = 0u; jj < TV; jj++) { a += red[rb + x * TV + jj]; }
+          ${
+            TV % 4 === 0
+              ? `var a4 = vec4f(0.0);
+          for (var jj = 0u; jj < TV; jj += 4u) { let y = rb + x * TV + jj; a4 += vec4f(red[y], red[y + 1u], red[y + 2u], red[y + 3u]); }
+          let a = (a4.x + a4.y) + (a4.z + a4.w);`
+              : `var a = 0.0;
+          for (var jj = 0u; jj < TV; jj++) { a += red[rb + x * TV + jj]; }`
+          }
           var dst = 0xffffffffu;
           ${rows.map((m, n) => `if (x >= ${u(n * L.DK)} && x < ${u((n + 1) * L.DK)}) { let i = x - ${u(n * L.DK)}; dst = ${rowDst[m]}; }`).join('\n          ')}
           ${sf.map((m, n) => `if (x >= ${u(rows.length * L.DK + n * P)} && x < ${u(rows.length * L.DK + (n + 1) * P)}) { dst = ${u(DXG)} + (wid.y * ${u(L.PB)} + x - ${u(rows.length * L.DK + n * P)}) * ${u(L.dx.gReg)} + rowg(b, tp, h) + ${u(f[m]!)}; }`).join('\n          ')}
@@ -271,8 +277,8 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
   ];
   const NPT = Math.ceil((LP * PS) / W);
   const stageBlock = `    workgroupBarrier();
-    for (var n = 0u; n < ${u(NPT)}; n++) { let x = t + n * W; if (x < LP * PS) { pf[n] = stage(b, h, j0, u0, x); } }
-    for (var n = 0u; n < ${u(NPT)}; n++) { let x = t + n * W; if (x < LP * PS) { pre[x] = pf[n]; } }
+    for (var n = 0u; n < NPT; n++) { let x = t + n * W; if (x < LP * PS) { pf[n] = stage(b, h, j0, u0, x); } }
+    for (var n = 0u; n < NPT; n++) { let x = t + n * W; if (x < LP * PS) { pre[x] = pf[n]; } }
     workgroupBarrier();
     ${implicit ? `for (var l = t; l < LP; l += W) { var a = 0.0; for (var i = 0u; i < DK; i++) { let ki = pre[l * PS + i]; a += ki * ki; } pre[l * PS + ${u(off.kk)}] = a; }
     workgroupBarrier();` : ''}`;
@@ -291,6 +297,7 @@ const R = ${u(R)};
 const TV = ${u(TV)};
 const W = ${u(W)};
 const PS = ${u(PS)};
+const NPT = ${u(NPT)};
 var<workgroup> pre: array<f32, ${LP * PS}>;
 var<workgroup> red: array<f32, ${2 * RB}>;
 ${cyN ? `var<workgroup> cy: array<f32, ${cyN}>;` : ''}
@@ -382,7 +389,7 @@ ${revStep}
 `;
   return {
     name: 'miras_recurrent_bwd_fast',
-    wgsl,
+    wgsl: unrollLoops(unrollLoops(wgsl, 'r', 'R', R), 'n', 'NPT', NPT),
     entryPoint: 'main',
     bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })),
     workgroups: [L.B * L.H, L.NT, 1],

@@ -8,7 +8,7 @@
  */
 import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
-import { budget, consts, header, type Layout } from './codegen';
+import { budget, consts, header, unrollLoops, type Layout } from './codegen';
 
 const u = (x: number) => `${x}u`;
 
@@ -94,7 +94,8 @@ ${gatesAt(c, L, 'm')}
   }
 }
 `;
-  return { name: 'miras_recurrent_mlstm_fwd', wgsl, entryPoint: 'main', bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })), workgroups: [L.B * L.H, 1, 1] };
+  // d_k ≤ 64: unrolled, C and n stay in registers (a rolled loop keeps them in local memory)
+  return { name: 'miras_recurrent_mlstm_fwd', wgsl: L.DK <= 64 ? unrollLoops(wgsl, 'i', 'DK', L.DK) : wgsl, entryPoint: 'main', bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })), workgroups: [L.B * L.H, 1, 1] };
 }
 
 export function mlstmBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
