@@ -495,15 +495,11 @@ function wyKernel(x: Ctx): GeneratedKernel {
   const body = `${x.parHead}
   ${BETA_LOAD}
   ${x.gated ? x.gateCumsum() : 'workgroupBarrier(); // sBeta is read by every invocation below'}
-  for (var e = tid; e < C * C; e += WG) {
-    let i = e / C; let j = e % C;
-    var a = 0.0;
-    if (j < i && i < cv) {
-      for (var kk = 0u; kk < K; kk++) { a += k[qi(b, n0 + i, h, kk)] * k[qi(b, n0 + j, h, kk)]; }
-      a *= sBeta[i] * exp2(${x.G('i')} - ${x.G('j')});
-    }
-    sA[e] = select(a, 1.0, i == j);
-  }
+${gemm(x.t.WG, {
+    M: x.C, N: x.C,
+    terms: [{ to: 'K', a: (i, l) => `KK(${i}, ${l})`, b: (l, j) => `KK(${j}, ${l})` }],
+    store: (i, j, v) => `let j = ${j}; sA[${i} * C + j] = select(select(0.0, ${v} * sBeta[${i}] * exp2(${x.G(i)} - ${x.G('j')}), j < ${i} && ${i} < cv), 1.0, ${i} == j);`,
+  })}
   workgroupBarrier();
   // 16×16 diagonal blocks, in place: row r of block blk from the rows above it
   for (var r = 1u; r < 16u; r++) {
@@ -541,18 +537,15 @@ function wyKernel(x: Ctx): GeneratedKernel {
     }
     workgroupBarrier();
   }
-  for (var e = tid; e < C * K; e += WG) {
-    let i = e / K; let kk = e % K;
-    var acc = 0.0;
-    for (var j = 0u; j <= min(i, cv - 1u); j++) { acc += sA[i * C + j] * sBeta[j] * exp2(${x.G('j', 'kk')}) * k[qi(b, n0 + j, h, kk)]; }
-    wsT[W_OFF + (bh * TP + n0 + i) * K + kk] = acc;
-  }
-  for (var e = tid; e < C * V; e += WG) {
-    let i = e / V; let c = e % V;
-    var acc = 0.0;
-    for (var j = 0u; j <= min(i, cv - 1u); j++) { acc += sA[i * C + j] * sBeta[j] * v[vi(b, n0 + j, h, c)]; }
-    wsT[U_OFF + (bh * TP + n0 + i) * V + c] = acc;
-  }
+${gemm(x.t.WG, {
+    M: x.C, N: x.s.K,
+    terms: [{ to: 'min(iN, cv)', a: (i, l) => `sA[${i} * C + ${l}] * sBeta[${l}]${x.gated ? ` * exp2(${x.G(l)})` : ''}`, b: (l, c) => `KK(${l}, ${c})` }],
+    store: (i, c, v) => `wsT[W_OFF + (bh * TP + n0 + ${i}) * K + ${c}] = ${v};`,
+  })}${gemm(x.t.WG, {
+    M: x.C, N: x.s.V,
+    terms: [{ to: 'min(iN, cv)', a: (i, l) => `sA[${i} * C + ${l}] * sBeta[${l}]`, b: (l, c) => `VV(${l}, ${c})` }],
+    store: (i, c, v) => `wsT[U_OFF + (bh * TP + n0 + ${i}) * V + ${c}] = ${v};`,
+  })}
   for (var e = tid; e < C * C; e += WG) { wsT[AINV_OFF + (bh * NT + n) * C * C + e] = sA[e]; }${x.gated ? `
   for (var e = tid; e < C; e += WG) { wsT[GC_OFF + bh * TP + n0 + e] = sB[e]; }` : ''}`;
   return x.finish(k, body, '', x.parGrid, ['KK', 'VV']);
@@ -983,14 +976,13 @@ function dvLocalKernel(x: Ctx): GeneratedKernel {
   k.smem('sA', x.C * x.C);
   const body = `${x.parHead}
   ${x.gateCumsum()}
-  ${INTRA_A}
+  ${x.intraA()}
   workgroupBarrier();
-  for (var e = tid; e < C * V; e += WG) {
-    let j = e / V; let c = e % V;
-    var acc = 0.0;
-    for (var i = j; i < cv; i++) { acc += sA[i * C + j] * dO[vi(b, n0 + i, h, c)]; }
-    wsT[DVL_OFF + (bh * TP + n0 + j) * V + c] = SCALE * acc;
-  }`;
+${gemm(x.t.WG, {
+    M: x.C, N: x.s.V,
+    terms: [{ from: 'i0', to: 'cv', a: (j, l) => `sA[${l} * C + ${j}]`, b: (l, c) => `DO(${l}, ${c})` }],
+    store: (j, c, v) => `wsT[DVL_OFF + (bh * TP + n0 + ${j}) * V + ${c}] = SCALE * ${v};`,
+  })}`;
   return x.finish(k, body, x.helpers(false), x.parGrid, ['KK', 'Q', 'DO']);
 }
 
