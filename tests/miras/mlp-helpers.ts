@@ -82,5 +82,6 @@ export const MLP_CASES: [string, Parameters<typeof mlpMixer>][] = [
   ['chunk + lag token, lq mirror, coupled l2-free', [{ layers: 2, expansion: 1 }, ['l1', { sharpness: 5 }], ['lq', { q: 3, form: 'mirror', eps: 1e-3 }], ['chunk', { chunkSize: 3, lagToken: true }]]],
   ['kl value, momentum', [{ layers: 2, expansion: 1 }, ['l2'], ['kl', { axis: 'value', scale: 2 }], ['momentum']]],
   ['kl all, chunk', [{ layers: 1 }, ['huber', { variant: 'coordinate', delta: 'data' }], ['kl', { axis: 'all' }], ['chunk', { chunkSize: 2 }]]],
+  ['chunk 2 + lag token (anchor = new W), robust, scalar decay', [{ layers: 2, expansion: 2 }, ['robust', { shift: 0.3 }], ['scalar'], ['chunk', { chunkSize: 2, lagToken: true }]]],
   ['coupled l2, momentum, constant β', [{ layers: 2, expansion: 1 }, ['l2'], ['l2', { coupled: true }], ['momentum'], 1, 8, { betaActivation: 'constant' }]],
 ];

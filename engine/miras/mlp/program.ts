@@ -350,8 +350,14 @@ export function buildStep(m: MlpCombo, variant: Variant): Step {
   const qq = m.qscale === 1 ? q : p.scaleC(q, m.qscale);
   const o = mlpForward(effective(Wn), qq).y;
   const stateIn = [...W, ...mom, ...anchor, ...logW];
-  // Outputs never alias inputs (the kernel copies out → in slot by slot; the reverse seeds outputs, reads inputs).
-  const stateOut = [...Wn, ...momN, ...anchorN, ...logN].map((x) => (stateIn.includes(x) ? p.copy(x) : x));
+  // Outputs never alias inputs or each other (the kernel copies out → in slot by slot; the reverse sets each
+  // output's adjoint once, then reads the inputs'): the lag-token anchor is the new W itself, for one.
+  const seen = new Set<number>();
+  const stateOut = [...Wn, ...momN, ...anchorN, ...logN].map((x) => {
+    const y = stateIn.includes(x) || seen.has(x) ? p.copy(x) : x;
+    seen.add(y);
+    return y;
+  });
   let offset = 0;
   const init: Step['init'] = stateIn.map((id, k) => {
     if (k < W.length + mom.length) {

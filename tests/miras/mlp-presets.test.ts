@@ -1,0 +1,88 @@
+/**
+ * The five deep-MLP-memory presets (ttt-linear, titans, moneta, yaad, memora): the scan registry picks the MLP
+ * kernel (`miras-mlp`) for their mixers, and the kernel matches the float64 oracle on o, finalState and every
+ * input gradient at shrunk shapes (heads 2, d = 16, T = 9, not a multiple of the chunk; d = 64 at T = 3);
+ * plus a seeded random sweep over valid MLP-memory combinations.
+ */
+import { describe, expect, it } from 'vitest';
+import { testGpu } from '../helpers/gpu';
+import { DEFAULT_CAPS } from '@/engine/plan/kernel';
+import { findScanProvider, type ScanShape } from '@/engine/ir/scan';
+import { getPreset } from '@/engine/presets';
+import type { MirasMixer } from '@/engine/spec';
+import '@/engine/model/mixers';
+import { mlpProvider } from '@/engine/miras/mlp/provider';
+import { mlpUnsupported } from '@/engine/miras/mlp/program';
+import { runScanKernels } from '@/engine/miras/recurrent/run';
+import { Rng, randomCombo } from '@/engine/miras/reference/random';
+import { gauss, mlpCase, mlpInputs, relErr, rng } from './mlp-helpers';
+
+const TOL = 5e-4;
+
+async function compare(m: MirasMixer, s: ScanShape, seed: number, checkpoint?: number): Promise<Record<string, number>> {
+  const { device } = await testGpu();
+  const { cat, mc } = mlpCase(m, s);
+  const provider = mlpProvider(m, { checkpoint });
+  const x = mlpInputs(cat, mc, s, seed);
+  const want = provider.referenceForward(x, s);
+  const r = rng(seed + 1);
+  const go = Float64Array.from(want.o, () => gauss(r));
+  const gf = Float64Array.from(want.finalState, () => gauss(r));
+  const wantG = provider.referenceBackward(x, { o: go, finalState: gf }, s);
+  const got = await runScanKernels(device, provider.kernels(DEFAULT_CAPS, s), { inputs: provider.inputs(s), outputs: provider.outputs(s) }, x, { o: go, finalState: gf });
+  const errs: Record<string, number> = { o: relErr(got.o, want.o), finalState: relErr(got.finalState, want.finalState) };
+  for (const n of Object.keys(x)) errs[`d${n}`] = relErr(got.grads![n], wantG[n]);
+  return errs;
+}
+
+const fmt = (e: Record<string, number>) => Object.entries(e).map(([n, v]) => `${n} ${v.toExponential(1)}`).join('  ');
+
+const MLP_PRESETS = ['ttt-linear', 'titans', 'moneta', 'yaad', 'memora'];
+
+function presetMixer(name: string, d: number, heads: number): MirasMixer {
+  const spec = getPreset(name).build({ vocabSize: 16, dModel: 64, nLayers: 1 });
+  const mixer = spec.layers[0].mixer as MirasMixer;
+  return { ...mixer, heads, headDimK: d, headDimV: d };
+}
+
+describe('deep MLP memory presets on WebGPU vs float64', () => {
+  for (const name of MLP_PRESETS) {
+    it(`${name}: the registry picks the MLP kernel, which matches the oracle (H=2, d=16, T=9)`, async () => {
+      const m = presetMixer(name, 16, 2);
+      expect(findScanProvider(m)?.id).toMatch(/^miras:mlp\//);
+      const errs = await compare(m, { batch: 2, time: 9, heads: 2, dk: 16, dv: 16 }, 7, 4);
+      console.log(`${name}: ${fmt(errs)}`);
+      for (const [n, e] of Object.entries(errs)) expect(e, n).toBeLessThan(TOL);
+    });
+  }
+  for (const name of ['titans', 'memora']) {
+    it(`${name} at head dim 64 (hidden 256, T=3)`, async () => {
+      const m = presetMixer(name, 64, 1);
+      const errs = await compare(m, { batch: 1, time: 3, heads: 1, dk: 64, dv: 64 }, 3);
+      console.log(`${name} d=64: ${fmt(errs)}`);
+      for (const [n, e] of Object.entries(errs)) expect(e, n).toBeLessThan(TOL);
+    });
+  }
+});
+
+describe('seeded random sweep over MLP-memory combinations', () => {
+  const r = new Rng(2024);
+  const cases: { label: string; m: MirasMixer; s: ScanShape }[] = [];
+  while (cases.length < 8) {
+    const c = randomCombo(r, { memories: ['mlp'], mlstm: false });
+    if (mlpUnsupported(c)) continue;
+    const heads = 1 + Math.floor(r.next() * 2);
+    const d = [8, 12, 16][Math.floor(r.next() * 3)];
+    const s = { batch: 1 + Math.floor(r.next() * 2), time: 5 + Math.floor(r.next() * 8), heads, dk: d, dv: d };
+    const m: MirasMixer = { type: 'miras', heads, headDimK: d, headDimV: d, memory: c.memory, bias: c.bias, retention: c.retention, learner: c.learner, block: c.block };
+    const p = c.memory.params;
+    cases.push({ label: `#${cases.length} L${p.layers}×${p.expansion} ${p.activation}${p.layerNorm ? '+LN' : ''} ${c.bias.kind}/${c.retention.kind}/${c.learner.kind} B${s.batch} T${s.time} H${heads} d${d}`, m, s });
+  }
+  for (const [i, cs] of cases.entries()) {
+    it(cs.label, async () => {
+      const errs = await compare(cs.m, cs.s, 100 + i, 3);
+      console.log(`${cs.label}: ${fmt(errs)}`);
+      for (const [n, e] of Object.entries(errs)) expect(e, n).toBeLessThan(TOL);
+    });
+  }
+});
