@@ -71,12 +71,13 @@ export async function ownerIdForToken(token: string | null | undefined): Promise
 
 /** The caller as an owner, creating the owner (and its cookie) on first write. */
 export async function requireOwner(req: Request): Promise<Owner> {
-  const db = await getDb();
   const existing = ownerToken(req);
   const token = existing ?? newOwnerToken();
   const tokenHash = hashToken(token);
+  // A known token (every ingest batch after the first) is answered from memory, without touching the database.
   const cached = ownerIds.get(tokenHash);
   if (cached) return { id: cached };
+  const db = await getDb();
   // Read first: nearly every write comes from a known owner, and a read takes no write lock.
   const known = existing ? await db.owner.findUnique({ where: { tokenHash }, select: { id: true } }) : null;
   const row = known ?? (await db.owner.upsert({ where: { tokenHash }, create: { id: newId(), tokenHash }, update: {}, select: { id: true } }));
