@@ -4,7 +4,7 @@ engine's model definitions (engine/model/build.ts, engine/model/mixers.ts, engin
 the presets); the chunked recurrences come from bench/pytorch/chunk_eager.py. No fla code.
 
    python3 bench/pytorch/train_step.py [--preset gla] [--d-model 256] [--layers 4] [--batch 16] [--seq 256]
-                                       [--vocab 256] [--steps 10] [--tf32] [--compile] [--out FILE.json]
+                                       [--vocab 256] [--steps 10] [--tf32] [--compile] [--out FILE.json] [--device cpu]
 
 Per layer (pre-RMSNorm, residual):  h += mixer(norm(h));  h += W_down(silu(W_gate x) * W_up x), x = norm(h)
   transformer:     q, k, v, o projections; causal softmax attention (scaled_dot_product_attention), 64-dim heads
@@ -73,6 +73,35 @@ class ShortConv(torch.nn.Module):
         return y.transpose(1, 2)
 
 
+def gated_delta_chunked(q, k, v, g, beta, scale, C):
+    """Gated delta rule S_t = exp(g_t)(I - b_t k_t k_t^T) S_{t-1} + b_t k_t v_t^T, o_t = scale S_t^T q_t, by chunks
+    (WY form, as chunk_eager.chunked), with the intra-chunk decays exp(b_i - b_j) formed only where i >= j: the
+    unmasked form overflows fp32 once the learned gates grow (inf * 0 = NaN gradients after a few steps)."""
+    B, T, H, K = q.shape
+    N = T // C
+    r = lambda t: t.reshape(B, N, C, H, -1).permute(0, 3, 1, 2, 4)  # [B, H, N, C, D]
+    qc, kc, vc = r(q), r(k), r(v)
+    b = g.reshape(B, N, C, H).permute(0, 3, 1, 2).cumsum(-1)  # [B, H, N, C]
+    bt = beta.reshape(B, N, C, H).permute(0, 3, 1, 2).unsqueeze(-1)
+    diff = b.unsqueeze(-1) - b.unsqueeze(-2)
+    lower = torch.ones(C, C, dtype=torch.bool, device=q.device).tril()
+    incl = torch.exp(diff.masked_fill(~lower, float("-inf")))
+    strict = torch.exp(diff.masked_fill(~lower.tril(-1), float("-inf")))
+    L = (kc @ kc.transpose(-1, -2)) * strict * bt + torch.eye(C, dtype=q.dtype, device=q.device)
+    w = torch.linalg.solve_triangular(L, kc * bt * torch.exp(b).unsqueeze(-1), upper=False, unitriangular=True)
+    u = torch.linalg.solve_triangular(L, vc * bt, upper=False, unitriangular=True)
+    A = (qc @ kc.transpose(-1, -2)) * incl
+    h = torch.zeros(B, H, K, v.shape[-1], dtype=q.dtype, device=q.device)
+    outs = []
+    for n in range(N):
+        vn = u[:, :, n] - w[:, :, n] @ h
+        bn = b[:, :, n].unsqueeze(-1)
+        outs.append(scale * ((qc[:, :, n] * torch.exp(bn)) @ h + A[:, :, n] @ vn))
+        last = bn[:, :, -1:]
+        h = h * torch.exp(last) + (kc[:, :, n] * torch.exp(last - bn)).transpose(-1, -2) @ vn
+    return torch.stack(outs, 2).permute(0, 2, 3, 1, 4).reshape(B, T, H, -1)
+
+
 class Attention(torch.nn.Module):
     def __init__(self, d, n_layers):
         super().__init__()
@@ -88,17 +117,28 @@ class Attention(torch.nn.Module):
         return self.o(o.transpose(1, 2).reshape(B, T, -1))
 
 
-class GLA(torch.nn.Module):
-    def __init__(self, d, n_layers):
+class MirasBlock(torch.nn.Module):
+    """q, k, v projections and the block's output: RMSNorm per head, * silu(x W_gate), W_o."""
+
+    def __init__(self, d, n_layers, dk_of_dim, dv_of_dim):
         super().__init__()
         self.h, dim = split_heads(d, 64)
-        self.dk, self.dv = max(1, dim // 2), dim
+        self.dk, self.dv = dk_of_dim(dim), dv_of_dim(dim)
         H, dk, dv = self.h, self.dk, self.dv
         self.q, self.k, self.v = Linear(d, H * dk), Linear(d, H * dk), Linear(d, H * dv)
-        self.g_down, self.g_up = Linear(d, 16), Linear(16, H * dk, bias=True)
         self.norm = torch.nn.Parameter(torch.ones(H * dv))
         self.gate = Linear(d, H * dv)
         self.o = Linear(H * dv, d, std=(H * dv * 2 * n_layers) ** -0.5)
+
+    def output(self, o, x):
+        B, T, H, dv = o.shape
+        return self.o(rmsnorm(o, self.norm.view(H, dv)).reshape(B, T, H * dv) * F.silu(self.gate(x)))
+
+
+class GLA(MirasBlock):
+    def __init__(self, d, n_layers):
+        super().__init__(d, n_layers, lambda dim: max(1, dim // 2), lambda dim: dim)
+        self.g_down, self.g_up = Linear(d, 16), Linear(16, self.h * self.dk, bias=True)
 
     def forward(self, x):
         B, T, _ = x.shape
@@ -106,17 +146,13 @@ class GLA(torch.nn.Module):
         g = F.logsigmoid(self.g_up(self.g_down(x))) / 16
         inp = {"q": self.q(x).view(B, T, H, dk), "k": self.k(x).view(B, T, H, dk), "v": self.v(x).view(B, T, H, dv), "g": g.view(B, T, H, dk)}
         o, _ = chunked("linear", "vector", inp, dk ** -0.5, C=min(64, T))
-        o = rmsnorm(o, self.norm.view(H, dv)).reshape(B, T, H * dv)
-        return self.o(o * F.silu(self.gate(x)))
+        return self.output(o, x)
 
 
-class GatedDeltaNet(torch.nn.Module):
+class GatedDeltaNet(MirasBlock):
     def __init__(self, d, n_layers):
-        super().__init__()
-        self.h, dim = split_heads(d, 64)
-        self.dk, self.dv = dim, 2 * dim
+        super().__init__(d, n_layers, lambda dim: dim, lambda dim: 2 * dim)
         H, dk, dv = self.h, self.dk, self.dv
-        self.q, self.k, self.v = Linear(d, H * dk), Linear(d, H * dk), Linear(d, H * dv)
         self.conv_q, self.conv_k, self.conv_v = ShortConv(H * dk), ShortConv(H * dk), ShortConv(H * dv)
         self.A_log = torch.nn.Parameter(torch.empty(H).uniform_(math.log(1), math.log(16)))
         self.g = Linear(d, H, bias=True)
@@ -124,9 +160,6 @@ class GatedDeltaNet(torch.nn.Module):
             dt = torch.exp(torch.empty(H).uniform_(math.log(1e-3), math.log(0.1)))
             self.g.b.copy_(dt + torch.log(-torch.expm1(-dt)))
         self.beta = Linear(d, H, bias=True)
-        self.norm = torch.nn.Parameter(torch.ones(H * dv))
-        self.gate = Linear(d, H * dv)
-        self.o = Linear(H * dv, d, std=(H * dv * 2 * n_layers) ** -0.5)
 
     def forward(self, x):
         B, T, _ = x.shape
@@ -135,12 +168,7 @@ class GatedDeltaNet(torch.nn.Module):
         k = F.normalize(F.silu(self.conv_k(self.k(x))).view(B, T, H, dk), dim=-1, eps=1e-6)
         v = F.silu(self.conv_v(self.v(x))).view(B, T, H, dv)
         g = -torch.exp(self.A_log) * F.softplus(self.g(x))
-        inp = {"q": q, "k": k, "v": v, "g": g, "beta": torch.sigmoid(self.beta(x))}
-        # 32-token chunks: chunked() forms exp(b_i - b_j) before masking, and with Mamba2-range decays a 64-token
-        # chunk overflows fp32 there (inf * 0 = NaN gradients); 32 keeps it finite at these gates.
-        o, _ = chunked("delta", "scalar", inp, dk ** -0.5, C=min(32, T))
-        o = rmsnorm(o, self.norm.view(H, dv)).reshape(B, T, H * dv)
-        return self.o(o * F.silu(self.gate(x)))
+        return self.output(gated_delta_chunked(q, k, v, g, torch.sigmoid(self.beta(x)), dk ** -0.5, C=min(64, T)), x)
 
 
 MIXERS = {"transformer": Attention, "gla": GLA, "gated-deltanet": GatedDeltaNet}
@@ -173,11 +201,19 @@ class Model(torch.nn.Module):
         return F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
 
 
+DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cuda"
+
+
+def sync():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+
+
 def run(preset, d, n_layers, batch, seq, vocab, steps, tf32, compile_model):
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
     torch.manual_seed(0)
-    dev = "cuda"
+    dev = DEVICE
     model = Model(preset, vocab, d, n_layers).to(dev)
     # Weight decay on matrices (the engine's `decay` flag: projections and the head), not on norms, biases, embeddings, gates' scalars.
     decay = [p for n, p in model.named_parameters() if p.dim() == 2 and n != "embed" and "conv" not in n]
@@ -198,12 +234,12 @@ def run(preset, d, n_layers, batch, seq, vocab, steps, tf32, compile_model):
     t_warm = time.perf_counter()
     for i in range(3):
         step(*batches[i % steps])
-    torch.cuda.synchronize()
+    sync()
     warm_s = time.perf_counter() - t_warm
     t0 = time.perf_counter()
     for ids, tg in batches:
         loss = step(ids, tg)
-    torch.cuda.synchronize()
+    sync()
     ms = (time.perf_counter() - t0) * 1000 / steps
     return {
         "preset": preset,
@@ -221,7 +257,8 @@ def main():
     d, n_layers, batch, seq, vocab, steps = flag("d-model", 256), flag("layers", 4), flag("batch", 16), flag("seq", 256), flag("vocab", 256), flag("steps", 10)
     modes = [(False, False)] + ([(True, False)] if "--tf32" in sys.argv else []) + ([(False, True)] if "--compile" in sys.argv else [])
     results = []
-    print(f"torch {torch.__version__} {torch.cuda.get_device_name()}; d={d} L={n_layers} V={vocab}, batch {batch} x seq {seq}, {steps} timed steps")
+    device_name = torch.cuda.get_device_name() if DEVICE == "cuda" else DEVICE
+    print(f"torch {torch.__version__} {device_name}; d={d} L={n_layers} V={vocab}, batch {batch} x seq {seq}, {steps} timed steps")
     for preset in presets:
         for tf32, comp in modes:
             try:
@@ -236,7 +273,7 @@ def main():
     out = flag("out", "")
     if out:
         with open(out, "w") as fh:
-            json.dump({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "torch": torch.__version__, "device": torch.cuda.get_device_name(), "d_model": d, "layers": n_layers, "batch": batch, "seq": seq, "vocab": vocab, "steps": steps, "results": results}, fh, indent=2)
+            json.dump({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "torch": torch.__version__, "device": device_name, "d_model": d, "layers": n_layers, "batch": batch, "seq": seq, "vocab": vocab, "steps": steps, "results": results}, fh, indent=2)
 
 
 if __name__ == "__main__":

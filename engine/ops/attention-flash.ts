@@ -88,11 +88,16 @@ var<workgroup> sC: array<f32, ${BLK}>;`;
   let b = w / ${u(NB * s.H)};
   let r = lid / ${u(PER_ROW)};
   let cs = lid % ${u(PER_ROW)};`;
+  /** acc{m} += Σ_j sP[r][j] · buf[j][cs + 8m] over the block's 32 tile rows, for `cols` columns per invocation. */
+  const weighted = (acc: string, cols: number) => `    for (var j = 0u; j < ${u(BLK)}; j++) {
+      let wj = sP[r * ${u(SP)} + j];
+${range(cols).map((m) => `      ${acc}${m} = fma(wj, buf[j * ${u(S)} + cs + ${u(m * PER_ROW)}], ${acc}${m});`).join('\n')}
+    }`;
   const entry = `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {`;
   /** Key tk is visible from query tq. */
   const visible = (tk: string, tq: string) => `(${tk} <= ${tq} && ${tk} + ${u(s.W)} > ${tq} && ${tq} < ${u(s.T)})`;
-  return { S, NB, row, loadTile, regs, dot, shared, head, entry, visible, groups: NB * s.B * s.H };
+  return { S, NB, row, loadTile, regs, dot, shared, head, entry, visible, weighted, groups: NB * s.B * s.H };
 }
 
 const spec = (name: string, binds: Bind[], wgsl: string, groups: number, caps: DeviceCaps): KernelSpec => ({
@@ -152,10 +157,7 @@ ${c.loadTile('v', 'k0', s.Dv)}
     workgroupBarrier();
     let corr = sC[r];
 ${range(OV).map((m) => `    acc${m} *= corr;`).join('\n')}
-    for (var j = 0u; j < ${u(BLK)}; j++) {
-      let p = sP[r * ${u(SP)} + j];
-${range(OV).map((m) => `      acc${m} = fma(p, buf[j * ${u(c.S)} + cs + ${u(m * PER_ROW)}], acc${m});`).join('\n')}
-    }
+${c.weighted('acc', OV)}
     workgroupBarrier();
   }
   if (tq < ${u(s.T)}) {
@@ -224,10 +226,7 @@ ${range(SCORES)
   )
   .join('\n')}
     workgroupBarrier();
-    for (var j = 0u; j < ${u(BLK)}; j++) {
-      let ds = sP[r * ${u(SP)} + j];
-${range(OQ).map((m) => `      acc${m} = fma(ds, buf[j * ${u(c.S)} + cs + ${u(m * PER_ROW)}], acc${m});`).join('\n')}
-    }
+${c.weighted('acc', OQ)}
     workgroupBarrier();
   }
   if (tq < ${u(s.T)}) {
@@ -284,18 +283,12 @@ ${range(SCORES).map((n) => `    sP[r * ${u(SP)} + i${n}] = p${n};`).join('\n')}
 ${c.loadTile('g', 'q0', s.Dv)}
     workgroupBarrier();
 ${range(SCORES).map((n) => `    var dp${n} = 0.0;\n    ${c.dot(`dp${n}`, 'vd', `i${n}`, s.Dv)}\n    let ds${n} = p${n} * (dp${n} - sB[i${n}]);`).join('\n')}
-    for (var i = 0u; i < ${u(BLK)}; i++) {
-      let p = sP[r * ${u(SP)} + i];
-${range(OV).map((m) => `      dv${m} = fma(p, buf[i * ${u(c.S)} + cs + ${u(m * PER_ROW)}], dv${m});`).join('\n')}
-    }
+${c.weighted('dv', OV)}
     workgroupBarrier();
 ${range(SCORES).map((n) => `    sP[r * ${u(SP)} + i${n}] = ds${n};`).join('\n')}
 ${c.loadTile('q', 'q0', s.D)}
     workgroupBarrier();
-    for (var i = 0u; i < ${u(BLK)}; i++) {
-      let ds = sP[r * ${u(SP)} + i];
-${range(OK).map((m) => `      dk${m} = fma(ds, buf[i * ${u(c.S)} + cs + ${u(m * PER_ROW)}], dk${m});`).join('\n')}
-    }
+${c.weighted('dk', OK)}
     workgroupBarrier();
   }
   if (tk < ${u(s.T)}) {
