@@ -6,7 +6,9 @@
  * $OUT/scan-recurrent.json (or ./bench/results/). Run: npx tsx bench/scan-recurrent.ts
  * Also per kernel times, the general backward of the same combination (`general_bwd_ms`, the kernel
  * before the fast one), and with --sweep a few launch shapes (engine/miras/recurrent RecurrentOptions.tune)
- * for three representative presets. --only a,b limits the presets; --no-general skips the general backward.
+ * for three representative presets. --only a,b limits the presets; --no-general skips the general backward;
+ * --check first runs every preset's kernels at a small shape (d = 64, the device's limits) against the float64
+ * oracle on this device, outputs and every gradient.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +20,10 @@ import { recurrentProvider, recurrentSupports } from '../engine/miras/recurrent/
 import type { RecurrentOptions } from '../engine/miras/recurrent/codegen';
 import { prepare, uploadF32, zerosF32 } from '../engine/miras/chunk/exec';
 import { median, timeForwardBackward } from './gpu/timing';
+import { comboInputs, comboOutputs } from '../engine/miras/math/combo';
+import { runScanKernels } from '../engine/miras/recurrent/run';
+import { referenceProviderFor } from '../engine/miras/reference/provider';
+import { gauss, randomInputs, relErr, rng } from '../tests/miras/kernel-helpers';
 
 const BW = 4.3e12;
 const PRESETS = ['linear-attention', 'retnet', 'gla', 'mamba2', 'hgrn2', 'mlstm', 'deltanet', 'gated-deltanet', 'deltaproduct', 'longhorn', 'ttt-linear', 'titans', 'moneta', 'yaad', 'memora'];
@@ -38,7 +44,7 @@ async function main() {
   const gpu = await createNodeGpu();
   const { device, description } = gpu;
   const caps = capsFromDescription(description);
-  const out: { adapter: string; date: string; caps: unknown; timings: unknown[]; sweep: unknown[]; skipped: unknown[] } = { adapter: adapterSummary(description), date: new Date().toISOString(), caps, timings: [], sweep: [], skipped: [] };
+  const out: { adapter: string; date: string; caps: unknown; check: unknown[]; timings: unknown[]; sweep: unknown[]; skipped: unknown[] } = { adapter: adapterSummary(description), date: new Date().toISOString(), caps, check: [], timings: [], sweep: [], skipped: [] };
   console.log(`adapter: ${out.adapter}`);
   const smoke = process.argv.includes('--smoke'); // tiny shape, two presets: tries the script on SwiftShader
   const dir = process.env.OUT ?? join(process.cwd(), 'bench', 'results');
@@ -49,6 +55,31 @@ async function main() {
   const only = oi > 0 ? process.argv[oi + 1].split(',') : null;
   const list = only ?? (smoke ? PRESETS.slice(0, 2) : PRESETS);
   const sweep = process.argv.includes('--sweep');
+  if (process.argv.includes('--check')) {
+    // the kernels this sitting times, on this device, against the float64 oracle (B=1, H=2, T=40, d=64)
+    const cs = { batch: 1, time: 40, heads: 2, dk: 64, dv: 64 };
+    for (const name of list) {
+      const base = getPreset(name).build({ vocabSize: 256, dModel: 1024, nLayers: 1 }).layers[0].mixer as MirasMixer;
+      const mixer = { ...base, heads: cs.heads, headDimK: cs.dk, headDimV: cs.dv } as MirasMixer;
+      if (!recurrentSupports(mixer)) continue;
+      const p = recurrentProvider(mixer);
+      const x = randomInputs(p.combo, cs, 3);
+      const r = rng(5);
+      const oracle = referenceProviderFor(p.combo.catalog);
+      const want = oracle.referenceForward(x, cs);
+      const go = Float64Array.from(want.o, () => gauss(r));
+      const gf = Float64Array.from(want.finalState, () => gauss(r));
+      const wantG = oracle.referenceBackward(x, { o: go, finalState: gf }, cs);
+      const ks = p.kernels(caps, cs);
+      const got = await runScanKernels(device, ks, { inputs: comboInputs(p.combo, cs), outputs: comboOutputs(p.combo, cs) }, x, { o: go, finalState: gf });
+      const errs: Record<string, number> = { o: relErr(got.o, want.o), finalState: relErr(got.finalState, want.finalState) };
+      for (const n of Object.keys(wantG)) errs[`d${n}`] = relErr(got.grads![n], wantG[n]);
+      const worst = Math.max(...Object.values(errs));
+      out.check.push({ preset: name, shape: cs, kernels: ks.backward.map((k) => k.name), errs, pass: worst < 1e-3 });
+      console.log(`check ${name.padEnd(16)} ${worst < 1e-3 ? 'ok ' : 'BAD'} ${Object.entries(errs).map(([n, e]) => `${n} ${e.toExponential(1)}`).join(' ')}`);
+      save();
+    }
+  }
   for (const name of list) {
     const base = getPreset(name).build({ vocabSize: 256, dModel: 1024, nLayers: 1 }).layers[0].mixer as MirasMixer;
     const mixer = { ...base, heads: shape.heads, headDimK: shape.dk, headDimV: shape.dv } as MirasMixer;

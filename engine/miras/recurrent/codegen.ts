@@ -51,6 +51,42 @@ export function unrollLoops(wgsl: string, v: string, bound: string, count: numbe
   return out + wgsl.slice(at);
 }
 
+/** One operand segment of a staged sub-step: `len` floats at offset `off` of the step's PS, loaded by `src` (uses tau, o). */
+export interface StageSeg {
+  name: string;
+  len: number;
+  off: number;
+  src: string;
+}
+
+/**
+ * Staging of LP sub-steps of operands into workgroup memory `pre[l·PS + off + o]`, by W invocations (id t).
+ * Straight-line code: one unconditional load per register (indices clamped into range instead of branching),
+ * so all loads of a block are in flight together; a load under a divergent branch whose result merges at the
+ * join would wait for the load, and the H200 sitting showed such staging costing one full global-memory
+ * latency per element. `decl` declares the registers, `load(base)` fills them for the block starting at
+ * sub-step `base`, `store` writes them into `pre`.
+ */
+export function staging(segs: StageSeg[], LP: number, W: number) {
+  const cnt = (g: StageSeg) => Math.ceil((LP * g.len) / W);
+  const decl = segs.map((g) => `var pf_${g.name}: array<f32, ${cnt(g)}>;`).join('\n  ');
+  const load = (base: string) =>
+    segs
+      .map((g) =>
+        Array.from(
+          { length: cnt(g) },
+          (_, n) => `{ let x = min(t + ${u(n * W)}, ${u(LP * g.len - 1)}); let tau = min(${base} + x / ${u(g.len)}, TS - 1u); let o = x % ${u(g.len)}; pf_${g.name}[${n}] = ${g.src}; }`,
+        ).join('\n    '),
+      )
+      .join('\n    ');
+  const store = segs
+    .map((g) =>
+      Array.from({ length: cnt(g) }, (_, n) => `{ let x = t + ${u(n * W)}; if (x < ${u(LP * g.len)}) { pre[(x / ${u(g.len)}) * PS + ${u(g.off)} + x % ${u(g.len)}] = pf_${g.name}[${n}]; } }`).join('\n    '),
+    )
+    .join('\n    ');
+  return { decl, load, store };
+}
+
 export interface RecurrentKernels {
   forward: KernelSpec[];
   backward: KernelSpec[];
@@ -594,15 +630,19 @@ ${sums}
   const Gr = c.bias.hebbian || c.memory === 'matrix' ? 'G' : 'gv[r]';
   const lamS = c.retention.decay === 'constant' ? 'GAMMA[h]' : c.retention.decay === 'scalar' ? `exp(${PRE(u(sIdx('g')))})` : '1.0';
   const beta = !c.hasBeta ? '1.0' : c.betaPerChannel ? PRE('OB + jl') : PRE(u(sIdx('beta')));
-  // global source of staged operand o of sub-step tau
-  const src: string[] = [
-    `if (o < OQ) { return k[rowk(b, tau, h) + o]; }`,
-    `if (o < OG) { return q[rowq(b, tau / STEPS, h) + o - OQ]; }`,
-    ...(chan ? [`if (o < OV) { return gates[rowg(b, tau, h) + ${u(f.gc!)} + o - OG]; }`] : []),
-    `if (o < OB) { return v[rowv(b, tau, h) + j0 + o - OV]; }`,
-    ...(f.bc !== undefined ? [`if (o < OS) { return gates[rowg(b, tau, h) + ${u(f.bc)} + j0 + o - OB]; }`] : []),
-    ...scal.map((n, m) => `if (o == ${u(OS + m)}) { return gates[rowg(b, tau, h) + ${u(f[n]!)}]; }`),
-  ];
+  // staged operands of sub-step tau, slot o
+  const st = staging(
+    [
+      { name: 'k', len: L.DK, off: OK, src: 'k[rowk(b, tau, h) + o]' },
+      { name: 'q', len: L.DK, off: OQ, src: 'q[rowq(b, tau / STEPS, h) + o]' },
+      ...(chan ? [{ name: 'gc', len: L.DK, off: OG, src: `gates[rowg(b, tau, h) + ${u(f.gc!)} + o]` }] : []),
+      { name: 'v', len: TV, off: OV, src: 'v[rowv(b, tau, h) + j0 + o]' },
+      ...(f.bc !== undefined ? [{ name: 'bc', len: TV, off: OB, src: `gates[rowg(b, tau, h) + ${u(f.bc)} + j0 + o]` }] : []),
+      ...scal.map((n, m) => ({ name: `s${m}`, len: 1, off: OS + m, src: `gates[rowg(b, tau, h) + ${u(f[n]!)}]` })),
+    ],
+    LP,
+    W,
+  );
   const wgsl = `${header(c, s, L, 'forward')}
 //   ${L.DV / TV} workgroup(s) of ${TV} value columns per head; ${P} invocations per column (R = ${R} key rows each); blocks of ${LP} sub-steps staged one block ahead
 ${decl}
@@ -626,15 +666,6 @@ var<workgroup> pre: array<f32, ${LP * PS}>;
 var<workgroup> red: array<f32, ${redN}>;
 var<workgroup> cr: array<f32, ${crN}>;
 ${poN ? `var<workgroup> po: array<f32, ${LP * poN}>;` : ''}
-
-// staged operand x = l·PS + o of the block starting at sub-step base (0 past the end)
-fn stage(b: u32, h: u32, j0: u32, base: u32, x: u32) -> f32 {
-  let tau = base + x / PS;
-  let o = x % PS;
-  if (tau >= TS) { return 0.0; }
-  ${src.join('\n  ')}
-  return 0.0;
-}
 
 @compute @workgroup_size(${W})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
@@ -660,16 +691,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   ${nrm ? `// ℓq: the memory read is W = N(S) = nrm_f(S)·sc with sc = ‖S‖^{−expo}
   var sc = 1.0;
   ${normSc('sc')}` : ''}
-  var pf: array<f32, NPT>;
-  for (var n = 0u; n < NPT; n++) { let x = t + n * W; if (x < LP * PS) { pf[n] = stage(b, h, j0, 0u, x); } }
+  ${st.decl}
+  ${st.load('0u')}
   for (var base = 0u; base < TS; base += LP) {
     workgroupBarrier();
-    for (var n = 0u; n < NPT; n++) { let x = t + n * W; if (x < LP * PS) { pre[x] = pf[n]; } }
+    ${st.store}
     workgroupBarrier();
     ${implicit ? `for (var l = t; l < LP; l += W) { var a = 0.0; for (var i = 0u; i < DK; i++) { let ki = pre[l * PS + i]; a += ki * ki; } pre[l * PS + OKK] = a; }
     workgroupBarrier();` : ''}
     // the next block's operands are in flight while this block runs
-    for (var n = 0u; n < NPT; n++) { let x = t + n * W; if (x < LP * PS) { pf[n] = stage(b, h, j0, base + LP, x); } }
+    ${st.load('base + LP')}
     for (var l = 0u; l < LP; l++) {
       let tau = base + l;
       if (tau >= TS) { break; }
@@ -733,7 +764,7 @@ ${softmaxFwd}
 `;
   return {
     name: 'miras_recurrent_fwd',
-    wgsl: unrollLoops(unrollLoops(wgsl, 'r', 'R', R), 'n', 'NPT', NPT),
+    wgsl: unrollLoops(wgsl, 'r', 'R', R),
     entryPoint: 'main',
     bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })),
     workgroups: [L.B * L.H, L.DV / TV, 1],

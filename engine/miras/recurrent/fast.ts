@@ -21,7 +21,7 @@
 import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
 import { lit } from '../math/expr';
-import { consts, header, mathFns, unrollLoops, type BackwardTune, type Layout } from './codegen';
+import { consts, header, mathFns, staging, unrollLoops, type BackwardTune, type Layout } from './codegen';
 
 const u = (x: number) => `${x}u`;
 
@@ -47,7 +47,7 @@ export interface FastConfig {
 
 interface Parts {
   PS: number;
-  off: { q: number; g: number; v: number; dout: number; bc: number; s: number; kk: number };
+  off: { q: number; g: number; v: number; dout: number; gv: number; bc: number; s: number; kk: number };
   scal: ('beta' | 'g' | 'delta')[];
   /** pseudo-row scalar gradient fields, row fields, column fields */
   sf: ('beta' | 'g' | 'delta')[];
@@ -65,7 +65,8 @@ function parts(c: Combo, L: Layout, TV: number, P: number): Parts {
   const g = 2 * L.DK;
   const v = g + (chan ? L.DK : 0);
   const dout = v + TV;
-  const bc = dout + TV;
+  const gv = dout + TV;
+  const bc = gv + TV;
   const s = bc + (f.bc !== undefined ? TV : 0);
   const kk = s + scal.length;
   const PS = kk + (c.learner === 'implicit' ? 1 : 0);
@@ -75,7 +76,7 @@ function parts(c: Combo, L: Layout, TV: number, P: number): Parts {
   const W = TV * P;
   const RB = (rows.length * L.DK + sf.length * P) * TV + cols.length * W;
   const cyN = c.memory === 'matrix' && !c.bias.hebbian && P > 1 ? 2 * W : 0;
-  return { PS, off: { q, g, v, dout, bc, s, kk }, scal: [...scal], sf: [...sf], rows, cols, RB, cyN };
+  return { PS, off: { q, g, v, dout, gv, bc, s, kk }, scal: [...scal], sf: [...sf], rows, cols, RB, cyN };
 }
 
 /** Launch shape of the fast backward within `caps`, or null when it does not fit (then the general kernel runs). */
@@ -235,7 +236,7 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
         matrixL2
           ? `let de = bias_de(e, dl, 0.0, 0.0, 0.0, c0T, 0.0, 0.0, 0.0);
       let ddl = bias_ddelta(e, dl, 0.0, 0.0, 0.0, c0T, 0.0, 0.0, 0.0);
-      if (p == 0u) { grad_v[rowv(b, tau, h) + j] -= de; }
+      if (p == 0u) { grad_v[rowv(b, tau, h) + j] = ${PRE(`${u(off.gv)} + jl`)} - de; }
       for (var r = 0u; r < R; r++) {
         let i = p * R + r;
         let ki = pre[l * PS + i];
@@ -245,7 +246,7 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
         pk[r] += ${retained ? 'lam * Sp' : 'Sp'} * de;
         ${retained ? 'dS[r] += lam * dP; pl[r] += Sp * dP;' : 'dS[r] += dP;'}
       }`
-          : 'if (p == 0u) { grad_v[rowv(b, tau, h) + j] += c0T; }'
+          : `if (p == 0u) { grad_v[rowv(b, tau, h) + j] = ${PRE(`${u(off.gv)} + jl`)} + c0T; }`
       }
       ${
         !c.hasBeta
@@ -265,20 +266,25 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
       for (var r = 0u; r < R; r++) { Sn[r] = hist[l * R + r]; }
       pend = tau;
       rb = ${u(RB)} - rb;`;
-  // staged operands of sub-step tau, slot o: [k | q | channel gates | v | ∂o | β per channel | scalar gates | ‖k‖²]
-  const src: string[] = [
-    `if (o < ${u(off.q)}) { return k[rowk(b, tau, h) + o]; }`,
-    `if (o < ${u(off.g)}) { return q[rowq(b, tau / STEPS, h) + o - ${u(off.q)}]; }`,
-    ...(chan ? [`if (o < ${u(off.v)}) { return gates[rowg(b, tau, h) + ${u(f.gc!)} + o - ${u(off.g)}]; }`] : []),
-    `if (o < ${u(off.dout)}) { return v[rowv(b, tau, h) + j0 + o - ${u(off.v)}]; }`,
-    `if (o < ${u(off.bc)}) { return select(0.0, dout[rowo(b, tau / STEPS, h) + j0 + o - ${u(off.dout)}], tau % STEPS == STEPS - 1u); }`,
-    ...(f.bc !== undefined ? [`if (o < ${u(off.s)}) { return gates[rowg(b, tau, h) + ${u(f.bc)} + j0 + o - ${u(off.bc)}]; }`] : []),
-    ...pt.scal.map((n, m) => `if (o == ${u(off.s + m)}) { return gates[rowg(b, tau, h) + ${u(f[n]!)}]; }`),
-  ];
-  const NPT = Math.ceil((LP * PS) / W);
+  // staged operands of sub-step tau, slot o: [k | q | channel gates | v | ∂o | grad.v so far | β per channel | scalar gates | ‖k‖²]
+  // (grad.v is read here so the reverse step only stores: a read-modify-write would expose a global latency per step)
+  const st = staging(
+    [
+      { name: 'k', len: L.DK, off: 0, src: 'k[rowk(b, tau, h) + o]' },
+      { name: 'q', len: L.DK, off: off.q, src: 'q[rowq(b, tau / STEPS, h) + o]' },
+      ...(chan ? [{ name: 'gc', len: L.DK, off: off.g, src: `gates[rowg(b, tau, h) + ${u(f.gc!)} + o]` }] : []),
+      { name: 'v', len: TV, off: off.v, src: 'v[rowv(b, tau, h) + j0 + o]' },
+      { name: 'do', len: TV, off: off.dout, src: 'select(0.0, dout[rowo(b, tau / STEPS, h) + j0 + o], tau % STEPS == STEPS - 1u)' },
+      { name: 'gv', len: TV, off: off.gv, src: 'grad_v[rowv(b, tau, h) + j0 + o]' },
+      ...(f.bc !== undefined ? [{ name: 'bc', len: TV, off: off.bc, src: `gates[rowg(b, tau, h) + ${u(f.bc)} + j0 + o]` }] : []),
+      ...pt.scal.map((n, m) => ({ name: `s${m}`, len: 1, off: off.s + m, src: `gates[rowg(b, tau, h) + ${u(f[n]!)}]` })),
+    ],
+    LP,
+    W,
+  );
   const stageBlock = `    workgroupBarrier();
-    for (var n = 0u; n < NPT; n++) { let x = t + n * W; if (x < LP * PS) { pf[n] = stage(b, h, j0, u0, x); } }
-    for (var n = 0u; n < NPT; n++) { let x = t + n * W; if (x < LP * PS) { pre[x] = pf[n]; } }
+    ${st.load('u0')}
+    ${st.store}
     workgroupBarrier();
     ${implicit ? `for (var l = t; l < LP; l += W) { var a = 0.0; for (var i = 0u; i < DK; i++) { let ki = pre[l * PS + i]; a += ki * ki; } pre[l * PS + ${u(off.kk)}] = a; }
     workgroupBarrier();` : ''}`;
@@ -297,18 +303,9 @@ const R = ${u(R)};
 const TV = ${u(TV)};
 const W = ${u(W)};
 const PS = ${u(PS)};
-const NPT = ${u(NPT)};
 var<workgroup> pre: array<f32, ${LP * PS}>;
 var<workgroup> red: array<f32, ${2 * RB}>;
 ${cyN ? `var<workgroup> cy: array<f32, ${cyN}>;` : ''}
-
-fn stage(b: u32, h: u32, j0: u32, base: u32, x: u32) -> f32 {
-  let tau = base + x / PS;
-  let o = x % PS;
-  if (tau >= TS) { return 0.0; }
-  ${src.join('\n  ')}
-  return 0.0;
-}
 
 @compute @workgroup_size(${W})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
@@ -331,7 +328,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var subck: array<f32, ${NSUB * R}>;
   var hist: array<f32, ${LP * R}>;
   ${matrixL2 ? `var histE: array<f32, ${LP}>;` : ''}
-  var pf: array<f32, ${NPT}>;
+  ${st.decl}
   var pend = 0xffffffffu;
   var rb = 0u;
   var cyb = 0u;
@@ -389,7 +386,7 @@ ${revStep}
 `;
   return {
     name: 'miras_recurrent_bwd_fast',
-    wgsl: unrollLoops(unrollLoops(wgsl, 'r', 'R', R), 'n', 'NPT', NPT),
+    wgsl: unrollLoops(wgsl, 'r', 'R', R),
     entryPoint: 'main',
     bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })),
     workgroups: [L.B * L.H, L.NT, 1],
