@@ -58,20 +58,22 @@ fn sync() { storageBarrier(); workgroupBarrier(); }
 
 interface Layout {
   steps: Record<Variant, Step>;
-  /** Offsets (floats, within a workgroup's region) of every array, per variant. */
+  /** Offsets (floats) of every array in a workgroup's region of scratch.mlp (values) and scratch.adj (adjoints). */
   off: Record<Variant, number[]>;
   arrSize: number;
-  CK: number;
-  SEG: number;
+  /** Per-(b, h) strides: values, adjoints (+ the carried state adjoint at DS), checkpoints, segment states. */
+  VS: number;
+  AS: number;
   DS: number;
-  ARR: number;
-  ADJ: number;
-  stride: number;
+  CKS: number;
+  SGS: number;
   SF: number;
   slots: number[];
   nseg: number;
   C: number;
 }
+
+const round4 = (n: number) => Math.ceil(n / 4) * 4;
 
 function layout(m: MlpCombo, T: number, checkpoint?: number): Layout {
   const vs = variants(m);
@@ -82,36 +84,31 @@ function layout(m: MlpCombo, T: number, checkpoint?: number): Layout {
   const SF = slots.reduce((a, b) => a + b, 0);
   const C = Math.max(1, Math.min(T, checkpoint ?? Math.ceil(Math.sqrt(T))));
   const nseg = Math.ceil(T / C);
-  const CK = 0;
-  const SEG = CK + nseg * SF;
-  const DS = SEG + C * SF;
-  const ARR = DS + SF;
   const off = {} as Record<Variant, number[]>;
   let arrSize = 0;
   for (const v of vs) {
     const st = steps[v];
     // The inputs come first and are identical in every variant, so they share offsets.
     for (let i = 0; i < nIn; i++) if (st.prog.arrs[i].size !== first.prog.arrs[i].size) throw new Error('mlp kernel: step variants disagree on their inputs');
-    let o = ARR;
+    let o = 0;
     off[v] = st.prog.arrs.map((a) => {
       const at = o;
       o += a.size;
       return at;
     });
-    arrSize = Math.max(arrSize, o - ARR);
+    arrSize = Math.max(arrSize, o);
   }
-  const ADJ = ARR + arrSize;
-  const stride = Math.ceil((ADJ + arrSize) / 4) * 4;
-  return { steps, off, arrSize, CK, SEG, DS, ARR, ADJ, stride, SF, slots, nseg, C };
+  return { steps, off, arrSize, VS: round4(arrSize), AS: round4(arrSize + SF), DS: arrSize, CKS: round4(nseg * SF), SGS: round4(C * SF), SF, slots, nseg, C };
 }
 
 const W = (o: number | string, i = '') => `work[base + ${o}u${i ? ` + ${i}` : ''}]`;
+const AD = (o: number | string, i = '') => `adj[abase + ${o}u${i ? ` + ${i}` : ''}]`;
 
 /** WGSL for one step program: forward function and reverse function. */
-function stepCode(m: MlpCombo, st: Step, off: number[], adjBase: number, WG: number, v: Variant): string {
+function stepCode(m: MlpCombo, st: Step, off: number[], WG: number, v: Variant): string {
   const p = st.prog;
   const A = (id: number) => off[id];
-  const adjOf = (id: number) => adjBase + (off[id] - off[0]);
+  const adjOf = (id: number) => off[id];
   const size = (id: number) => p.arrs[id].size;
   const val = (id: number, i: string) => (size(id) === 1 ? W(A(id)) : W(A(id), i));
   const loop = (n: number, body: string) => `  for (var i = lid; i < ${n}u; i = i + ${WG}u) {\n${body}\n  }\n`;
@@ -127,7 +124,7 @@ function stepCode(m: MlpCombo, st: Step, off: number[], adjBase: number, WG: num
     });
     if (withBwd) {
       b.bwdSums.forEach((src, k) => {
-        s += `  var s${k} = 0.0;\n  for (var j = 0u; j < ${n}u; j = j + 1u) { let e = ${W(A(op.e), 'j')}; let dg = ${W(adjOf(op.out), 'j')}; s${k} = s${k} + (${src}); }\n`;
+        s += `  var s${k} = 0.0;\n  for (var j = 0u; j < ${n}u; j = j + 1u) { let e = ${W(A(op.e), 'j')}; let dg = ${AD(adjOf(op.out), 'j')}; s${k} = s${k} + (${src}); }\n`;
       });
     }
     return s;
@@ -193,7 +190,7 @@ function stepCode(m: MlpCombo, st: Step, off: number[], adjBase: number, WG: num
   }
 
   let rev = '';
-  const dA = (id: number, i?: string) => (size(id) === 1 || i === undefined ? W(adjOf(id)) : W(adjOf(id), i));
+  const dA = (id: number, i?: string) => (size(id) === 1 || i === undefined ? AD(adjOf(id)) : AD(adjOf(id), i));
   for (let n = p.ops.length - 1; n >= 0; n--) {
     const op = p.ops[n];
     switch (op.kind) {
@@ -287,97 +284,103 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   if (caps.maxComputeWorkgroupStorageSize < WG * 4) throw new Error(`${m.id}: needs ${WG * 4} bytes of workgroup memory`);
   if (B * H > caps.maxComputeWorkgroupsPerDimension) throw new Error(`${m.id}: batch·heads = ${B * H} exceeds the adapter's ${caps.maxComputeWorkgroupsPerDimension} workgroups per dimension`);
   const L = layout(m, T, opts.checkpoint);
-  const bytes = L.stride * B * H * 4;
-  if (bytes > caps.maxStorageBufferBindingSize || bytes > caps.maxBufferSize) {
-    throw new Error(
-      `${m.id}: the MLP memory scan needs ${(bytes / 2 ** 20).toFixed(1)} MiB of scratch (scratch.mlp: ${L.stride} floats per batch·head = ` +
-        `${L.nseg} checkpoints + ${L.C} segment states of ${L.SF} floats, and ${L.arrSize} floats of step arrays twice) for B·H = ${B * H}; ` +
-        `the adapter binds at most ${(Math.min(caps.maxStorageBufferBindingSize, caps.maxBufferSize) / 2 ** 20).toFixed(0)} MiB. Reduce batch, heads, the MLP expansion or the sequence length.`,
-    );
-  }
   const size = mlpStateSize(m);
   const NG = m.gates.length;
-  const DXW = 3 * d + NG;
+  const TW = 3 * d + NG; // packed token row: q, k, v, then the per-token scalars
+  const BTH = B * T * H;
+  const limit = Math.min(caps.maxStorageBufferBindingSize, caps.maxBufferSize);
+  const buffers: [string, number, string][] = [
+    ['mlp', L.VS, `${L.arrSize} floats of step arrays`],
+    ['adj', L.AS, `their adjoints and the state adjoint`],
+    ['ck', L.CKS, `${L.nseg} state checkpoints of ${L.SF} floats`],
+    ['seg', L.SGS, `${L.C} segment states of ${L.SF} floats`],
+  ];
+  for (const [name, stride, what] of buffers) {
+    const bytes = stride * B * H * 4;
+    if (bytes > limit) {
+      throw new Error(
+        `${m.id}: scratch.${name} (${what} per batch·head) needs ${(bytes / 2 ** 20).toFixed(1)} MiB for B·H = ${B * H}; the adapter binds at most ` +
+          `${(limit / 2 ** 20).toFixed(0)} MiB. Reduce batch, heads, the MLP expansion or the sequence length.`,
+      );
+    }
+  }
+  if (BTH * TW * 4 > limit) throw new Error(`${m.id}: scratch.tok needs ${((BTH * TW * 4) / 2 ** 20).toFixed(1)} MiB; the adapter binds at most ${(limit / 2 ** 20).toFixed(0)} MiB`);
   const vs = variants(m);
   const first = L.steps[vs[0]];
   const offIn = L.off[vs[0]];
-  const gatesDecl = NG > 0;
+  const loop = (n: number | string, body: string) => `  for (var i = lid; i < ${n}u; i = i + ${WG}u) { ${body} }\n`;
 
-  // ---- shared pieces of both main kernels
-  // save(dst) / restore(src): the step's state inputs ↔ a state copy (checkpoint or segment state) at `dst`/`src`.
-  const slotCopy = (fnName: string, arg: string, toWork: boolean) => {
+  // save/restore: the step's state inputs ↔ a state copy in `buf` (checkpoints or segment states) at `at`.
+  const slotCopy = (fnName: string, buf: string, baseVar: string, toBuf: boolean) => {
     let body = '';
     let cum = 0;
     first.stateIn.forEach((id, k) => {
-      const there = `work[base + ${arg} + ${cum}u + i]`;
+      const there = `${buf}[${baseVar} + at + ${cum}u + i]`;
       const here = W(offIn[id], 'i');
-      body += `  for (var i = lid; i < ${L.slots[k]}u; i = i + ${WG}u) { ${toWork ? there : here} = ${toWork ? here : there}; }\n`;
+      body += loop(L.slots[k], `${toBuf ? there : here} = ${toBuf ? here : there};`);
       cum += L.slots[k];
     });
-    return `fn ${fnName}(${arg}: u32) {\n${body}  sync();\n}\n`;
+    return `fn ${fnName}(at: u32) {\n${body}  sync();\n}\n`;
   };
-  const stateFns = slotCopy('save', 'dst', true) + slotCopy('restore', 'src', false);
   const gammaDecl = m.decay === 'constant' ? `var<private> GAMMA: array<f32, ${H}> = array<f32, ${H}>(${m.gammas.map(lit).join(', ')});\n` : '';
   const loadTok =
-    `fn load_tok(b: u32, t: u32, h: u32) {\n  let row = (b * ${T}u + t) * ${H}u + h;\n` +
-    `  for (var i = lid; i < ${d}u; i = i + ${WG}u) {\n    ${W(offIn[first.q], 'i')} = q[row * ${d}u + i];\n    ${W(offIn[first.k], 'i')} = k[row * ${d}u + i];\n    ${W(offIn[first.v], 'i')} = v[row * ${d}u + i];\n  }\n` +
-    `  if (lid == 0u) {\n${m.gates.map((g, j) => `    ${W(offIn[first.scalars[g]])} = gates[row * ${NG}u + ${j}u];\n`).join('')}${m.decay === 'constant' ? `    ${W(offIn[first.scalars.gamma])} = GAMMA[h];\n` : ''}  }\n  sync();\n}\n`;
-  const stepFns = vs.map((v) => stepCode(m, L.steps[v], L.off[v], L.ADJ, WG, v)).join('\n');
+    `fn load_tok(row: u32, h: u32) {\n` +
+    loop(d, `${W(offIn[first.q], 'i')} = tok[row * ${TW}u + i]; ${W(offIn[first.k], 'i')} = tok[row * ${TW}u + ${d}u + i]; ${W(offIn[first.v], 'i')} = tok[row * ${TW}u + ${2 * d}u + i];`) +
+    `  if (lid == 0u) {\n${m.gates.map((g, j) => `    ${W(offIn[first.scalars[g]])} = tok[row * ${TW}u + ${3 * d + j}u];\n`).join('')}${m.decay === 'constant' ? `    ${W(offIn[first.scalars.gamma])} = GAMMA[h];\n` : ''}  }\n  sync();\n}\n`;
+  const stepFns = vs.map((v) => stepCode(m, L.steps[v], L.off[v], WG, v)).join('\n');
   const advance = (v: Variant) => {
     const st = L.steps[v];
-    let s2 = `fn advance_${v}() {\n`;
-    st.stateOut.forEach((id, k) => {
-      s2 += `  for (var i = lid; i < ${L.slots[k]}u; i = i + ${WG}u) { ${W(offIn[st.stateIn[k]], 'i')} = ${W(L.off[v][id], 'i')}; }\n`;
-    });
-    return s2 + '  sync();\n}\n';
+    return `fn advance_${v}() {\n${st.stateOut.map((id, k) => loop(L.slots[k], `${W(offIn[st.stateIn[k]], 'i')} = ${W(L.off[v][id], 'i')};`)).join('')}  sync();\n}\n`;
   };
   const dispatch = (t: string, call: (v: Variant) => string) =>
-    vs.length === 1 ? call(vs[0]) : `if (${t} % ${m.chunk}u == 0u) {\n${call('start')}\n} else {\n${call('inner')}\n}`;
-  const common = `${HELPERS}\nvar<workgroup> red: array<f32, ${WG}>;\nvar<private> base: u32;\nvar<private> lid: u32;\n${gammaDecl}\n${stateFns}\n${loadTok}\n${stepFns}\n${vs.map(advance).join('\n')}`;
+    vs.length === 1 ? call(vs[0]) : `      if (${t} % ${m.chunk}u == 0u) {\n${call('start')}\n      } else {\n${call('inner')}\n      }`;
   const decl = (names: [string, 'read' | 'read_write'][]) => names.map(([n, a], i) => `@group(0) @binding(${i}) var<storage, ${a}> ${n}: array<f32>;`).join('\n');
-
-  // ---- forward main
-  const fwdNames: [string, 'read' | 'read_write'][] = [['q', 'read'], ['k', 'read'], ['v', 'read'], ...(gatesDecl ? [['gates', 'read'] as [string, 'read']] : []), ['init_state', 'read'], ['o', 'read_write'], ['final_state', 'read_write'], ['work', 'read_write']];
-  const fwdBuf = ['q', 'k', 'v', ...(gatesDecl ? ['scratch.gates'] : []), 'initialState', 'o', 'finalState', 'scratch.mlp'];
+  const prelude = (bufs: string[]) =>
+    `${HELPERS}\nvar<workgroup> red: array<f32, ${WG}>;\n${bufs.map((b) => `var<private> ${b}: u32;`).join('\n')}\nvar<private> lid: u32;\n${gammaDecl}`;
   const inputOffset = (k: number) => (first.init[k] as { offset: number }).offset;
+  const entry = (bases: [string, number][]) =>
+    `@compute @workgroup_size(${WG})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {\n` +
+    `  lid = li;\n  let bh = wid.x;\n${bases.map(([v, stride]) => `  ${v} = bh * ${stride}u;\n`).join('')}  let b = bh / ${H}u;\n  let h = bh % ${H}u;\n`;
+
+  // ---- forward main: tok, init_state, o, final_state, work, ck
   let init = '';
   let writeFinal = '';
   first.stateIn.forEach((id, k) => {
     const r = first.init[k];
     const src = r.from === 'input' ? `init_state[h * ${size}u + ${r.offset}u + i]` : r.from === 'log' ? `log(init_state[h * ${size}u + ${inputOffset(r.slot)}u + i])` : '0.0';
-    init += `  for (var i = lid; i < ${L.slots[k]}u; i = i + ${WG}u) { ${W(offIn[id], 'i')} = ${src}; }\n`;
-    if (r.from === 'input') writeFinal += `  for (var i = lid; i < ${L.slots[k]}u; i = i + ${WG}u) { final_state[bh * ${size}u + ${r.offset}u + i] = ${W(offIn[id], 'i')}; }\n`;
+    init += loop(L.slots[k], `${W(offIn[id], 'i')} = ${src};`);
+    if (r.from === 'input') writeFinal += loop(L.slots[k], `final_state[bh * ${size}u + ${r.offset}u + i] = ${W(offIn[id], 'i')};`);
   });
-  const emitO = (v: Variant) => `      for (var i = lid; i < ${d}u; i = i + ${WG}u) { o[row * ${d}u + i] = ${W(L.off[v][L.steps[v].o], 'i')}; }`;
+  const emitO = (v: Variant) => `  ` + loop(d, `o[row * ${d}u + i] = ${W(L.off[v][L.steps[v].o], 'i')};`);
+  const fwdNames: [string, 'read' | 'read_write'][] = [['tok', 'read'], ['init_state', 'read'], ['o', 'read_write'], ['final_state', 'read_write'], ['work', 'read_write'], ['ck', 'read_write']];
   const fwdMain =
-    `${decl(fwdNames)}\n${common}\n@compute @workgroup_size(${WG})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {\n` +
-    `  lid = li;\n  let bh = wid.x;\n  base = bh * ${L.stride}u;\n  let b = bh / ${H}u;\n  let h = bh % ${H}u;\n${init}  sync();\n` +
-    `  for (var t = 0u; t < ${T}u; t = t + 1u) {\n    if (t % ${L.C}u == 0u) { save(${L.CK}u + (t / ${L.C}u) * ${L.SF}u); }\n    load_tok(b, t, h);\n    let row = (b * ${T}u + t) * ${H}u + h;\n` +
-    dispatch('t', (v) => `      fwd_${v}();\n${emitO(v)}\n      advance_${v}();`) +
+    `${decl(fwdNames)}\n${prelude(['base', 'abase', 'cbase'])}\n${slotCopy('save_ck', 'ck', 'cbase', true)}\n${loadTok}\n` +
+    `${stepFns.replace(/fn rev_[a-z]+\(\) \{[\s\S]*?\n\}\n/g, '')}\n${vs.map(advance).join('\n')}\n` +
+    entry([['base', L.VS], ['cbase', L.CKS]]) +
+    `${init}  sync();\n  for (var t = 0u; t < ${T}u; t = t + 1u) {\n    let row = (b * ${T}u + t) * ${H}u + h;\n    if (t % ${L.C}u == 0u) { save_ck((t / ${L.C}u) * ${L.SF}u); }\n    load_tok(row, h);\n` +
+    dispatch('t', (v) => `      fwd_${v}();\n${emitO(v)}      advance_${v}();`) +
     `\n  }\n${writeFinal}}\n`;
 
-  // ---- backward main
-  const bwdNames: [string, 'read' | 'read_write'][] = [['q', 'read'], ['k', 'read'], ['v', 'read'], ...(gatesDecl ? [['gates', 'read'] as [string, 'read']] : []), ['grad_o', 'read'], ['grad_fs', 'read'], ['work', 'read_write'], ['dx', 'read_write']];
-  const bwdBuf = ['q', 'k', 'v', ...(gatesDecl ? ['scratch.gates'] : []), 'grad.o', 'grad.finalState', 'scratch.mlp', 'scratch.dx'];
+  // ---- backward main: tok, grad_o, grad_fs, work, adj, ck, seg, dx
+  const DXW = TW;
   const seedGrab = (v: Variant) => {
     const st = L.steps[v];
     const off = L.off[v];
-    const adj = (id: number) => L.ADJ + (off[id] - L.ARR);
-    let seed = `      for (var i = lid; i < ${L.arrSize}u; i = i + ${WG}u) { ${W(L.ADJ, 'i')} = 0.0; }\n      sync();\n`;
+    let seed = `      ` + loop(L.arrSize, `${AD(0, 'i')} = 0.0;`) + '      sync();\n';
     let cum = 0;
     st.stateOut.forEach((id, k) => {
-      seed += `      for (var i = lid; i < ${L.slots[k]}u; i = i + ${WG}u) { ${W(adj(id), 'i')} = ${W(L.DS + cum, 'i')}; }\n`;
+      seed += '      ' + loop(L.slots[k], `${AD(off[id], 'i')} = ${AD(L.DS + cum, 'i')};`);
       cum += L.slots[k];
     });
-    seed += `      for (var i = lid; i < ${d}u; i = i + ${WG}u) { ${W(adj(st.o), 'i')} = grad_o[row * ${d}u + i]; }\n      sync();\n`;
+    seed += '      ' + loop(d, `${AD(off[st.o], 'i')} = grad_o[row * ${d}u + i];`) + '      sync();\n';
     let grab = '';
     cum = 0;
     st.stateIn.forEach((id, k) => {
-      grab += `      for (var i = lid; i < ${L.slots[k]}u; i = i + ${WG}u) { ${W(L.DS + cum, 'i')} = ${W(adj(id), 'i')}; }\n`;
+      grab += '      ' + loop(L.slots[k], `${AD(L.DS + cum, 'i')} = ${AD(off[id], 'i')};`);
       cum += L.slots[k];
     });
-    grab += `      for (var i = lid; i < ${d}u; i = i + ${WG}u) {\n        dx[row * ${DXW}u + i] = ${W(adj(st.q), 'i')};\n        dx[row * ${DXW}u + ${d}u + i] = ${W(adj(st.k), 'i')};\n        dx[row * ${DXW}u + ${2 * d}u + i] = ${W(adj(st.v), 'i')};\n      }\n`;
-    if (NG) grab += `      if (lid == 0u) {\n${m.gates.map((g, j) => `        dx[row * ${DXW}u + ${3 * d + j}u] = ${W(adj(st.scalars[g]))};\n`).join('')}      }\n`;
+    grab += '      ' + loop(d, `dx[row * ${DXW}u + i] = ${AD(off[st.q], 'i')}; dx[row * ${DXW}u + ${d}u + i] = ${AD(off[st.k], 'i')}; dx[row * ${DXW}u + ${2 * d}u + i] = ${AD(off[st.v], 'i')};`);
+    if (NG) grab += `      if (lid == 0u) {\n${m.gates.map((g, j) => `        dx[row * ${DXW}u + ${3 * d + j}u] = ${AD(off[st.scalars[g]])};\n`).join('')}      }\n`;
     return `      fwd_${v}();\n${seed}      rev_${v}();\n${grab}      sync();`;
   };
   let dsInit = '';
@@ -387,68 +390,77 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
     first.stateIn.forEach((_id, k) => {
       const r = first.init[k];
       slotAt.push(cum);
-      dsInit += `  for (var i = lid; i < ${L.slots[k]}u; i = i + ${WG}u) { ${W(L.DS + cum, 'i')} = ${r.from === 'input' ? `grad_fs[bh * ${size}u + ${r.offset}u + i]` : '0.0'}; }\n`;
+      dsInit += loop(L.slots[k], `${AD(L.DS + cum, 'i')} = ${r.from === 'input' ? `grad_fs[bh * ${size}u + ${r.offset}u + i]` : '0.0'};`);
       cum += L.slots[k];
     });
   }
+  const bwdNames: [string, 'read' | 'read_write'][] = [['tok', 'read'], ['grad_o', 'read'], ['grad_fs', 'read'], ['work', 'read_write'], ['adj', 'read_write'], ['ck', 'read'], ['seg', 'read_write'], ['dx', 'read_write']];
   const bwdMain =
-    `${decl(bwdNames)}\n${common}\n@compute @workgroup_size(${WG})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {\n` +
-    `  lid = li;\n  let bh = wid.x;\n  base = bh * ${L.stride}u;\n  let b = bh / ${H}u;\n  let h = bh % ${H}u;\n${dsInit}  sync();\n` +
+    `${decl(bwdNames)}\n${prelude(['base', 'abase', 'cbase', 'sbase'])}\n${slotCopy('restore_ck', 'ck', 'cbase', false)}\n${slotCopy('save_seg', 'seg', 'sbase', true)}\n${slotCopy('restore_seg', 'seg', 'sbase', false)}\n${loadTok}\n${stepFns}\n${vs.map(advance).join('\n')}\n` +
+    entry([['base', L.VS], ['abase', L.AS], ['cbase', L.CKS], ['sbase', L.SGS]]) +
+    `${dsInit}  sync();\n` +
     `  for (var sgi = 0u; sgi < ${L.nseg}u; sgi = sgi + 1u) {\n    let sg = ${L.nseg - 1}u - sgi;\n    let t0 = sg * ${L.C}u;\n    let t1 = min(${T}u, t0 + ${L.C}u);\n` +
-    `    restore(${L.CK}u + sg * ${L.SF}u);\n    save(${L.SEG}u);\n` +
-    `    for (var t = t0; t + 1u < t1; t = t + 1u) {\n      load_tok(b, t, h);\n${dispatch('t', (v) => `      fwd_${v}();\n      advance_${v}();`)}\n      save(${L.SEG}u + (t - t0 + 1u) * ${L.SF}u);\n    }\n` +
-    `    for (var tt = t1; tt > t0; tt = tt - 1u) {\n      let t = tt - 1u;\n      let row = (b * ${T}u + t) * ${H}u + h;\n      restore(${L.SEG}u + (t - t0) * ${L.SF}u);\n      load_tok(b, t, h);\n` +
+    `    restore_ck(sg * ${L.SF}u);\n    save_seg(0u);\n` +
+    `    for (var t = t0; t + 1u < t1; t = t + 1u) {\n      load_tok((b * ${T}u + t) * ${H}u + h, h);\n${dispatch('t', (v) => `      fwd_${v}();\n      advance_${v}();`)}\n      save_seg((t - t0 + 1u) * ${L.SF}u);\n    }\n` +
+    `    for (var tt = t1; tt > t0; tt = tt - 1u) {\n      let t = tt - 1u;\n      let row = (b * ${T}u + t) * ${H}u + h;\n      restore_seg((t - t0) * ${L.SF}u);\n      load_tok(row, h);\n` +
     dispatch('t', seedGrab) +
     `\n    }\n  }\n}\n`;
 
-  const BTH = B * T * H;
-  const forward: KernelSpec[] = [];
-  if (gatesDecl) {
-    const srcs = m.gates.map((g, j) => `@group(0) @binding(${j}) var<storage, read> src${j}: array<f32>;`).join('\n') + `\n@group(0) @binding(${NG}) var<storage, read_write> gates: array<f32>;`;
-    forward.push({
-      name: 'mlp_pack_gates',
-      wgsl: elementwise(srcs, BTH, m.gates.map((_g, j) => `  gates[idx * ${NG}u + ${j}u] = src${j}[idx];`).join('\n')),
-      entryPoint: 'main',
-      bindings: [...m.gates.map((g) => ({ buffer: g, access: 'read' as const })), { buffer: 'scratch.gates', access: 'read_write' }],
-      workgroups: grid(BTH, 64),
-    });
-  }
-  forward.push({ name: `mlp_fwd[C=${L.C}]`, wgsl: fwdMain, entryPoint: 'main', bindings: fwdBuf.map((buffer, i) => ({ buffer, access: fwdNames[i][1] })), workgroups: [B * H, 1, 1] });
-
-  const backward: KernelSpec[] = [
-    { name: `mlp_bwd[C=${L.C}]`, wgsl: bwdMain, entryPoint: 'main', bindings: bwdBuf.map((buffer, i) => ({ buffer, access: bwdNames[i][1] })), workgroups: [B * H, 1, 1] },
+  // ---- small kernels: pack the token rows, unpack the gradients, the initial state's gradient
+  const srcNames = ['q', 'k', 'v', ...m.gates];
+  const pack = elementwise(
+    decl([...srcNames.map((n, j) => [`src${j}`, 'read'] as [string, 'read']), ['tok', 'read_write']]),
+    BTH * TW,
+    `  let row = idx / ${TW}u;\n  let j = idx % ${TW}u;\n  var x = 0.0;\n` +
+      `  if (j < ${d}u) { x = src0[row * ${d}u + j]; } else if (j < ${2 * d}u) { x = src1[row * ${d}u + j - ${d}u]; } else if (j < ${3 * d}u) { x = src2[row * ${d}u + j - ${2 * d}u]; }\n` +
+      m.gates.map((_g, j) => `  if (j == ${3 * d + j}u) { x = src${3 + j}[row]; }\n`).join('') +
+      `  tok[idx] = x;`,
+  );
+  const forward: KernelSpec[] = [
     {
-      name: 'mlp_bwd_qkv',
-      wgsl: elementwise(
-        decl([['dx', 'read'], ['gq', 'read_write'], ['gk', 'read_write'], ['gv', 'read_write']]),
-        BTH * d,
-        `  let row = idx / ${d}u;\n  let i = idx % ${d}u;\n  gq[idx] = gq[idx] + dx[row * ${DXW}u + i];\n  gk[idx] = gk[idx] + dx[row * ${DXW}u + ${d}u + i];\n  gv[idx] = gv[idx] + dx[row * ${DXW}u + ${2 * d}u + i];`,
-      ),
+      name: 'mlp_pack_tokens',
+      wgsl: pack,
       entryPoint: 'main',
-      bindings: [{ buffer: 'scratch.dx', access: 'read' }, ...['q', 'k', 'v'].map((n) => ({ buffer: `grad.${n}`, access: 'read_write' as const }))],
-      workgroups: grid(BTH * d, 64),
+      bindings: [...srcNames.map((n) => ({ buffer: n, access: 'read' as const })), { buffer: 'scratch.tok', access: 'read_write' }],
+      workgroups: grid(BTH * TW, 64),
+    },
+    {
+      name: `mlp_fwd[C=${L.C}]`,
+      wgsl: fwdMain,
+      entryPoint: 'main',
+      bindings: ['scratch.tok', 'initialState', 'o', 'finalState', 'scratch.mlp', 'scratch.ck'].map((buffer, i) => ({ buffer, access: fwdNames[i][1] })),
+      workgroups: [B * H, 1, 1],
     },
   ];
-  if (NG) {
-    backward.push({
-      name: 'mlp_bwd_gates',
+  const backward: KernelSpec[] = [
+    {
+      name: `mlp_bwd[C=${L.C}]`,
+      wgsl: bwdMain,
+      entryPoint: 'main',
+      bindings: ['scratch.tok', 'grad.o', 'grad.finalState', 'scratch.mlp', 'scratch.adj', 'scratch.ck', 'scratch.seg', 'scratch.dx'].map((buffer, i) => ({ buffer, access: bwdNames[i][1] })),
+      workgroups: [B * H, 1, 1],
+    },
+    {
+      name: 'mlp_bwd_unpack',
       wgsl: elementwise(
-        decl([['dx', 'read'], ...m.gates.map((_g, j) => [`g${j}`, 'read_write'] as [string, 'read_write'])]),
-        BTH,
-        m.gates.map((_g, j) => `  g${j}[idx] = g${j}[idx] + dx[idx * ${DXW}u + ${3 * d + j}u];`).join('\n'),
+        decl([['dx', 'read'], ...srcNames.map((_n, j) => [`g${j}`, 'read_write'] as [string, 'read_write'])]),
+        BTH * TW,
+        `  let row = idx / ${TW}u;\n  let j = idx % ${TW}u;\n  let x = dx[idx];\n` +
+          `  if (j < ${d}u) { g0[row * ${d}u + j] = g0[row * ${d}u + j] + x; } else if (j < ${2 * d}u) { g1[row * ${d}u + j - ${d}u] = g1[row * ${d}u + j - ${d}u] + x; } else if (j < ${3 * d}u) { g2[row * ${d}u + j - ${2 * d}u] = g2[row * ${d}u + j - ${2 * d}u] + x; }\n` +
+          m.gates.map((_g, j) => `  if (j == ${3 * d + j}u) { g${3 + j}[row] = g${3 + j}[row] + x; }\n`).join(''),
       ),
       entryPoint: 'main',
-      bindings: [{ buffer: 'scratch.dx', access: 'read' }, ...m.gates.map((g) => ({ buffer: `grad.${g}`, access: 'read_write' as const }))],
-      workgroups: grid(BTH, 64),
-    });
-  }
+      bindings: [{ buffer: 'scratch.dx', access: 'read' }, ...srcNames.map((n) => ({ buffer: `grad.${n}`, access: 'read_write' as const }))],
+      workgroups: grid(BTH * TW, 64),
+    },
+  ];
   // grad.initialState[h] = Σ_b (adjoint of the input slots at t = 0) + Σ_b (adjoint of log W_0) / W_0 (KL).
   const logSlots = first.init.map((r, k) => ({ r, k })).filter((x) => x.r.from === 'log');
-  const dsOf = (cum: number, i: string) => `work[(b * ${H}u + h) * ${L.stride}u + ${L.DS + cum}u + ${i}]`;
+  const dsOf = (cum: number, i: string) => `adj[(b * ${H}u + h) * ${L.AS}u + ${L.DS + cum}u + ${i}]`;
   backward.push({
     name: 'mlp_bwd_initial_state',
     wgsl: elementwise(
-      decl([['work', 'read'], ...(logSlots.length ? [['init_state', 'read'] as [string, 'read']] : []), ['gi', 'read_write']]),
+      decl([['adj', 'read'], ...(logSlots.length ? [['init_state', 'read'] as [string, 'read']] : []), ['gi', 'read_write']]),
       H * size,
       `  let h = idx / ${size}u;\n  let i = idx % ${size}u;\n  var s = 0.0;\n  for (var b = 0u; b < ${B}u; b = b + 1u) {\n    s = s + ${dsOf(0, 'i')};\n` +
         logSlots
@@ -460,13 +472,13 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
         `  }\n  gi[idx] = gi[idx] + s;`,
     ),
     entryPoint: 'main',
-    bindings: [{ buffer: 'scratch.mlp', access: 'read' }, ...(logSlots.length ? [{ buffer: 'initialState', access: 'read' as const }] : []), { buffer: 'grad.initialState', access: 'read_write' }],
+    bindings: [{ buffer: 'scratch.adj', access: 'read' }, ...(logSlots.length ? [{ buffer: 'initialState', access: 'read' as const }] : []), { buffer: 'grad.initialState', access: 'read_write' }],
     workgroups: grid(H * size, 64),
   });
   const scratch: ScratchBuffer[] = [
-    { name: 'mlp', bytes: bytes },
+    ...buffers.map(([name, stride]) => ({ name, bytes: stride * B * H * 4 })),
+    { name: 'tok', bytes: BTH * TW * 4 },
     { name: 'dx', bytes: BTH * DXW * 4 },
   ];
-  if (NG) scratch.push({ name: 'gates', bytes: BTH * NG * 4 });
-  return { forward, backward, scratch, checkpoint: L.C, stride: L.stride };
+  return { forward, backward, scratch, checkpoint: L.C, stride: L.VS + L.AS + L.CKS + L.SGS };
 }
