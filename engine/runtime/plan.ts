@@ -124,10 +124,11 @@ export function compilePlan(graph: Graph, opts: PlanOptions): ExecutionPlan {
     if (!sizes.has(seed)) throw new Error(`the loss "${opts.loss.id}" does not depend on any parameter`);
     backward.push(fill(seed, opts.loss.size, 1, caps));
     const ready = new Set([seed]);
+    // Gradient buffers are zeroed where they first appear in the backward sweep; later ops add into them.
+    const steps: { i: number; zero: { name: string; n: number }[] }[] = [];
     for (let i = graph.nodes.length - 1; i >= 0; i--) {
       if (!run.has(i)) continue;
       const c = ctxs[i];
-      // Gradient buffers are zeroed where they first appear in the backward sweep; later ops add into them.
       const zero: { name: string; n: number }[] = [];
       [...c.gout, ...c.gin].forEach((g, j) => {
         if (!g || ready.has(g)) return;
@@ -135,8 +136,21 @@ export function compilePlan(graph: Graph, opts: PlanOptions): ExecutionPlan {
         const t = j < c.gout.length ? graph.nodes[i].outputs[j] : graph.nodes[i].inputs[j - c.gout.length];
         zero.push({ name: g, n: t.size });
       });
-      backward.push(...zeroFill(zero, caps));
-      backward.push(...wrap(c.label, () => graph.nodes[i].op.kernels.backward(c)));
+      steps.push({ i, zero });
+    }
+    // Consecutive nodes share one zeroing dispatch (up to the storage-buffer limit), placed before the first of
+    // them: no node in between touches the others' new buffers (else they would be in its own list), and the
+    // pooled lifetimes below start at that dispatch. Only small buffers are zeroed ahead of their node, so
+    // large ones keep their short lifetimes (and pooled memory stays put).
+    const per = zeroGroup(caps);
+    const small = (st: (typeof steps)[number]) => st.zero.every((z) => z.n * 4 <= ZERO_AHEAD_BYTES);
+    for (let k = 0; k < steps.length; ) {
+      let j = k;
+      let count = 0;
+      while (j < steps.length && (j === k || (small(steps[j]) && count + steps[j].zero.length <= per))) count += steps[j++].zero.length;
+      backward.push(...zeroFill(steps.slice(k, j).flatMap((st) => st.zero), caps));
+      for (const st of steps.slice(k, j)) backward.push(...wrap(ctxs[st.i].label, () => graph.nodes[st.i].op.kernels.backward(ctxs[st.i])));
+      k = j;
     }
     const unused = graph.params.filter((p) => !ready.has(gradName(p.tensor.id)));
     for (const p of unused) sizes.set(gradName(p.tensor.id), { bytes: bytesOf(p.tensor), role: 'grad' });
@@ -238,9 +252,15 @@ function fill(buffer: string, n: number, value: number, caps: DeviceCaps): Kerne
   });
 }
 
+/** Gradient buffers up to this size may be zeroed a few nodes ahead, sharing a dispatch. */
+const ZERO_AHEAD_BYTES = 4 << 20;
+
+/** Buffers one zeroing dispatch covers: the storage-buffer limit. */
+const zeroGroup = (caps: DeviceCaps) => Math.max(1, caps.maxStorageBuffersPerShaderStage);
+
 /** Zero several buffers per dispatch (up to the storage-buffer limit): fewer dispatches, same result. */
 function zeroFill(list: { name: string; n: number }[], caps: DeviceCaps): KernelSpec[] {
-  const per = Math.max(1, Math.min(caps.maxStorageBuffersPerShaderStage, 8));
+  const per = zeroGroup(caps);
   const out: KernelSpec[] = [];
   for (let k = 0; k < list.length; k += per) {
     const group = list.slice(k, k + per);
