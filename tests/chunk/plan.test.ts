@@ -45,6 +45,20 @@ describe('chunk scan planning', () => {
     }
   });
 
+  it('every bound buffer is read or written by its kernel (layout "auto" drops unused bindings)', () => {
+    for (const f of FORMS)
+      for (const caps of [DEFAULT_CAPS, H200])
+        for (const d of [16, 64]) {
+          const logDecay = f.logDecay ? [-0.03, -0.01] : undefined;
+          const plan = planChunkScan({ ...f, logDecay, scale: 1, initialState: true }, { B: 1, T: 100, H: 2, K: d, V: d }, caps);
+          for (const k of [...plan.forward, ...plan.backward]) {
+            const names = [...k.wgsl.matchAll(/@binding\((\d+)\) var<storage, \w+> (\w+)/g)].map((m) => m[2]);
+            expect(names.length, k.name).toBe(k.bindings.length);
+            for (const n of names) expect(k.wgsl.includes(`${n}[`), `${k.name} binds ${n} without using it`).toBe(true);
+          }
+        }
+  });
+
   it('refuses what it does not implement, saying why', () => {
     expect(() => planChunkScan({ rule: 'delta', gate: 'vector', scale: 1, initialState: false }, { B: 1, T: 8, H: 1, K: 16, V: 16 }, DEFAULT_CAPS)).toThrow(/channel-wise gate with the delta rule/);
     expect(() => planChunkScan({ rule: 'linear', gate: 'const', scale: 1, initialState: false }, { B: 1, T: 8, H: 2, K: 16, V: 16 }, DEFAULT_CAPS)).toThrow(/logDecay/);

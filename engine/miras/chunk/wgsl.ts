@@ -91,6 +91,21 @@ interface Term {
   rowScale?: (i: string) => string;
 }
 
+/**
+ * A copy loop with up to UF elements per invocation per trip: every load of a trip is issued before
+ * its stores, so UF global loads are in flight at once instead of one round trip per element.
+ * load(e, j) declares and fills x{j} for element e (guarding e < n itself); store(e, j) runs when e < n.
+ */
+function unrolled(n: number, WG: number, load: (e: string, j: number) => string, store: (e: string, j: number) => string, UFmax = 8): string {
+  const UF = Math.max(1, Math.min(UFmax, Math.ceil(n / WG)));
+  const J = [...Array(UF).keys()];
+  return `
+  for (var e0 = tid; e0 < ${u(n)}; e0 += ${u(UF * WG)}) {
+    ${J.map((j) => `let e${j} = ${j ? `e0 + ${u(j * WG)}` : 'e0'}; ${load(`e${j}`, j)}`).join('\n    ')}
+    ${J.map((j) => `if (e${j} < ${u(n)}) { ${store(`e${j}`, j)} }`).join('\n    ')}
+  }`;
+}
+
 /** Block shape of gemm(): rm rows × cn columns per invocation; NB column groups per row. */
 function gemmShape(M: number, N: number, WG: number) {
   const cn = N % 4 === 0 ? 4 : N % 2 === 0 ? 2 : 1;
@@ -429,10 +444,10 @@ fn dkIntra(b: u32, h: u32, n0: u32, cv: u32, j: u32, kk: u32) -> f32 {
       fns += `fn ${a}(r: u32, c: u32) -> f32 { return ${staged.has(a) ? `st${a}[r * ${ld} + c]` : d.glob}; }\n`;
       if (staged.has(a)) {
         const src = d.glob;
-        const n = u(d.rows * d.cols);
-        load += d.load === 'tok'
-          ? `\n  for (var e = tid; e < ${n}; e += WG) { let r = e / ${d.cn}; let c = e % ${d.cn}; var x = 0.0; if (r < cv) { x = ${src}; } st${a}[r * ${ld} + c] = x; }`
-          : `\n  for (var e = tid; e < ${n}; e += WG) { let r = e / ${d.cn}; let c = e % ${d.cn}; st${a}[r * ${ld} + c] = ${src}; }`;
+        const n = d.rows * d.cols;
+        load += unrolled(n, this.t.WG,
+          (e, j) => `var x${j} = 0.0; if (${e} < ${u(n)}) { let r = ${e} / ${d.cn}; let c = ${e} % ${d.cn}; ${d.load === 'tok' ? `if (r < cv) { x${j} = ${src}; }` : `x${j} = ${src};`} }`,
+          (e, j) => `st${a}[(${e} / ${d.cn}) * ${ld} + ${e} % ${d.cn}] = x${j};`);
       }
     }
     if (staged.size) load += '\n  workgroupBarrier();';
@@ -443,7 +458,15 @@ fn dkIntra(b: u32, h: u32, n0: u32, cv: u32, j: u32, kk: u32) -> f32 {
   }
 
   finish(k: Kernel, body: string, extra: string, workgroups: [number, number, number], priority?: string[]): GeneratedKernel {
+    // helper functions the body never calls are dropped: what they read must not count as used below
+    for (const fn of ['gatedDot', 'dqIntra', 'dkIntra']) {
+      if (!body.includes(`${fn}(`)) extra = extra.replace(new RegExp(`\\nfn ${fn}\\([\\s\\S]*?\\n}`), '');
+    }
     if (priority) ({ body, extra } = this.stage(k, body, extra, priority));
+    // bind only the buffers the code indexes: layout 'auto' leaves unused bindings out of the layout,
+    // and a bind group naming them fails validation (seen on the H200: the linear rule's dq never reads q)
+    const code = extra + body;
+    k.binds = k.binds.filter((b) => new RegExp(`\\b${b.name.replace('.', '\\.')}\\[`).test(code));
     let wgsl = `${this.prelude(k)}${extra}
 @compute @workgroup_size(${this.t.WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {${body}
@@ -607,19 +630,11 @@ function deltaStateFast(x: Ctx): GeneratedKernel | null {
       let c = c0 + e % VT;
       if (c < V) { wsS[HS_OFF + ((bh * NT + n) * K + e / VT) * V + c] = sH[e]; }
     }
-    for (var e = tid; e < C * K; e += WG) {
-      let i = e / K;
-      sW[e] = wsT[W_OFF + (bh * TP + n0) * K + e];
-      var kv = 0.0;
-      if (i < cv) { kv = k[qi(b, n0 + i, h, e % K)]; }
-      sK[e] = kv;
-    }
-    for (var e = tid; e < C * VT; e += WG) {
-      let c = c0 + e % VT;
-      var uv = 0.0;
-      if (c < V) { uv = wsT[U_OFF + (bh * TP + n0 + e / VT) * V + c]; }
-      sV[e] = uv;
-    }${x.gated ? `
+${unrolled(C * K, x.t.WG,
+      (e, j) => `var w${j} = 0.0; var x${j} = 0.0; if (${e} < ${u(C * K)}) { w${j} = wsT[W_OFF + (bh * TP + n0) * K + ${e}]; if (${e} / K < cv) { x${j} = k[qi(b, n0 + ${e} / K, h, ${e} % K)]; } }`,
+      (e, j) => `sW[${e}] = w${j}; sK[${e}] = x${j};`, 4)}${unrolled(C * VT, x.t.WG,
+      (e, j) => `var x${j} = 0.0; if (${e} < ${u(C * VT)} && c0 + ${e} % VT < V) { x${j} = wsT[U_OFF + (bh * TP + n0 + ${e} / VT) * V + c0 + ${e} % VT]; }`,
+      (e, j) => `sV[${e}] = x${j};`, 4)}${x.gated ? `
     for (var e = tid; e < C; e += WG) { sB[e] = wsT[GC_OFF + bh * TP + n0 + e]; }` : ''}
     workgroupBarrier();${gemm(x.t.WG, {
       M: C, N: VT,
@@ -673,24 +688,20 @@ function deltaDstateFast(x: Ctx): GeneratedKernel | null {
       let c = c0 + e % VT;
       if (c < V) { wsS[DHS_OFF + ((bh * NT + n) * K + e / VT) * V + c] = sH[e]; }
     }
-    for (var e = tid; e < C * K; e += WG) {
-      let i = e / K;
-      sW[e] = wsT[W_OFF + (bh * TP + n0) * K + e];
-      var kv = 0.0; var qv = 0.0;
-      if (i < cv) { kv = k[qi(b, n0 + i, h, e % K)]; qv = q[qi(b, n0 + i, h, e % K)]; }
-      sK[e] = kv;
-      sQ[e] = qv;
-    }
-    for (var e = tid; e < C * VT; e += WG) {
-      let i = e / VT; let c = c0 + e % VT;
-      var dv = 0.0; var dl = 0.0;
-      if (c < V) {
-        dl = wsT[DVL_OFF + (bh * TP + n0 + i) * V + c];
-        if (i < cv) { dv = SCALE * dO[vi(b, n0 + i, h, c)]${x.gated ? ' * exp2(wsT[GC_OFF + bh * TP + n0 + i])' : ''}; }
-      }
-      sDO[e] = dv;
-      sD[e] = dl;
-    }${x.gated ? `
+${unrolled(C * K, x.t.WG,
+      (e, j) => `var w${j} = 0.0; var x${j} = 0.0; var y${j} = 0.0;
+    if (${e} < ${u(C * K)}) {
+      w${j} = wsT[W_OFF + (bh * TP + n0) * K + ${e}];
+      if (${e} / K < cv) { x${j} = k[qi(b, n0 + ${e} / K, h, ${e} % K)]; y${j} = q[qi(b, n0 + ${e} / K, h, ${e} % K)]; }
+    }`,
+      (e, j) => `sW[${e}] = w${j}; sK[${e}] = x${j}; sQ[${e}] = y${j};`, 4)}${unrolled(C * VT, x.t.WG,
+      (e, j) => `var x${j} = 0.0; var y${j} = 0.0;
+    if (${e} < ${u(C * VT)} && c0 + ${e} % VT < V) {
+      let i = ${e} / VT; let c = c0 + ${e} % VT;
+      y${j} = wsT[DVL_OFF + (bh * TP + n0 + i) * V + c];
+      if (i < cv) { x${j} = SCALE * dO[vi(b, n0 + i, h, c)]${x.gated ? ' * exp2(wsT[GC_OFF + bh * TP + n0 + i])' : ''}; }
+    }`,
+      (e, j) => `sDO[${e}] = x${j}; sD[${e}] = y${j};`, 4)}${x.gated ? `
     for (var e = tid; e < C; e += WG) { sB[e] = wsT[GC_OFF + bh * TP + n0 + e]; }` : ''}
     workgroupBarrier();${gemm(x.t.WG, {
       M: C, N: VT,
