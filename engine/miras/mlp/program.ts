@@ -44,8 +44,9 @@ export type Op =
   | { kind: 'sum'; out: number; x: number }
   /** out = g(e) of the attentional bias over the whole vector e (δ: a size-1 array or baked in) */
   | { kind: 'bias'; out: number; e: number; delta: number | null }
-  /** out = c · softmax over slices of z [rows, cols]: 'rows' (each row), 'cols' (each column) or 'all' */
-  | { kind: 'softmax'; out: number; z: number; axis: 'rows' | 'cols' | 'all'; scale: number; log: boolean };
+  /** out = c · softmax over slices of z [rows, cols]: 'rows' (each row), 'cols' (each column) or 'all';
+   *  with `center`, out = z − mean over the slice instead (a log W up to the per-slice constant softmax ignores) */
+  | { kind: 'softmax'; out: number; z: number; axis: 'rows' | 'cols' | 'all'; scale: number; center: boolean };
 
 export class Prog {
   arrs: Arr[] = [];
@@ -105,10 +106,10 @@ export class Prog {
     this.ops.push({ kind: 'bias', out, e, delta });
     return out;
   }
-  /** c·softmax(z) per slice, or with `log` its logarithm log c + z − logsumexp(z) (no underflow to log 0). */
-  softmax(z: number, axis: 'rows' | 'cols' | 'all', scale: number, log = false): number {
-    const out = this.like(z, log ? 'logsoftmax' : 'softmax');
-    this.ops.push({ kind: 'softmax', out, z, axis, scale, log });
+  /** c·softmax(z) per slice, or with `center` z minus its slice mean. */
+  softmax(z: number, axis: 'rows' | 'cols' | 'all', scale: number, center = false): number {
+    const out = this.like(z, center ? 'center' : 'softmax');
+    this.ops.push({ kind: 'softmax', out, z, axis, scale, center });
     return out;
   }
 }
@@ -185,8 +186,8 @@ export interface Step {
   prog: Prog;
   /**
    * Carried state in order: W_1..W_L, mom.W_l (momentum), the chunk anchor (chunk learner), log W_l (KL retention:
-   * the log-domain copy the softmax recurrence continues from, so an entry that underflows to 0 in f32 keeps its
-   * logit). Only W and the momentum are the scan's state (initialState / finalState).
+   * the log-domain copy the softmax recurrence continues from, up to a per-slice constant, so an entry that
+   * underflows to 0 in f32 keeps its logit). Only W and the momentum are the scan's state (initialState / finalState).
    */
   stateIn: number[];
   /** Where each slot starts: `input` at this offset of the per-head initial state, zero, or the log of a slot. */
@@ -254,7 +255,9 @@ export function buildStep(m: MlpCombo, variant: Variant): Step {
       case 'elastic':
         return p.map(ret.post!.map, [minusU(decayed(x), U)], [ret.post!.deriv], ['z']);
       case 'kl': {
-        // log W_{t−1} is carried (slot log.W); W_t = c·softmax(α log W_{t−1} − U), log W_t = its log-softmax.
+        // log W_{t−1} is carried (slot log.W) up to a per-slice constant, which the softmax ignores (α scales it, it
+        // stays per slice): W_t = c·softmax(z), z = α log W_{t−1} − U, and the slot continues from z minus its slice
+        // mean (log-softmax(z) + log c differs from it by a per-slice constant; centred, f32 keeps ~7× more digits).
         const lg = logW[slot];
         const sx = ret.simplex!;
         // MLP W is [out, in]: 'key' normalises over the inputs of each output (rows), 'value' over each column.
@@ -280,9 +283,9 @@ export function buildStep(m: MlpCombo, variant: Variant): Step {
     const ins: number[] = [];
     const zs: number[] = [];
     let h = x;
-    // With LayerNorm the last layer reads its weights centred over the outputs, (W_L − 1 c_Lᵀ) h: LN removes the
-    // common mode anyway, and f32 then avoids the cancellation a large common mode causes (positive KL memories).
-    const cL = m.layerNorm ? p.colmean(P[L - 1]) : null;
+    // A positive (KL) memory with LayerNorm reads its last layer centred over the outputs, (W_L − 1 c_Lᵀ) h: LN
+    // removes that common mode anyway, and in f32 the large common mode of positive weights cancels most digits.
+    const cL = m.layerNorm && ret.simplex ? p.colmean(P[L - 1]) : null;
     for (let l = 0; l < L; l++) {
       ins.push(h);
       const z = p.matvec(P[l], h, l === L - 1 ? cL : null);
@@ -525,7 +528,9 @@ export function forward(p: Prog, val: Float64Array[]): void {
           for (const i of idx) mx = Math.max(mx, z[i]);
           let s = 0;
           for (const i of idx) s += Math.exp(z[i] - mx);
-          for (const i of idx) out[i] = op.log ? z[i] - mx - Math.log(s) + Math.log(op.scale) : (op.scale * Math.exp(z[i] - mx)) / s;
+          let mean = 0;
+          for (const i of idx) mean += z[i] / idx.length;
+          for (const i of idx) out[i] = op.center ? z[i] - mean : (op.scale * Math.exp(z[i] - mx)) / s;
         }
         break;
       }
@@ -625,10 +630,9 @@ export function reverse(p: Prog, val: Float64Array[], adj: Float64Array[]): void
         const dz = adj[op.z];
         for (const idx of slices(p.arrs[op.z], op.axis)) {
           let acc = 0;
-          if (op.log) {
-            // out = log c + z − lse(z): dz = dy − softmax(z) Σ dy
-            for (const i of idx) acc += dy[i];
-            for (const i of idx) dz[i] += dy[i] - (Math.exp(W[i]) / op.scale) * acc;
+          if (op.center) {
+            for (const i of idx) acc += dy[i] / idx.length;
+            for (const i of idx) dz[i] += dy[i] - acc;
           } else {
             for (const i of idx) acc += (dy[i] * W[i]) / op.scale;
             for (const i of idx) dz[i] += W[i] * (dy[i] - acc);

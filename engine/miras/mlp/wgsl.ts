@@ -177,12 +177,14 @@ function stepCode(m: MlpCombo, st: Step, off: number[], WG: number, v: Variant):
       case 'softmax': {
         const { ns, len, idx } = slice(op);
         const z = (j: string) => W(A(op.z), j);
-        const fin = op.log ? `${z(idx)} - mx - log(s) + ${lit(Math.log(op.scale))}` : `${lit(op.scale)} * exp(${z(idx)} - mx) / s`;
-        fwd +=
-          `  for (var sl = lid; sl < ${ns}u; sl = sl + ${WG}u) {\n` +
-          `    var mx = -3.0e38;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { mx = max(mx, ${z(idx)}); }\n` +
-          `    var s = 0.0;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { s = s + exp(${z(idx)} - mx); }\n` +
-          `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${W(A(op.out), idx)} = ${fin}; }\n  }\n`;
+        fwd += op.center
+          ? `  for (var sl = lid; sl < ${ns}u; sl = sl + ${WG}u) {\n` +
+            `    var s = 0.0;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { s = s + ${z(idx)}; }\n    s = s * ${lit(1 / len)};\n` +
+            `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${W(A(op.out), idx)} = ${z(idx)} - s; }\n  }\n`
+          : `  for (var sl = lid; sl < ${ns}u; sl = sl + ${WG}u) {\n` +
+            `    var mx = -3.0e38;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { mx = max(mx, ${z(idx)}); }\n` +
+            `    var s = 0.0;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { s = s + exp(${z(idx)} - mx); }\n` +
+            `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${W(A(op.out), idx)} = ${lit(op.scale)} * exp(${z(idx)} - mx) / s; }\n  }\n`;
         break;
       }
     }
@@ -253,9 +255,9 @@ function stepCode(m: MlpCombo, st: Step, off: number[], WG: number, v: Variant):
       case 'softmax': {
         const { ns, len, idx } = slice(op);
         const y = (j: string) => W(A(op.out), j);
-        // softmax: dz = y ⊙ (dy − Σ dy ⊙ y / c); log-softmax: dz = dy − (e^y / c) Σ dy
-        const term = op.log ? dA(op.out, idx) : `${dA(op.out, idx)} * ${y(idx)} / ${lit(op.scale)}`;
-        const upd = op.log ? `${dA(op.out, idx)} - exp(${y(idx)}) / ${lit(op.scale)} * acc` : `${y(idx)} * (${dA(op.out, idx)} - acc)`;
+        // softmax: dz = y ⊙ (dy − Σ dy ⊙ y / c); centring: dz = dy − mean dy
+        const term = op.center ? `${dA(op.out, idx)} * ${lit(1 / len)}` : `${dA(op.out, idx)} * ${y(idx)} / ${lit(op.scale)}`;
+        const upd = op.center ? `${dA(op.out, idx)} - acc` : `${y(idx)} * (${dA(op.out, idx)} - acc)`;
         rev +=
           `  for (var sl = lid; sl < ${ns}u; sl = sl + ${WG}u) {\n` +
           `    var acc = 0.0;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { acc = acc + ${term}; }\n` +
