@@ -7,9 +7,11 @@
  *   - Forward: one workgroup per (batch, head[, value-column tile]). Each value column j of S is owned by P
  *     invocations splitting its d_k rows (R = d_k/P registers each); column sums (Sᵀk, Sᵀq) combine the P
  *     partials in workgroup memory; sums over columns (norm-based biases, ℓq, KL over values) go through
- *     workgroup memory too. LP sub-steps of k, q (and channel gates) are prefetched per barrier pair, so the
- *     latency-bound time loop reads on-chip operands.
- *   - Forward stores the state (and momentum) every CK sub-steps in scratch.state. Backward walks the
+ *     workgroup memory too. Every operand of LP sub-steps is staged in workgroup memory from registers
+ *     loaded one block ahead (branch-free loads), so the latency-bound time loop reads on-chip operands; the
+ *     read-out Sᵀq is reduced once per block.
+ *   - The elementwise-bias, multiplicative-decay combinations use the fast backward in fast.ts.
+ *   - Forward stores the state (and momentum) every CK sub-steps in scratch.state. The general backward walks the
  *     segments in reverse: it reloads a checkpoint, recomputes and stores the segment's states, then runs
  *     the reverse recurrence producing every input gradient (one invocation per column; row sums per tile).
  *   - ≤ 8 storage buffers per kernel (DEFAULT_CAPS): per-token gates are packed into scratch.gates; the
@@ -86,6 +88,23 @@ export function staging(segs: StageSeg[], LP: number, W: number) {
     .join('\n    ');
   return { decl, load, store };
 }
+
+/** Constants of a column-split launch: LP staged sub-steps, P invocations per column, R rows each, TV columns, W invocations, PS staged floats per sub-step. */
+export function splitConsts(x: { LP: number; P: number; R: number; TV: number; W: number; PS: number }): string {
+  return Object.entries(x)
+    .map(([k, v]) => `const ${k} = ${u(v)};`)
+    .join('\n');
+}
+
+/** Ids of a column-split invocation: head (b, h), column j = j0 + jl of the tile, row group p. */
+export const SPLIT_IDS = `let bh = wid.x;
+  let b = bh / H;
+  let h = bh % H;
+  let t = lid.x;
+  let jl = t % TV;
+  let p = t / TV;
+  let j0 = wid.y * TV;
+  let j = j0 + jl;`;
 
 export interface RecurrentKernels {
   forward: KernelSpec[];
@@ -648,12 +667,7 @@ ${sums}
 ${decl}
 ${consts(c, L)}
 ${mathFns(c)}
-const LP = ${u(LP)};
-const P = ${u(P)};
-const R = ${u(R)};
-const TV = ${u(TV)};
-const W = ${u(W)};
-const PS = ${u(PS)};
+${splitConsts({ LP, P, R, TV, W, PS })}
 const NPT = ${u(NPT)};
 const OK = ${u(OK)};
 const OQ = ${u(OQ)};
@@ -670,14 +684,7 @@ ${poN ? `var<workgroup> po: array<f32, ${LP * poN}>;` : ''}
 @compute @workgroup_size(${W})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   ${names.map((n) => `_ = &${n};`).join(' ')}
-  let bh = wid.x;
-  let b = bh / H;
-  let h = bh % H;
-  let t = lid.x;
-  let jl = t % TV;
-  let j0 = wid.y * TV;
-  let j = j0 + jl;
-  let p = t / TV;
+  ${SPLIT_IDS}
   var crb = 0u;
   var S: array<f32, R>;
   ${mom ? 'var M: array<f32, R>;' : ''}

@@ -21,7 +21,7 @@
 import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
 import { lit } from '../math/expr';
-import { consts, header, mathFns, staging, unrollLoops, type BackwardTune, type Layout } from './codegen';
+import { consts, header, mathFns, splitConsts, SPLIT_IDS, staging, unrollLoops, type BackwardTune, type Layout } from './codegen';
 
 const u = (x: number) => `${x}u`;
 
@@ -297,12 +297,7 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
 ${decl}
 ${consts(c, L)}
 ${mathFns(c)}
-const LP = ${u(LP)};
-const P = ${u(P)};
-const R = ${u(R)};
-const TV = ${u(TV)};
-const W = ${u(W)};
-const PS = ${u(PS)};
+${splitConsts({ LP, P, R, TV, W, PS })}
 var<workgroup> pre: array<f32, ${LP * PS}>;
 var<workgroup> red: array<f32, ${2 * RB}>;
 ${cyN ? `var<workgroup> cy: array<f32, ${cyN}>;` : ''}
@@ -310,14 +305,7 @@ ${cyN ? `var<workgroup> cy: array<f32, ${cyN}>;` : ''}
 @compute @workgroup_size(${W})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   ${names.map((n) => `_ = &${n};`).join(' ')}
-  let bh = wid.x;
-  let b = bh / H;
-  let h = bh % H;
-  let t = lid.x;
-  let jl = t % TV;
-  let p = t / TV;
-  let j0 = wid.y * TV;
-  let j = j0 + jl;
+  ${SPLIT_IDS}
   var S: array<f32, R>;
   var Sn: array<f32, R>;
   var dS: array<f32, R>;
