@@ -93,11 +93,20 @@ var<workgroup> sC: array<f32, ${BLK}>;`;
       let wj = sP[r * ${u(SP)} + j];
 ${range(cols).map((m) => `      ${acc}${m} = fma(wj, buf[j * ${u(S)} + cs + ${u(m * PER_ROW)}], ${acc}${m});`).join('\n')}
     }`;
+  /** Opens the loop over the key blocks a query block (starting at q0) can see; defines k0. */
+  const keyBlocks = `  let kFirst = select(0u, q0 + 1u - ${u(s.W)}, q0 + 1u >= ${u(s.W)}) / ${u(BLK)};
+  let kLast = min(q0 + ${u(BLK - 1)}, ${u(s.T - 1)}) / ${u(BLK)};
+  for (var kb = kFirst; kb <= kLast; kb++) {
+    let k0 = kb * ${u(BLK)};`;
+  /** Score n of this invocation: key j of the staged K tile against the row's q registers, into sc. */
+  const score = (n: number) => `      let j = cs + ${u(n * PER_ROW)};
+      var sc = 0.0;
+      ${dot('sc', 'qd', 'j', s.D)}`;
   const entry = `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {`;
   /** Key tk is visible from query tq. */
   const visible = (tk: string, tq: string) => `(${tk} <= ${tq} && ${tk} + ${u(s.W)} > ${tq} && ${tq} < ${u(s.T)})`;
-  return { S, NB, row, loadTile, regs, dot, shared, head, entry, visible, weighted, groups: NB * s.B * s.H };
+  return { S, NB, row, loadTile, regs, dot, shared, head, entry, visible, weighted, keyBlocks, score, groups: NB * s.B * s.H };
 }
 
 const spec = (name: string, binds: Bind[], wgsl: string, groups: number, caps: DeviceCaps): KernelSpec => ({
@@ -122,18 +131,13 @@ ${c.head('q0')}
 ${c.regs('qd', 'q', 'qrow', s.D)}
 ${range(OV).map((m) => `  var acc${m} = 0.0;`).join('\n')}
   if (lid < ${u(BLK)}) { sA[lid] = -3.0e38; sB[lid] = 0.0; }
-  let kFirst = select(0u, q0 + 1u - ${u(s.W)}, q0 + 1u >= ${u(s.W)}) / ${u(BLK)};
-  let kLast = min(q0 + ${u(BLK - 1)}, ${u(s.T - 1)}) / ${u(BLK)};
-  for (var kb = kFirst; kb <= kLast; kb++) {
-    let k0 = kb * ${u(BLK)};
+${c.keyBlocks}
 ${c.loadTile('k', 'k0', s.D)}
     workgroupBarrier();
 ${range(SCORES)
   .map(
     (n) => `    {
-      let j = cs + ${u(n * PER_ROW)};
-      var sc = 0.0;
-      ${c.dot('sc', 'qd', 'j', s.D)}
+${c.score(n)}
       sP[r * ${u(SP)} + j] = select(-3.0e38, sc * ${scale}, ${c.visible('k0 + j', 'tq')});
     }`,
   )
@@ -204,10 +208,7 @@ ${c.head('q0')}
 ${c.regs('qd', 'q', 'qrow', s.D)}
 ${c.regs('gd', 'g', 'grow', s.Dv)}
 ${range(OQ).map((m) => `  var acc${m} = 0.0;`).join('\n')}
-  let kFirst = select(0u, q0 + 1u - ${u(s.W)}, q0 + 1u >= ${u(s.W)}) / ${u(BLK)};
-  let kLast = min(q0 + ${u(BLK - 1)}, ${u(s.T - 1)}) / ${u(BLK)};
-  for (var kb = kFirst; kb <= kLast; kb++) {
-    let k0 = kb * ${u(BLK)};
+${c.keyBlocks}
 ${c.loadTile('v', 'k0', s.Dv)}
     workgroupBarrier();
 ${range(SCORES).map((n) => `    var dp${n} = 0.0;\n    ${c.dot(`dp${n}`, 'gd', `(cs + ${u(n * PER_ROW)})`, s.Dv)}`).join('\n')}
@@ -217,9 +218,7 @@ ${c.loadTile('k', 'k0', s.D)}
 ${range(SCORES)
   .map(
     (n) => `    {
-      let j = cs + ${u(n * PER_ROW)};
-      var sc = 0.0;
-      ${c.dot('sc', 'qd', 'j', s.D)}
+${c.score(n)}
       let p = select(0.0, exp(sc * ${scale} - lseR), ${c.visible('k0 + j', 'tq')});
       sP[r * ${u(SP)} + j] = p * (dp${n} - deltaR);
     }`,
