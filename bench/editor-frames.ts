@@ -163,15 +163,17 @@ async function main() {
         }, 120),
       ),
     );
-    // 2. Select everything and drag the whole graph.
+    // 2. Select everything and drag the whole graph, grabbing the same node where it now is.
     await page.locator('.react-flow__pane').click({ position: { x: 5, y: 5 } });
     await page.keyboard.press('Control+a');
+    const b2 = (await node.boundingBox())!;
+    const start2 = { x: b2.x + b2.width / 2, y: b2.y + 12 };
     console.log(
       JSON.stringify(
         await measure(page, `drag all ${nodes} nodes`, async () => {
-          await page.mouse.move(start.x, start.y);
+          await page.mouse.move(start2.x, start2.y);
           await page.mouse.down();
-          for (let i = 1; i <= 60; i++) await page.mouse.move(start.x + i * 3, start.y + i * 2);
+          for (let i = 1; i <= 60; i++) await page.mouse.move(start2.x + i * 3, start2.y + i * 2);
           await page.mouse.up();
         }, 60),
       ),

@@ -3,7 +3,7 @@
  * The minimap, drawn on one <canvas>. React Flow's <MiniMap> is a React component per node, so
  * dragging 300 selected nodes re-rendered 300 minimap nodes on every frame (about a third of the
  * script time per frame in bench/editor-frames.ts). This one subscribes to React Flow's store and
- * redraws at most once per animation frame, with no React work per node. Click or drag on it to
+ * redraws a software canvas at most every 80 ms, with no React work per node. Click or drag on it to
  * move the view there; the rectangle is what the canvas shows.
  */
 import { Panel, useReactFlow, useStoreApi, type ReactFlowState } from '@xyflow/react';
@@ -12,6 +12,7 @@ import { useEffect, useRef } from 'react';
 const W = 200;
 const H = 150;
 const PAD = 8;
+const MIN_INTERVAL_MS = 80;
 
 interface Frame {
   /** flow → minimap: mx = (x - ox) * k + PAD */
@@ -28,7 +29,9 @@ export function CanvasMiniMap({ colorOf, label = 'Minimap' }: { colorOf: (type: 
 
   useEffect(() => {
     const el = canvas.current;
-    const ctx = el?.getContext('2d');
+    // A software canvas: with GPU raster (SwiftShader here) every redraw went through the GPU
+    // process and held back the next frame while dragging.
+    const ctx = el?.getContext('2d', { willReadFrequently: true });
     if (!el || !ctx) return;
     const dpr = Math.min(2, window.devicePixelRatio || 1);
     el.width = W * dpr;
@@ -84,8 +87,22 @@ export function CanvasMiniMap({ colorOf, label = 'Minimap' }: { colorOf: (type: 
       ctx.strokeStyle = '#6aa9ff';
       ctx.strokeRect(mx(view.x) + 0.5, my(view.y) + 0.5, view.w * k, view.h * k);
     };
+    // At most one redraw per MIN_INTERVAL_MS: plenty for a 200 px overview, and nothing per frame
+    // competes with a drag.
+    let last = 0;
+    let timer: ReturnType<typeof setTimeout> | null = null;
     const schedule = () => {
-      if (!raf) raf = requestAnimationFrame(draw);
+      if (raf || timer) return;
+      const wait = last + MIN_INTERVAL_MS - performance.now();
+      const go = () => {
+        timer = null;
+        raf = requestAnimationFrame((t) => {
+          last = t;
+          draw();
+        });
+      };
+      if (wait > 0) timer = setTimeout(go, wait);
+      else go();
     };
     schedule();
     const unsub = store.subscribe((s, prev) => {
@@ -94,6 +111,7 @@ export function CanvasMiniMap({ colorOf, label = 'Minimap' }: { colorOf: (type: 
     return () => {
       unsub();
       if (raf) cancelAnimationFrame(raf);
+      if (timer) clearTimeout(timer);
     };
   }, [store, colorOf]);
 

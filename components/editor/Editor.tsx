@@ -63,13 +63,15 @@ function Canvas() {
   const onNodesChange = useEditor((s) => s.onNodesChange);
   const onEdgesChange = useEditor((s) => s.onEdgesChange);
   const onConnect = useEditor((s) => s.onConnect);
-  const { screenToFlowPosition, fitView, getInternalNode, setViewport } = useReactFlow();
+  const { screenToFlowPosition, fitView, getInternalNode, setViewport, setCenter, getZoom } = useReactFlow();
   const [hint, setHint] = useState<{ text: string; x: number; y: number } | null>(null);
   const pointer = useRef({ x: 0, y: 0 });
+  const connecting = useRef(false);
 
   const isValidConnection: IsValidConnection = useCallback((c) => connectionError(graphView(), c, { replace: true }) === null, []);
 
   const onConnectEnd = useCallback((_e: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+    connecting.current = false;
     setHint(null);
     if (state.toHandle && state.fromHandle && state.isValid === false) {
       const src = state.fromHandle.type === 'source' ? state.fromHandle : state.toHandle;
@@ -79,21 +81,19 @@ function Canvas() {
     }
   }, []);
 
-  // While a connection is dragged, explain why the handle under the pointer refuses it.
+  // While a connection is dragged, explain why the handle under the pointer refuses it. Only then:
+  // a node drag's pointer moves do no DOM queries here.
+  const onConnectStart = useCallback(() => {
+    connecting.current = true;
+  }, []);
   useEffect(() => {
+    const clear = () => setHint((h) => (h ? null : h));
     const move = (e: PointerEvent) => {
       pointer.current = { x: e.clientX, y: e.clientY };
-      const conn = (document.querySelector('.react-flow__connectionline') ?? null) !== null;
-      if (!conn) {
-        if (hint) setHint(null);
-        return;
-      }
+      if (!connecting.current) return;
       const el = document.elementFromPoint(e.clientX, e.clientY)?.closest('.react-flow__handle') as HTMLElement | null;
       const from = document.querySelector('.react-flow__handle.connectingfrom') as HTMLElement | null;
-      if (!el || !from || el === from) {
-        if (hint) setHint(null);
-        return;
-      }
+      if (!el || !from || el === from) return clear();
       const src = { node: from.dataset.nodeid!, handle: from.dataset.handleid ?? null };
       const dst = { node: el.dataset.nodeid!, handle: el.dataset.handleid ?? null };
       const why = el.classList.contains('target')
@@ -103,7 +103,7 @@ function Canvas() {
     };
     window.addEventListener('pointermove', move);
     return () => window.removeEventListener('pointermove', move);
-  }, [hint]);
+  }, []);
 
   const addAt = useCallback(
     (type: string, kind: string | undefined, flowPos: { x: number; y: number }, below = false) => {
@@ -174,7 +174,18 @@ function Canvas() {
     const onAdd = (e: Event) => {
       const item = (e as CustomEvent<PaletteItem>).detail;
       const rect = document.querySelector('.react-flow')!.getBoundingClientRect();
-      addAt(item.type, item.kind, screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 }), true);
+      const node = addAt(item.type, item.kind, screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 }), true);
+      // Keep the new block in view (it may land under the bottom edge), at the current zoom.
+      requestAnimationFrame(() => {
+        const n = getInternalNode(node.id);
+        if (!n) return;
+        const p = n.internals.positionAbsolute;
+        const w = n.measured.width ?? 210;
+        const h = n.measured.height ?? 60;
+        const tl = screenToFlowPosition({ x: rect.left, y: rect.top });
+        const br = screenToFlowPosition({ x: rect.right, y: rect.bottom });
+        if (p.x < tl.x || p.y < tl.y || p.x + w > br.x || p.y + h > br.y) void setCenter(p.x + w / 2, p.y + h / 2, { zoom: getZoom(), duration: 150 });
+      });
     };
     const onFit = () => {
       if (useEditor.getState().nodes.length === 0) void setViewport({ x: 40, y: 40, zoom: 1 });
@@ -189,7 +200,7 @@ function Canvas() {
       window.removeEventListener('miras:fit-view', onFit);
       window.removeEventListener('miras:focus-node', onFocus);
     };
-  }, [addAt, screenToFlowPosition, fitView, setViewport]);
+  }, [addAt, screenToFlowPosition, fitView, setViewport, setCenter, getZoom, getInternalNode]);
 
   return (
     <>
@@ -201,6 +212,7 @@ function Canvas() {
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
+        onConnectStart={onConnectStart}
         onConnectEnd={onConnectEnd}
         isValidConnection={isValidConnection}
         onDrop={onDrop}

@@ -48,7 +48,7 @@ export function PresetsGallery({ onClose }: { onClose: () => void }) {
         <div className="preset-grid">
           <button className="preset-card preset-card--blank" onClick={() => load(null)} data-testid="preset-blank">
             <span className="preset-title">Blank</span>
-            <span className="preset-desc">An empty canvas. Drag an Embedding, Norms, Residuals, a Miras block and its four axis choices from the palette.</span>
+            <span className="preset-desc">An empty canvas. Add blocks from the palette in model order: Enter (or a double-click) puts each under the previous one, connected.</span>
           </button>
           {shown.map(({ preset, axes, error }) => (
             <button key={preset.name} className="preset-card" onClick={() => load(preset.name)} data-testid={`preset-${preset.name}`} disabled={!!error} title={error ?? preset.citation}>

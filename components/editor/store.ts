@@ -69,6 +69,9 @@ function buildDocView(s: DocSource) {
   return { name: s.name, preset: s.preset, structureVersion: s.structureVersion, nodes: s.nodes.map(nodeView), edges };
 }
 function docView(s: DocSource) {
+  // Inside a gesture whose undo step is recorded, zundo's snapshots are compared with nothing and
+  // dropped (see `equality` below): skip building 300 node views per drag frame.
+  if (batchOpen && batchRecorded && lastView) return lastView.view;
   const l = lastView?.src;
   if (!l || l.nodes !== s.nodes || l.edges !== s.edges || l.name !== s.name || l.preset !== s.preset || l.structureVersion !== s.structureVersion) {
     const view = buildDocView(s);

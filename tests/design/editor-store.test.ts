@@ -5,8 +5,11 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { NodeChange } from '@xyflow/react';
-import { useEditor, undo, redo, type EditorNode } from '@/components/editor/store';
+import { flowToDesign, useEditor, undo, redo, type EditorNode } from '@/components/editor/store';
 import { presetDesign, GALLERY_PRESETS } from '@/components/editor/presets';
+import { autoConnectEdges, makeNode, withDefaultAxes } from '@/components/editor/factory';
+import { emptyDesign } from '@/engine/design/document';
+import { analyzeDesign } from '@/engine/design/lower';
 
 const deltanet = GALLERY_PRESETS.find((p) => p.name === 'deltanet')!;
 
@@ -63,5 +66,49 @@ describe('editor store under a drag', () => {
     expect(history()).toBe(1);
     undo();
     expect(useEditor.getState().nodes.find((n) => n.id === 'L0.mlp')!.data.params.hidden).toBe(mlp.data.params.hidden);
+  });
+});
+
+describe('building block by block', () => {
+  /** What adding from the palette does: the node, its axes for a Miras block, and the edges to the selected node. */
+  function add(type: string) {
+    const s = useEditor.getState();
+    const node = makeNode(type, undefined, { x: 0, y: 0 });
+    const auto = autoConnectEdges(s.nodes, s.edges, node);
+    if (type === 'miras') {
+      const axes = withDefaultAxes(node);
+      s.addNodes([node, ...axes.nodes], [...axes.edges, ...auto]);
+    } else s.addNodes([node], auto);
+    return node.id;
+  }
+
+  it('wires a pre-norm layer, residual skips included, into a model that lowers', () => {
+    useEditor.getState().loadDesign(emptyDesign());
+    const ids = ['embedding', 'norm', 'shortConv', 'miras', 'residual', 'norm', 'mlp', 'residual', 'norm', 'head'].map(add);
+    const { edges } = useEditor.getState();
+    expect(edges).toHaveLength(9 + 2 + 4);
+    const skip = (res: string) => edges.find((e) => e.target === res && e.targetHandle === 'skip')?.source;
+    expect(skip(ids[4])).toBe(ids[0]); // the first residual adds the embedding's stream
+    expect(skip(ids[7])).toBe(ids[4]); // the second adds the first residual's
+    const bias = useEditor.getState().nodes.find((n) => n.type === 'bias')!;
+    useEditor.getState().updateNode(bias.id, { kind: 'l2', params: {} });
+    const a = analyzeDesign(flowToDesign(useEditor.getState()));
+    expect(a.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(a.spec?.layers).toHaveLength(1);
+    expect(a.spec?.layers[0].mlp).toBeDefined();
+  });
+
+  it('attaches nothing when the selected output is taken, or the types do not fit', () => {
+    useEditor.getState().loadDesign(emptyDesign());
+    const emb = add('embedding');
+    add('norm');
+    // Re-select the embedding: its stream output already feeds the norm.
+    useEditor.getState().onNodesChange(useEditor.getState().nodes.map((n) => ({ type: 'select' as const, id: n.id, selected: n.id === emb })));
+    const s = useEditor.getState();
+    expect(autoConnectEdges(s.nodes, s.edges, makeNode('mlp', undefined, { x: 0, y: 0 }))).toEqual([]);
+    // An axis choice has no stream input.
+    useEditor.getState().onNodesChange(s.nodes.map((n) => ({ type: 'select' as const, id: n.id, selected: n.type === 'norm' })));
+    const t = useEditor.getState();
+    expect(autoConnectEdges(t.nodes, t.edges, makeNode('retention', undefined, { x: 0, y: 0 }))).toEqual([]);
   });
 });
