@@ -118,9 +118,11 @@ export class GpuExecutor {
     const list = phases.flatMap((ph) => this.compiled[ph]);
     const encodePass = (enc: GPUCommandEncoder, from: number, to: number) => {
       const pass = enc.beginComputePass();
+      let current: GPUComputePipeline | null = null;
       for (let i = from; i < to; i++) {
         const k = list[i];
-        pass.setPipeline(k.pipeline);
+        // Pipelines are shared by equal sources: consecutive equal kernels set theirs once.
+        if (k.pipeline !== current) pass.setPipeline((current = k.pipeline));
         pass.setBindGroup(0, k.bind);
         pass.dispatchWorkgroups(...k.spec.workgroups);
       }
