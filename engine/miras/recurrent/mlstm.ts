@@ -8,7 +8,7 @@
  */
 import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
-import { budget, consts, header, unrollLoops, type Layout } from './codegen';
+import { budget, consts, header, staging, unrollLoops, type Layout } from './codegen';
 
 const u = (x: number) => `${x}u`;
 
@@ -42,10 +42,31 @@ export function mlstmForwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
   const binds = ['q', 'k', 'v', 'scratch.gates', 'o', 'finalState', 'scratch.state', ...(learned ? ['initialState'] : [])];
   const access = ['read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write', 'read'] as const;
   const names = ['q', 'k', 'v', 'gates', 'o', 'finalState', 'state', 'initialState'].slice(0, binds.length);
+  // k, q, v, ĩ (and log f) of LP steps staged in workgroup memory, loaded one block ahead (as the main forward)
+  const OV = 2 * L.DK;
+  const OI = OV + L.DV;
+  const OG = OI + 1;
+  const PS = OG + (c.retention.decay === 'scalar' ? 1 : 0);
+  const LP = Math.max(1, Math.min(16, Math.floor(caps.maxComputeWorkgroupStorageSize / 4 / PS), Math.floor((48 * L.DV) / PS)));
+  const st = staging(
+    [
+      { name: 'k', len: L.DK, off: 0, src: 'k[rowk(b, tau, h) + o]' },
+      { name: 'q', len: L.DK, off: L.DK, src: 'q[rowq(b, tau, h) + o]' },
+      { name: 'v', len: L.DV, off: OV, src: 'v[rowv(b, tau, h) + o]' },
+      { name: 'ig', len: 1, off: OI, src: `gates[rowg(b, tau, h) + ${u(L.fields.ig!)}]` },
+      ...(c.retention.decay === 'scalar' ? [{ name: 'g', len: 1, off: OG, src: `gates[rowg(b, tau, h) + ${u(L.fields.g!)}]` }] : []),
+    ],
+    LP,
+    L.DV,
+  );
   const wgsl = `${header(c, s, L, 'forward (mLSTM)')}
 //   mLSTM: m_t = max(log f + m, ĩ), C_t = f'C + i'k vᵀ, n_t = f'n + i'k, o = Cᵀq'/max(|nᵀq'|, e^{−m}) (xLSTM Eq. 16-21)
+//   blocks of ${LP} steps staged one block ahead
 ${decls(names, access)}
 ${consts(c, L)}
+const LP = ${u(LP)};
+const PS = ${u(PS)};
+var<workgroup> pre: array<f32, ${LP * PS}>;
 
 @compute @workgroup_size(${L.DV})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
@@ -54,6 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let b = bh / H;
   let h = bh % H;
   let j = lid.x;
+  let t = j;
   var C: array<f32, DK>;
   var n: array<f32, DK>;
   var m = 0.0;
@@ -63,29 +85,44 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   m = initialState[h * SZ + DK * DV + DK];`
       : ''
   }
-  for (var tau = 0u; tau < TS; tau++) {
-    if (tau % CK == 0u) {
-      for (var i = 0u; i < DK; i++) {
-        state[ckpt(bh, tau / CK, 0u, i, j)] = C[i];
-        state[ckpt(bh, tau / CK, 1u, i, j)] = n[i];
+  ${st.decl}
+  ${st.load('0u')}
+  for (var base = 0u; base < TS; base += LP) {
+    workgroupBarrier();
+    ${st.store}
+    workgroupBarrier();
+    // the next block's operands are in flight while this block runs
+    ${st.load('base + LP')}
+    for (var l = 0u; l < LP; l++) {
+      let tau = base + l;
+      if (tau >= TS) { break; }
+      if (tau % CK == 0u) {
+        for (var i = 0u; i < DK; i++) {
+          state[ckpt(bh, tau / CK, 0u, i, j)] = C[i];
+          state[ckpt(bh, tau / CK, 1u, i, j)] = n[i];
+        }
+        state[ckpt(bh, tau / CK, 2u, 0u, j)] = m;
       }
-      state[ckpt(bh, tau / CK, 2u, 0u, j)] = m;
+      let fm = ${c.retention.decay === 'scalar' ? `pre[l * PS + ${u(OG)}]` : logF(c, L)} + m;
+      let ig = pre[l * PS + ${u(OI)}];
+      let mN = select(ig, fm, fm >= ig);
+      let fs = exp(fm - mN);
+      let is = exp(ig - mN);
+      let vj = pre[l * PS + ${u(OV)} + j];
+      var nq = 0.0;
+      var num = 0.0;
+      for (var i = 0u; i < DK; i++) {
+        let ki = pre[l * PS + i];
+        C[i] = fs * C[i] + is * ki * vj;
+        n[i] = fs * n[i] + is * ki;
+        let qi = SCALE * pre[l * PS + DK + i];
+        nq += n[i] * qi;
+        num += C[i] * qi;
+      }
+      m = mN;
+      let den = select(exp(-m), abs(nq), abs(nq) >= exp(-m));
+      o[rowo(b, tau, h) + j] = num / den;
     }
-${gatesAt(c, L, 'm')}
-    let qrow = rowq(b, tau, h);
-    var nq = 0.0;
-    var num = 0.0;
-    for (var i = 0u; i < DK; i++) {
-      let ki = k[krow + i];
-      C[i] = fs * C[i] + is * ki * vj;
-      n[i] = fs * n[i] + is * ki;
-      let qi = SCALE * q[qrow + i];
-      nq += n[i] * qi;
-      num += C[i] * qi;
-    }
-    m = mN;
-    let den = select(exp(-m), abs(nq), abs(nq) >= exp(-m));
-    o[rowo(b, tau, h) + j] = num / den;
   }
   for (var i = 0u; i < DK; i++) { finalState[bh * SZ + i * DV + j] = C[i]; }
   if (j == 0u) {
