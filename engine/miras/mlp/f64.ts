@@ -4,6 +4,9 @@
  * state adjoint carried backwards). The tests check it against the tape oracle (engine/miras/reference/scan.ts)
  * and finite differences; the WGSL kernel is then checked against the oracle on a real adapter.
  *
+ * `f32` rounds every stored value and every accumulation to float32 (the forward only): what ideal f32 arithmetic
+ * would give, to tell inherent f32 error (an ill-conditioned recurrence) from avoidable error in the kernel.
+ *
  * Inputs are the provider's (engine/miras/reference/provider.ts providerInputs): q, k, v, then the per-token
  * scalars the combination reads (beta, g, eta, delta: [B, T, H]) and initialState [H, size] shared by the batch.
  */
@@ -27,6 +30,7 @@ export function mlpScanF64(
   s: ScanShape,
   x: Record<string, Float64Array>,
   dOut?: { o: Float64Array; finalState?: Float64Array },
+  opts: { f32?: boolean } = {},
 ): MlpF64Result {
   const { batch: B, time: T, heads: H } = s;
   const d = m.d;
@@ -69,7 +73,8 @@ export function mlpScanF64(
         saved.push(state);
         st.stateIn.forEach((id, i) => val[id].set(state[i]));
         load(st, val, b, t, h);
-        forward(st.prog, val);
+        if (opts.f32) for (const id of [st.q, st.k, st.v, ...Object.values(st.scalars), ...st.stateIn]) val[id] = Float64Array.from(val[id], Math.fround);
+        forward(st.prog, val, opts.f32);
         o.set(val[st.o], ((b * T + t) * H + h) * d);
         state = st.stateOut.map((id) => Float64Array.from(val[id]));
       }

@@ -455,8 +455,9 @@ function biasSums(p: Prog, e: Float64Array, dl: number) {
   return { args, r };
 }
 
-/** Run the step forward on `val` (inputs filled in). */
-export function forward(p: Prog, val: Float64Array[]): void {
+/** Run the step forward on `val` (inputs filled in); `f32` rounds every stored value as the kernel stores it. */
+export function forward(p: Prog, val: Float64Array[], f32 = false): void {
+  const R = f32 ? Math.fround : (x: number) => x;
   for (const op of p.ops) {
     const out = val[op.out];
     switch (op.kind) {
@@ -477,7 +478,7 @@ export function forward(p: Prog, val: Float64Array[]): void {
         const c = op.c === null ? null : val[op.c];
         for (let i = 0; i < rows; i++) {
           let s = 0;
-          for (let j = 0; j < cols; j++) s += (W[i * cols + j] - (c ? c[j] : 0)) * x[j];
+          for (let j = 0; j < cols; j++) s = R(s + R(R(W[i * cols + j] - (c ? c[j] : 0)) * x[j]));
           out[i] = s;
         }
         break;
@@ -489,7 +490,7 @@ export function forward(p: Prog, val: Float64Array[]): void {
         const c = op.c === null ? null : val[op.c];
         for (let j = 0; j < cols; j++) {
           let s = 0;
-          for (let i = 0; i < rows; i++) s += y[i] * (W[i * cols + j] - (c ? c[j] : 0));
+          for (let i = 0; i < rows; i++) s = R(s + R(y[i] * R(W[i * cols + j] - (c ? c[j] : 0))));
           out[j] = s;
         }
         break;
@@ -511,7 +512,7 @@ export function forward(p: Prog, val: Float64Array[]): void {
         break;
       }
       case 'sum':
-        out[0] = val[op.x].reduce((s, x) => s + x, 0);
+        out[0] = val[op.x].reduce((s, x) => R(s + x), 0);
         break;
       case 'bias': {
         const e = val[op.e];
@@ -535,6 +536,7 @@ export function forward(p: Prog, val: Float64Array[]): void {
         break;
       }
     }
+    if (f32) for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i]);
   }
 }
 

@@ -33,28 +33,55 @@ export interface MlpKernels {
   stride: number;
 }
 
+/**
+ * Helpers. exp and tanh are our own: SwiftShader's exp is off by ~15 ULP and its tanh by 1e-5 relative near 0, which the
+ * recurrence amplifies; these are a few ULP (Cody–Waite range reduction + Taylor; an odd series for small tanh).
+ * GELU and SiLU use the logistic form (0.5(1 + tanh u) = σ(2u), 1 − σ(x) = σ(−x)): no cancellation for large |x|.
+ */
 const HELPERS = `
+fn pexp(x0: f32) -> f32 {
+  let x = clamp(x0, -104.0, 88.0);
+  let k = round(x * 1.4426950408889634);
+  let r = (x - k * 0.693145751953125) - k * 1.4286068203094172e-6;
+  let p = 1.0 + r * (1.0 + r * (0.5 + r * (0.16666667 + r * (0.041666668 + r * (0.008333334 + r * (0.0013888889 + r * 0.0001984127))))));
+  return ldexp(p, i32(k));
+}
+fn ptanh(x: f32) -> f32 {
+  let a = abs(x);
+  if (a < 0.3) {
+    let x2 = x * x;
+    return x * (1.0 + x2 * (-0.33333334 + x2 * (0.13333334 + x2 * (-0.053968254 + x2 * 0.021869488))));
+  }
+  let e = pexp(-2.0 * a);
+  return sign(x) * (1.0 - e) / (1.0 + e);
+}
+fn sig(x: f32) -> f32 { return 1.0 / (1.0 + pexp(-x)); }
 const GELU_C: f32 = ${lit(Math.sqrt(2 / Math.PI))};
 const GELU_A: f32 = 0.044715;
-fn th(u: f32) -> f32 { return tanh(clamp(u, -15.0, 15.0)); }
-fn gelu_f(x: f32) -> f32 { return 0.5 * x * (1.0 + th(GELU_C * (x + GELU_A * x * x * x))); }
+fn gelu_f(x: f32) -> f32 { return x * sig(2.0 * GELU_C * (x + GELU_A * x * x * x)); }
 fn gelu_d1(x: f32) -> f32 {
-  let t = th(GELU_C * (x + GELU_A * x * x * x));
-  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_C * (1.0 + 3.0 * GELU_A * x * x);
+  let u = GELU_C * (x + GELU_A * x * x * x);
+  let s = sig(2.0 * u);
+  let sm = sig(-2.0 * u);
+  return s + 2.0 * x * s * sm * GELU_C * (1.0 + 3.0 * GELU_A * x * x);
 }
 fn gelu_d2(x: f32) -> f32 {
-  let t = th(GELU_C * (x + GELU_A * x * x * x));
+  let u = GELU_C * (x + GELU_A * x * x * x);
+  let s = sig(2.0 * u);
+  let sm = sig(-2.0 * u);
   let du = GELU_C * (1.0 + 3.0 * GELU_A * x * x);
-  return (1.0 - t * t) * du + 0.5 * x * (1.0 - t * t) * (GELU_C * 6.0 * GELU_A * x - 2.0 * t * du * du);
+  return 4.0 * s * sm * (du + 0.5 * x * (GELU_C * 6.0 * GELU_A * x - 2.0 * (s - sm) * du * du));
 }
-fn sig(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
 fn silu_f(x: f32) -> f32 { return x * sig(x); }
-fn silu_d1(x: f32) -> f32 { let s = sig(x); return s * (1.0 + x * (1.0 - s)); }
-fn silu_d2(x: f32) -> f32 { let s = sig(x); return s * (1.0 - s) * (2.0 + x * (1.0 - 2.0 * s)); }
+fn silu_d1(x: f32) -> f32 { return sig(x) * (1.0 + x * sig(-x)); }
+fn silu_d2(x: f32) -> f32 { let s = sig(x); let sm = sig(-x); return s * sm * (2.0 + x * (sm - s)); }
 fn relu_f(x: f32) -> f32 { return max(x, 0.0); }
 fn relu_d1(x: f32) -> f32 { return select(0.0, 1.0, x > 0.0); }
 fn sync() { storageBarrier(); workgroupBarrier(); }
 `;
+
+/** The generated code calls exp/tanh through the precise helpers above. */
+const precise = (code: string) => code.replace(/\bexp\(/g, 'pexp(').replace(/\btanh\(/g, 'ptanh(');
 
 interface Layout {
   steps: Record<Variant, Step>;
@@ -428,7 +455,7 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
     },
     {
       name: `mlp_fwd[C=${L.C}]`,
-      wgsl: fwdMain,
+      wgsl: precise(fwdMain),
       entryPoint: 'main',
       bindings: ['scratch.tok', 'initialState', 'o', 'finalState', 'scratch.mlp', 'scratch.ck'].map((buffer, i) => ({ buffer, access: fwdNames[i][1] })),
       workgroups: [B * H, 1, 1],
@@ -437,7 +464,7 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   const backward: KernelSpec[] = [
     {
       name: `mlp_bwd[C=${L.C}]`,
-      wgsl: bwdMain,
+      wgsl: precise(bwdMain),
       entryPoint: 'main',
       bindings: ['scratch.tok', 'grad.o', 'grad.finalState', 'scratch.mlp', 'scratch.adj', 'scratch.ck', 'scratch.seg', 'scratch.dx'].map((buffer, i) => ({ buffer, access: bwdNames[i][1] })),
       workgroups: [B * H, 1, 1],
