@@ -11,9 +11,10 @@ interface Toast {
 const useToasts = create<{ items: Toast[] }>()(() => ({ items: [] }));
 let next = 0;
 
+/** A message with a test id replaces the earlier one of the same id, so repeats do not pile up over the canvas. */
 export function toast(text: string, tone: Toast['tone'] = 'info', testId?: string, ms = 6000) {
   const id = ++next;
-  useToasts.setState((s) => ({ items: [...s.items.slice(-3), { id, text, tone, testId }] }));
+  useToasts.setState((s) => ({ items: [...s.items.filter((t) => !testId || t.testId !== testId).slice(-3), { id, text, tone, testId }] }));
   setTimeout(() => useToasts.setState((s) => ({ items: s.items.filter((t) => t.id !== id) })), ms);
 }
 
