@@ -55,9 +55,12 @@ export function planChunkScan(cfg: ChunkScanConfig, s: ChunkScanShape, caps: Dev
     throw new Error(`chunk scan: batch·heads = ${s.B * s.H} exceeds ${caps.maxComputeWorkgroupsPerDimension} workgroups per dimension`);
   }
   // Chunk preference. Below 64 KiB of workgroup memory the 64-token chunk cannot keep its operand
-  // tiles on chip: on the H200 (48 KiB) C = 32 ran every form 1.4–1.9× faster forward+backward than
-  // C = 64 (docs/benchmarks.md), so 32 comes first there; C = 16 only when nothing longer fits.
-  const chunks = opts.chunk ? [opts.chunk] : caps.maxComputeWorkgroupStorageSize < 65536 ? [32, 64, 16] : [64, 32, 16];
+  // tiles on chip. On the H200 (48 KiB, docs/benchmarks.md, second sitting) the linear rule ran fastest
+  // with C = 16 (its state pass is a parallel scan over chunks, so more chunks cost little; GLA 3.9 ms
+  // against 7.6 ms at C = 32) and the delta rule with C = 32 (its state pass walks the chunks: 6.0 ms
+  // against 6.4 at 16 and 11.2 at 64). 64 first only where its tiles fit on chip (unmeasured).
+  const small = cfg.rule === 'linear' ? [16, 32, 64] : [32, 16, 64];
+  const chunks = opts.chunk ? [opts.chunk] : caps.maxComputeWorkgroupStorageSize < 65536 ? small : [64, 32, 16];
   if (opts.chunk && ![16, 32, 64].includes(opts.chunk)) throw new Error(`chunk length must be 16, 32 or 64, got ${opts.chunk}`);
   const vmax = 1 << Math.ceil(Math.log2(s.V));
   // V-tile of the sequential kernels: small enough for ≥ 128 workgroups when batch·heads is small

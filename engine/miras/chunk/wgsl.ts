@@ -1328,7 +1328,8 @@ function wyBwdAKernel(x: Ctx): GeneratedKernel {
     terms: [{ to: 'V', a: (i, l) => DYr(i, l), b: (l, m) => `VV(${m}, ${l})` }],
     store: (i, m, v) => `let mm = ${m}; wsT[M1_OFF + (bh * NT + n) * C * C + ${i} * C + mm] += select(0.0, ${v} * sBeta[mm], mm < ${i} && mm < cv);`,
   })}`;
-  return x.finish(k, body, '', x.parGrid, ['DW', 'DV2', 'KK', 'VV']);
+  // k and v feed the M1 products (K + V terms per output) as well as the row sums: staged first
+  return x.finish(k, body, '', x.parGrid, ['KK', 'VV', 'DW', 'DV2']);
 }
 
 /** Delta: dA = −M1 Tm^T (strictly lower); dk += β_i Σ dAΓ k_j (+ transpose) + β e^b dX; dβ, DB from A = β (k k^T)⊙Γ; dg = reverse cumsum. */
@@ -1338,7 +1339,7 @@ function wyBwdBKernel(x: Ctx): GeneratedKernel {
   k.bind('wsS', 'read').bind('wsT', 'read_write').bind('dk', 'read_write').bind('dbeta', 'read_write');
   if (x.needDg) k.bind('dg', 'read_write');
   x.gateSmem(k, false);
-  k.smem('sBeta', x.C).smem('sT', x.C * x.C).smem('sM', x.C * x.C).smem('sDB', x.C);
+  k.smem('sBeta', x.C).smem('sT', x.C * x.C).smem('sM', x.C * x.C).smem('sD', x.C * x.C).smem('sDB', x.C);
   const body = `${x.parHead}
   ${BETA_LOAD}
   for (var e = tid; e < C * C; e += WG) {
@@ -1347,42 +1348,24 @@ function wyBwdBKernel(x: Ctx): GeneratedKernel {
   }
   ${x.gateCumsum()}
   ${x.gated ? '' : 'workgroupBarrier();'}
-  // dA⊙Γ goes through the M1 scratch (no private arrays across barriers: SwiftShader corrupts them)
-  for (var e = tid; e < C * C; e += WG) {
-    let i = e / C; let j = e % C;
-    var acc = 0.0;
-    if (j < i) {
-      for (var l = 0u; l <= j; l++) { acc -= sM[i * C + l] * sT[j * C + l]; }
-      acc *= exp2(${x.G('i')} - ${x.G('j')});
-    }
-    wsT[M1_OFF + (bh * NT + n) * C * C + e] = acc;
-  }
-  storageBarrier();
+  // sD = dA⊙Γ = −(M1 Tmᵀ)⊙Γ, strictly lower${gemm(x.t.WG, {
+    M: x.C, N: x.C,
+    terms: [{ to: 'C', a: (i, l) => `sM[${i} * C + ${l}]`, b: (l, j) => `sT[${j} * C + ${l}]` }],
+    store: (i, j, v) => `let j = ${j}; sD[${i} * C + j] = select(0.0, -${v} * exp2(${x.G(i)} - ${x.G('j')}), j < ${i});`,
+  })}
   workgroupBarrier();
-  for (var e = tid; e < C * C; e += WG) { sM[e] = wsT[M1_OFF + (bh * NT + n) * C * C + e]; }
-  workgroupBarrier();
-  // sM = dA⊙Γ (strictly lower). sT := Q_ij = dA_ij Γ_ij (k_i·k_j)
-  for (var e = tid; e < C * C; e += WG) {
-    let i = e / C; let j = e % C;
-    var qv = 0.0;
-    if (j < i && i < cv) {
-      var r = 0.0;
-      for (var kk = 0u; kk < K; kk++) { r += k[qi(b, n0 + i, h, kk)] * k[qi(b, n0 + j, h, kk)]; }
-      qv = sM[e] * r;
-    }
-    sT[e] = qv;
-  }
-  for (var e = tid; e < C * K; e += WG) {
-    let i = e / K; let kk = e % K;
-    if (i < cv) {
-      var acc = 0.0;
-      for (var j = 0u; j < i; j++) { acc += sM[i * C + j] * k[qi(b, n0 + j, h, kk)]; }
-      acc *= sBeta[i];
-      for (var ii = i + 1u; ii < cv; ii++) { acc += sBeta[ii] * sM[ii * C + i] * k[qi(b, n0 + ii, h, kk)]; }
-      acc += sBeta[i] * exp2(${x.G('i')}) * wsT[DX_OFF + (bh * TP + n0 + i) * K + kk];
-      dk[qi(b, n0 + i, h, kk)] += acc;
-    }
-  }
+  // sT := Q_ij = dA_ij Γ_ij (k_i·k_j); dk += β_i Σ_{j<i} sD_ij k_j + Σ_{i'>i} β_i' sD_i'i k_i' + β_i e^{b_i} dX_i${gemm(x.t.WG, {
+    M: x.C, N: x.C,
+    terms: [{ to: 'K', a: (i, l) => `KK(${i}, ${l})`, b: (l, j) => `KK(${j}, ${l})` }],
+    store: (i, j, v) => `let j = ${j}; sT[${i} * C + j] = select(0.0, sD[${i} * C + j] * ${v}, j < ${i} && ${i} < cv);`,
+  })}${gemm(x.t.WG, {
+    M: x.C, N: x.s.K,
+    terms: [
+      { to: 'iN', a: (i, l) => `sD[${i} * C + ${l}]`, b: (l, c) => `KK(${l}, ${c})`, rowScale: (i) => `sBeta[${i}]` },
+      { from: 'i0', to: 'cv', a: (i, l) => `sBeta[${l}] * sD[${l} * C + ${i}]`, b: (l, c) => `KK(${l}, ${c})` },
+    ],
+    store: (i, c, v) => `if (${i} < cv) { dk[qi(b, n0 + ${i}, h, ${c})] += ${v} + sBeta[${i}] * exp2(${x.G(i)}) * wsT[DX_OFF + (bh * TP + n0 + ${i}) * K + ${c}]; }`,
+  })}
   workgroupBarrier();
   for (var r = tid; r < cv; r += WG) {
     var rs = 0.0;
