@@ -597,6 +597,38 @@ function channelLoad(src: string, factor: (tot: string, run: string) => string):
     }`;
 }
 
+/** A tile group for prefetch(): n elements, registers per element, their load (guards itself) and store. */
+interface PreGroup {
+  n: number;
+  regs: string[];
+  load: (e: string, r: (name: string) => string) => string;
+  store: (e: string, r: (name: string) => string) => string;
+}
+
+/**
+ * Register prefetch for the sequential kernels: the next chunk's tiles are loaded into registers while
+ * the current chunk computes, then stored to workgroup memory at the top of the next trip. null when an
+ * invocation would need more than `max` elements of a group (small workgroups): the caller loads in place.
+ * Loads see nx0 (the chunk's first token) and cvx (its valid rows) from the caller.
+ */
+function prefetch(WG: number, groups: PreGroup[], max = 8): { decl: string; load: string; store: string } | null {
+  let decl = '';
+  let load = '';
+  let store = '';
+  for (const [gi, g] of groups.entries()) {
+    const UF = Math.ceil(g.n / WG);
+    if (UF > max) return null;
+    for (let j = 0; j < UF; j++) {
+      const e = j ? `(tid + ${u(j * WG)})` : 'tid';
+      const r = (name: string) => `${name}${gi}_${j}`;
+      decl += `\n  ${g.regs.map((nm) => `var ${r(nm)} = 0.0;`).join(' ')}`;
+      load += `\n      if (${e} < ${u(g.n)}) { ${g.load(e, r)} }`;
+      store += `\n    if (${e} < ${u(g.n)}) { ${g.store(e, r)} }`;
+    }
+  }
+  return { decl, load, store };
+}
+
 /**
  * Delta rule, sequential over chunks with the state tile (K × VT) in workgroup memory, when the tiles fit:
  * every operand of a chunk (w, k, u, the gate cumsum from the WY kernel) is loaded in one phase, then two
@@ -614,6 +646,18 @@ function deltaStateFast(x: Ctx): GeneratedKernel | null {
   if (x.gated) k.smem('sB', C);
   if (!x.t.stageBytes || k.smemBytes > x.t.stageBytes) return null;
   const decayV = (i: string) => (x.gated ? ` * exp2(sB[C - 1u] - sB[${i}])` : '');
+  const groups: PreGroup[] = [
+    { n: C * K, regs: ['w', 'x'], load: (e, r) => `${r('w')} = wsT[W_OFF + (bh * TP + nx0) * K + ${e}]; ${r('x')} = 0.0; if (${e} / K < cvx) { ${r('x')} = k[qi(b, nx0 + ${e} / K, h, ${e} % K)]; }`, store: (e, r) => `sW[${e}] = ${r('w')}; sK[${e}] = ${r('x')};` },
+    { n: C * VT, regs: ['u'], load: (e, r) => `${r('u')} = 0.0; if (c0 + ${e} % VT < V) { ${r('u')} = wsT[U_OFF + (bh * TP + nx0 + ${e} / VT) * V + c0 + ${e} % VT]; }`, store: (e, r) => `sV[${e}] = ${r('u')};` },
+    ...(x.gated ? [{ n: C, regs: ['g'], load: (e: string, r: (n: string) => string) => `${r('g')} = wsT[GC_OFF + bh * TP + nx0 + ${e}];`, store: (e: string, r: (n: string) => string) => `sB[${e}] = ${r('g')};` }] : []),
+  ];
+  const pre = prefetch(x.t.WG, groups);
+  const inPlace = `${unrolled(C * K, x.t.WG,
+      (e, j) => `var w${j} = 0.0; var x${j} = 0.0; if (${e} < ${u(C * K)}) { w${j} = wsT[W_OFF + (bh * TP + n0) * K + ${e}]; if (${e} / K < cv) { x${j} = k[qi(b, n0 + ${e} / K, h, ${e} % K)]; } }`,
+      (e, j) => `sW[${e}] = w${j}; sK[${e}] = x${j};`, 4)}${unrolled(C * VT, x.t.WG,
+      (e, j) => `var x${j} = 0.0; if (${e} < ${u(C * VT)} && c0 + ${e} % VT < V) { x${j} = wsT[U_OFF + (bh * TP + n0 + ${e} / VT) * V + c0 + ${e} % VT]; }`,
+      (e, j) => `sV[${e}] = x${j};`, 4)}${x.gated ? `
+    for (var e = tid; e < C; e += WG) { sB[e] = wsT[GC_OFF + bh * TP + n0 + e]; }` : ''}`;
   const body = `
   let c0 = wid.x * VT; let bh = wid.y; let b = bh / H; let h = bh % H;
   for (var e = tid; e < K * VT; e += WG) {
@@ -621,7 +665,10 @@ function deltaStateFast(x: Ctx): GeneratedKernel | null {
     var x = 0.0;
     ${x.cfg.initialState ? 'if (c < V) { x = h0[(bh * K + kk) * V + c]; }' : ''}
     sH[e] = x;
-  }
+  }${pre ? `${pre.decl}
+  {
+    let nx0 = 0u; let cvx = min(C, T);${pre.load}
+  }` : ''}
   workgroupBarrier();
   for (var n = 0u; n < NT; n++) {
     let n0 = n * C;
@@ -630,13 +677,11 @@ function deltaStateFast(x: Ctx): GeneratedKernel | null {
       let c = c0 + e % VT;
       if (c < V) { wsS[HS_OFF + ((bh * NT + n) * K + e / VT) * V + c] = sH[e]; }
     }
-${unrolled(C * K, x.t.WG,
-      (e, j) => `var w${j} = 0.0; var x${j} = 0.0; if (${e} < ${u(C * K)}) { w${j} = wsT[W_OFF + (bh * TP + n0) * K + ${e}]; if (${e} / K < cv) { x${j} = k[qi(b, n0 + ${e} / K, h, ${e} % K)]; } }`,
-      (e, j) => `sW[${e}] = w${j}; sK[${e}] = x${j};`, 4)}${unrolled(C * VT, x.t.WG,
-      (e, j) => `var x${j} = 0.0; if (${e} < ${u(C * VT)} && c0 + ${e} % VT < V) { x${j} = wsT[U_OFF + (bh * TP + n0 + ${e} / VT) * V + c0 + ${e} % VT]; }`,
-      (e, j) => `sV[${e}] = x${j};`, 4)}${x.gated ? `
-    for (var e = tid; e < C; e += WG) { sB[e] = wsT[GC_OFF + bh * TP + n0 + e]; }` : ''}
-    workgroupBarrier();${gemm(x.t.WG, {
+${pre ? pre.store : inPlace}
+    workgroupBarrier();${pre ? `
+    if (n + 1u < NT) {
+      let nx0 = n0 + C; let cvx = min(C, T - nx0);${pre.load}
+    }` : ''}${gemm(x.t.WG, {
       M: C, N: VT,
       terms: [{ to: 'K', a: (i, l) => `sW[${i} * K + ${l}]`, b: (l, c) => `sH[${l} * VT + ${c}]` }],
       store: (i, c, v) => `let vn = sV[${i} * VT + ${c}] - ${v};
@@ -671,24 +716,22 @@ function deltaDstateFast(x: Ctx): GeneratedKernel | null {
   k.smem('sK', C * K).smem('sW', C * K).smem('sQ', C * K).smem('sDO', C * VT).smem('sD', C * VT).smem('sH', K * VT);
   if (x.gated) k.smem('sB', C);
   if (!x.t.stageBytes || k.smemBytes > x.t.stageBytes) return null;
-  const body = `
-  let c0 = wid.x * VT; let bh = wid.y; let b = bh / H; let h = bh % H;
-  for (var e = tid; e < K * VT; e += WG) {
-    let kk = e / VT; let c = c0 + e % VT;
-    var x = 0.0;
-    if (c < V) { x = dht[(bh * K + kk) * V + c]; }
-    sH[e] = x;
-  }
-  workgroupBarrier();
-  for (var nn = 0u; nn < NT; nn++) {
-    let n = NT - 1u - nn;
-    let n0 = n * C;
-    let cv = min(C, T - n0);
-    for (var e = tid; e < K * VT; e += WG) {
-      let c = c0 + e % VT;
-      if (c < V) { wsS[DHS_OFF + ((bh * NT + n) * K + e / VT) * V + c] = sH[e]; }
-    }
-${unrolled(C * K, x.t.WG,
+  const gf = x.gated ? ' * exp2(wsT[GC_OFF + bh * TP + nx0 + i])' : '';
+  const groups: PreGroup[] = [
+    { n: C * K, regs: ['w', 'x', 'y'], load: (e, r) => `${r('w')} = wsT[W_OFF + (bh * TP + nx0) * K + ${e}]; ${r('x')} = 0.0; ${r('y')} = 0.0;
+        if (${e} / K < cvx) { ${r('x')} = k[qi(b, nx0 + ${e} / K, h, ${e} % K)]; ${r('y')} = q[qi(b, nx0 + ${e} / K, h, ${e} % K)]; }`,
+      store: (e, r) => `sW[${e}] = ${r('w')}; sK[${e}] = ${r('x')}; sQ[${e}] = ${r('y')};` },
+    { n: C * VT, regs: ['x', 'y'], load: (e, r) => `${r('x')} = 0.0; ${r('y')} = 0.0;
+        if (c0 + ${e} % VT < V) {
+          let i = ${e} / VT; let c = c0 + ${e} % VT;
+          ${r('y')} = wsT[DVL_OFF + (bh * TP + nx0 + i) * V + c];
+          if (i < cvx) { ${r('x')} = SCALE * dO[vi(b, nx0 + i, h, c)]${gf}; }
+        }`,
+      store: (e, r) => `sDO[${e}] = ${r('x')}; sD[${e}] = ${r('y')};` },
+    ...(x.gated ? [{ n: C, regs: ['g'], load: (e: string, r: (n: string) => string) => `${r('g')} = wsT[GC_OFF + bh * TP + nx0 + ${e}];`, store: (e: string, r: (n: string) => string) => `sB[${e}] = ${r('g')};` }] : []),
+  ];
+  const pre = prefetch(x.t.WG, groups);
+  const inPlace = `${unrolled(C * K, x.t.WG,
       (e, j) => `var w${j} = 0.0; var x${j} = 0.0; var y${j} = 0.0;
     if (${e} < ${u(C * K)}) {
       w${j} = wsT[W_OFF + (bh * TP + n0) * K + ${e}];
@@ -703,7 +746,32 @@ ${unrolled(C * K, x.t.WG,
     }`,
       (e, j) => `sDO[${e}] = x${j}; sD[${e}] = y${j};`, 4)}${x.gated ? `
     for (var e = tid; e < C; e += WG) { sB[e] = wsT[GC_OFF + bh * TP + n0 + e]; }` : ''}
-    workgroupBarrier();${gemm(x.t.WG, {
+`;
+  const body = `
+  let c0 = wid.x * VT; let bh = wid.y; let b = bh / H; let h = bh % H;
+  for (var e = tid; e < K * VT; e += WG) {
+    let kk = e / VT; let c = c0 + e % VT;
+    var x = 0.0;
+    if (c < V) { x = dht[(bh * K + kk) * V + c]; }
+    sH[e] = x;
+  }${pre ? `${pre.decl}
+  {
+    let nx0 = (NT - 1u) * C; let cvx = min(C, T - nx0);${pre.load}
+  }` : ''}
+  workgroupBarrier();
+  for (var nn = 0u; nn < NT; nn++) {
+    let n = NT - 1u - nn;
+    let n0 = n * C;
+    let cv = min(C, T - n0);
+    for (var e = tid; e < K * VT; e += WG) {
+      let c = c0 + e % VT;
+      if (c < V) { wsS[DHS_OFF + ((bh * NT + n) * K + e / VT) * V + c] = sH[e]; }
+    }
+${pre ? pre.store : inPlace}
+    workgroupBarrier();${pre ? `
+    if (nn + 1u < NT) {
+      let nx0 = n0 - C; let cvx = min(C, T - nx0);${pre.load}
+    }` : ''}${gemm(x.t.WG, {
       M: C, N: VT,
       terms: [{ to: 'K', a: (i, l) => `sK[${i} * K + ${l}]`, b: (l, c) => `sH[${l} * VT + ${c}]` }],
       store: (i, c, v) => `let d2 = ${v}${x.gated ? ` * exp2(sB[C - 1u] - sB[${i}])` : ''} + sD[${i} * VT + ${c}];
