@@ -1177,13 +1177,16 @@ function rowReduceDB(op: string, NB: number, extra = ''): string {
   }`;
 }
 
-/** Σ_{kk,c} dh[n] ⊙ S_after(n) into sE (one partial per invocation): the chunk-end term ∂L/∂B_L summed over channels. */
-const CHUNK_END = `
+/**
+ * Σ_{kk,c} dh[n] ⊙ S_after(n), one partial per invocation into `arr` (sDS once the products are done
+ * with it, else its own sE): the chunk-end term ∂L/∂B_L summed over channels.
+ */
+const chunkEnd = (arr: string) => `${arr === 'sDS' ? '\n  workgroupBarrier();' : ''}
   var hd = 0.0;
   let hdo = DHS_OFF + (bh * NT + n) * K * V;
   let hao = select(HT_OFF + bh * K * V, HS_OFF + (bh * NT + n + 1u) * K * V, n + 1u < NT);
   for (var e = tid; e < K * V; e += WG) { hd += wsS[hdo + e] * wsS[hao + e]; }
-  sE[tid] = hd;`;
+  ${arr}[tid] = hd;`;
 
 /**
  * Linear rule: dq = scale·e^B⊙(do h[n]ᵀ) + intra; DB = q⊙dq.
@@ -1204,7 +1207,9 @@ function dqKernel(x: Ctx): GeneratedKernel {
   const rowDB = dbWrite && !x.vec;
   k.smem('sDS', x.C * x.C);
   if (rowDB) k.smem('sP', x.C * NB);
-  if (x.delta) k.smem('sE', x.t.WG);
+  // the chunk-end partials reuse sDS when it has a slot per invocation (the memory goes to staged tiles)
+  const endArr = x.C * x.C >= x.t.WG ? 'sDS' : 'sE';
+  if (x.delta && endArr === 'sE') k.smem('sE', x.t.WG);
   const WG = x.t.WG;
   const dqStore = (i: string, c: string, v: string, rs: string) => x.vec
     ? `if (${i} < cv) {
@@ -1239,13 +1244,15 @@ function dqKernel(x: Ctx): GeneratedKernel {
       M: x.C, N: x.s.K,
       terms: [{ to: 'V', a: (i, l) => `DV2(${i}, ${l})`, b: (l, c) => `HH(${c}, ${l})` }],
       store: (i, c, v) => `wsT[DW_OFF + (bh * TP + n0 + ${i}) * K + ${c}] = select(0.0, -${v}, ${i} < cv);`,
-    })}${CHUNK_END}`;
+    })}${chunkEnd(endArr)}`;
   }
   if (rowDB) {
     body += rowReduceDB('=', NB, x.delta ? `
-    if (r == cv - 1u) { for (var l = 0u; l < WG; l++) { acc += sE[l]; } }` : '');
+    if (r == cv - 1u) { for (var l = 0u; l < WG; l++) { acc += ${endArr}[l]; } }` : '');
   }
-  return x.finish(k, body, x.helpers(), x.parGrid, ['DO', 'VV', 'VNd', 'HH', 'KK', 'Q', 'DH', 'DV2']);
+  // staging order: operands read transposed (a state's column, v's column) first: from global memory
+  // each of their warp-wide loads touches one cache line per lane
+  return x.finish(k, body, x.helpers(), x.parGrid, ['HH', 'DH', 'VV', 'VNd', 'DO', 'KK', 'Q', 'DV2']);
 }
 
 /**
@@ -1299,7 +1306,7 @@ function dkvKernel(x: Ctx): GeneratedKernel {
       : `if (${i} < cv) { dk[qi(b, n0 + ${i}, h, ${c})] += ${v};${rowDB ? ` ${rs} += KK(${i}, ${c}) * ${v};` : ''} }`,
     rowSum: rowDB ? (i, rs) => `sP[${i} * ${u(NB)} + cb] = ${rs};` : undefined,
   })}${rowDB ? rowReduceDB('-=', NB) : ''}`;
-  return x.finish(k, body, x.helpers(), x.parGrid, ['DO', 'VV', 'Q', 'KK', 'DH']);
+  return x.finish(k, body, x.helpers(), x.parGrid, ['DH', 'VV', 'KK', 'DO', 'Q']);
 }
 
 /**
