@@ -3,6 +3,7 @@ import type { MirasMixer } from '../../engine/spec';
 import { resolveCombo, type Combo } from '../../engine/miras/catalog';
 import { providerInputs } from '../../engine/miras/reference/provider';
 import { resolveMlpCombo, type MlpCombo } from '../../engine/miras/mlp/program';
+import { referenceProviderFor } from '../../engine/miras/reference/provider';
 import type { ScanShape } from '../../engine/ir/scan';
 import { gauss, relErr, rng } from './kernel-helpers';
 
@@ -68,6 +69,28 @@ export function mlpInputs(cat: Combo, mc: MlpCombo, s: ScanShape, seed: number):
   }
   return out;
 }
+
+/** A case with the oracle's answers: inputs (seeded), outputs, random upstream gradients and the input gradients. */
+export function oracleCase(m: MirasMixer, s: ScanShape, seed: number) {
+  const { cat, mc } = mlpCase(m, s);
+  const x = mlpInputs(cat, mc, s, seed);
+  const oracle = referenceProviderFor(cat);
+  const want = oracle.referenceForward(x, s);
+  const r = rng(seed + 1);
+  const go = Float64Array.from(want.o, () => gauss(r));
+  const gf = Float64Array.from(want.finalState, () => gauss(r));
+  const wantG = oracle.referenceBackward(x, { o: go, finalState: gf }, s);
+  return { cat, mc, x, oracle, want, go, gf, wantG };
+}
+
+/** Relative error of every output and input gradient. */
+export function errors(got: { o: ArrayLike<number>; finalState: ArrayLike<number>; grads?: Record<string, ArrayLike<number>> }, c: ReturnType<typeof oracleCase>): Record<string, number> {
+  const e: Record<string, number> = { o: relErr(got.o, c.want.o), finalState: relErr(got.finalState, c.want.finalState) };
+  for (const n of Object.keys(c.x)) e[`d${n}`] = relErr(got.grads![n], c.wantG[n]);
+  return e;
+}
+
+export const fmtErrors = (e: Record<string, number>) => Object.entries(e).map(([n, v]) => `${n} ${v.toExponential(1)}`).join('  ');
 
 /** Option cases shared by the float64-mirror and WebGPU tests (d = 8, hidden 8–16). */
 export const MLP_CASES: [string, Parameters<typeof mlpMixer>][] = [

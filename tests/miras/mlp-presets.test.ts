@@ -15,27 +15,19 @@ import { mlpProvider } from '@/engine/miras/mlp/provider';
 import { mlpUnsupported } from '@/engine/miras/mlp/program';
 import { runScanKernels } from '@/engine/miras/recurrent/run';
 import { Rng, randomCombo } from '@/engine/miras/reference/random';
-import { gauss, mlpCase, mlpInputs, relErr, rng } from './mlp-helpers';
+import { errors, fmtErrors, oracleCase } from './mlp-helpers';
 
 const TOL = 5e-4;
 
 async function compare(m: MirasMixer, s: ScanShape, seed: number, checkpoint?: number): Promise<Record<string, number>> {
   const { device } = await testGpu();
-  const { cat, mc } = mlpCase(m, s);
+  const c = oracleCase(m, s, seed);
   const provider = mlpProvider(m, { checkpoint });
-  const x = mlpInputs(cat, mc, s, seed);
-  const want = provider.referenceForward(x, s);
-  const r = rng(seed + 1);
-  const go = Float64Array.from(want.o, () => gauss(r));
-  const gf = Float64Array.from(want.finalState, () => gauss(r));
-  const wantG = provider.referenceBackward(x, { o: go, finalState: gf }, s);
-  const got = await runScanKernels(device, provider.kernels(DEFAULT_CAPS, s), { inputs: provider.inputs(s), outputs: provider.outputs(s) }, x, { o: go, finalState: gf });
-  const errs: Record<string, number> = { o: relErr(got.o, want.o), finalState: relErr(got.finalState, want.finalState) };
-  for (const n of Object.keys(x)) errs[`d${n}`] = relErr(got.grads![n], wantG[n]);
-  return errs;
+  const got = await runScanKernels(device, provider.kernels(DEFAULT_CAPS, s), { inputs: provider.inputs(s), outputs: provider.outputs(s) }, c.x, { o: c.go, finalState: c.gf });
+  return errors(got, c);
 }
 
-const fmt = (e: Record<string, number>) => Object.entries(e).map(([n, v]) => `${n} ${v.toExponential(1)}`).join('  ');
+const fmt = fmtErrors;
 
 const MLP_PRESETS = ['ttt-linear', 'titans', 'moneta', 'yaad', 'memora'];
 

@@ -8,7 +8,7 @@
  */
 
 /** WGSL builtins used by math entries, with float64 JS equivalents (same argument order). */
-const JS_BUILTINS: Record<string, (...a: number[]) => number> = {
+export const JS_BUILTINS: Record<string, (...a: number[]) => number> = {
   abs: Math.abs,
   sqrt: Math.sqrt,
   exp: Math.exp,

@@ -14,7 +14,7 @@
  * element is written by one invocation), so the kernel needs no atomics.
  */
 import { biasMath, type BiasMath } from '../math/bias';
-import { lit } from '../math/expr';
+import { JS_BUILTINS, lit } from '../math/expr';
 import { retentionMath, type RetentionMath } from '../math/retention';
 import type { Combo as CatalogCombo } from '../catalog';
 import { mlpLayerShapes } from '../cost';
@@ -380,18 +380,7 @@ const GELU_C = Math.sqrt(2 / Math.PI);
 const GELU_A = 0.044715;
 /** Builtins of the expressions: the WGSL names, with float64 JS bodies (wgsl.ts emits the f32 ones). */
 export const BUILTINS: Record<string, (...a: number[]) => number> = {
-  abs: Math.abs,
-  sqrt: Math.sqrt,
-  exp: Math.exp,
-  log: Math.log,
-  tanh: Math.tanh,
-  atan: Math.atan,
-  pow: Math.pow,
-  max: Math.max,
-  min: Math.min,
-  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
-  clamp: (x, lo, hi) => Math.min(Math.max(x, lo), hi),
-  select: (f, t, c) => (c ? t : f),
+  ...JS_BUILTINS,
   gelu_f: (x) => 0.5 * x * (1 + Math.tanh(GELU_C * (x + GELU_A * x * x * x))),
   gelu_d1: (x) => {
     const t = Math.tanh(GELU_C * (x + GELU_A * x * x * x));
@@ -471,27 +460,21 @@ export function forward(p: Prog, val: Float64Array[], f32 = false): void {
         }
         break;
       }
-      case 'matvec': {
-        const { rows, cols } = p.arrs[op.W];
-        const W = val[op.W];
-        const x = val[op.x];
-        const c = op.c === null ? null : val[op.c];
-        for (let i = 0; i < rows; i++) {
-          let s = 0;
-          for (let j = 0; j < cols; j++) s = R(s + R(R(W[i * cols + j] - (c ? c[j] : 0)) * x[j]));
-          out[i] = s;
-        }
-        break;
-      }
+      case 'matvec':
       case 'vecmat': {
-        const { rows, cols } = p.arrs[op.W];
+        // matvec: out[i] = Σ_j (W[i, j] − c[j]) x[j];  vecmat: out[j] = Σ_i x[i] (W[i, j] − c[j])
+        const { cols } = p.arrs[op.W];
         const W = val[op.W];
-        const y = val[op.y];
+        const x = val[op.kind === 'matvec' ? op.x : op.y];
         const c = op.c === null ? null : val[op.c];
-        for (let j = 0; j < cols; j++) {
+        const tr = op.kind === 'vecmat';
+        for (let n = 0; n < out.length; n++) {
           let s = 0;
-          for (let i = 0; i < rows; i++) s = R(s + R(y[i] * R(W[i * cols + j] - (c ? c[j] : 0))));
-          out[j] = s;
+          for (let m = 0; m < x.length; m++) {
+            const [i, j] = tr ? [m, n] : [n, m];
+            s = R(s + R(R(W[i * cols + j] - (c ? c[j] : 0)) * x[m]));
+          }
+          out[n] = s;
         }
         break;
       }

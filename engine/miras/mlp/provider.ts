@@ -22,28 +22,21 @@ export function mlpProvider(mixer: MirasMixer, opts: { checkpoint?: number } = {
   const cat = resolveCatalogCombo(mixer);
   const combo = mlpComboFor(cat, mixer.heads, mixer.headDimK, mixer.headDimV);
   const oracle = referenceProviderFor(cat);
-  const check = (s: ScanShape) => {
-    if (s.dk !== mixer.headDimK || s.dv !== mixer.headDimV || s.heads !== mixer.heads) {
-      throw new Error(`${combo.id}: scan shape H=${s.heads} dk=${s.dk} dv=${s.dv} does not match the mixer (H=${mixer.heads} dk=${mixer.headDimK} dv=${mixer.headDimV})`);
-    }
+  /** The shape, once it is known to be the mixer's. */
+  const at = (s: ScanShape): ScanShape => {
+    if (s.dk === mixer.headDimK && s.dv === mixer.headDimV && s.heads === mixer.heads) return s;
+    throw new Error(`${combo.id}: scan shape H=${s.heads} dk=${s.dk} dv=${s.dv} does not match the mixer (H=${mixer.heads} dk=${mixer.headDimK} dv=${mixer.headDimV})`);
   };
   return {
     id: combo.id,
     combo,
     inputs: (s) => oracle.inputs(s),
     outputs: (s) => oracle.outputs(s),
-    referenceForward: (x, s) => {
-      check(s);
-      return oracle.referenceForward(x, s);
-    },
-    referenceBackward: (x, g, s) => {
-      check(s);
-      return oracle.referenceBackward(x, g, s);
-    },
+    referenceForward: (x, s) => oracle.referenceForward(x, at(s)),
+    referenceBackward: (x, g, s) => oracle.referenceBackward(x, g, at(s)),
     kernels: (caps: DeviceCaps, s) => {
-      check(s);
-      const k = mlpKernels(combo, s, caps, opts);
-      return { forward: k.forward, backward: k.backward, scratch: k.scratch };
+      const { forward, backward, scratch } = mlpKernels(combo, at(s), caps, opts);
+      return { forward, backward, scratch };
     },
   };
 }
