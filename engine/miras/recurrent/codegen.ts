@@ -86,7 +86,14 @@ export function staging(segs: StageSeg[], LP: number, W: number) {
       Array.from({ length: cnt(g) }, (_, n) => `{ let x = t + ${u(n * W)}; if (x < ${u(LP * g.len)}) { pre[(x / ${u(g.len)}) * PS + ${u(g.off)} + x % ${u(g.len)}] = pf_${g.name}[${n}]; } }`).join('\n    '),
     )
     .join('\n    ');
-  return { decl, load, store };
+  // the block loop's head: registers for block 0, then per block (variable `base`) the staged operands in `pre`
+  const loopHead = `${decl}
+  ${load('0u')}
+  for (var base = 0u; base < TS; base += LP) {
+    workgroupBarrier();
+    ${store}
+    workgroupBarrier();`;
+  return { decl, load, store, loopHead };
 }
 
 /** Constants of a column-split launch: LP staged sub-steps, P invocations per column, R rows each, TV columns, W invocations, PS staged floats per sub-step. */
@@ -698,12 +705,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   ${nrm ? `// ℓq: the memory read is W = N(S) = nrm_f(S)·sc with sc = ‖S‖^{−expo}
   var sc = 1.0;
   ${normSc('sc')}` : ''}
-  ${st.decl}
-  ${st.load('0u')}
-  for (var base = 0u; base < TS; base += LP) {
-    workgroupBarrier();
-    ${st.store}
-    workgroupBarrier();
+  ${st.loopHead}
     ${implicit ? `for (var l = t; l < LP; l += W) { var a = 0.0; for (var i = 0u; i < DK; i++) { let ki = pre[l * PS + i]; a += ki * ki; } pre[l * PS + OKK] = a; }
     workgroupBarrier();` : ''}
     // the next block's operands are in flight while this block runs

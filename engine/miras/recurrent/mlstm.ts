@@ -85,12 +85,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   m = initialState[h * SZ + DK * DV + DK];`
       : ''
   }
-  ${st.decl}
-  ${st.load('0u')}
-  for (var base = 0u; base < TS; base += LP) {
-    workgroupBarrier();
-    ${st.store}
-    workgroupBarrier();
+  ${st.loopHead}
     // the next block's operands are in flight while this block runs
     ${st.load('base + LP')}
     for (var l = 0u; l < LP; l++) {
