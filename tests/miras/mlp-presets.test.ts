@@ -11,6 +11,8 @@ import { findScanProvider, type ScanShape } from '@/engine/ir/scan';
 import { getPreset } from '@/engine/presets';
 import type { MirasMixer } from '@/engine/spec';
 import '@/engine/model/mixers';
+import { buildModel } from '@/engine/model/build';
+import { compilePlan } from '@/engine/runtime/plan';
 import { mlpProvider } from '@/engine/miras/mlp/provider';
 import { mlpUnsupported } from '@/engine/miras/mlp/program';
 import { runScanKernels } from '@/engine/miras/recurrent/run';
@@ -55,6 +57,29 @@ describe('deep MLP memory presets on WebGPU vs float64', () => {
       for (const [n, e] of Object.entries(errs)) expect(e, n).toBeLessThan(TOL);
     });
   }
+});
+
+describe('deep MLP memory presets compile at the editor check shape', () => {
+  it('every MLP kernel of the five presets (d_model 128, batch 8, T 128) is valid WGSL within DEFAULT_CAPS', async () => {
+    const { device } = await testGpu();
+    for (const name of MLP_PRESETS) {
+      const spec = getPreset(name).build({ vocabSize: 256, dModel: 128, nLayers: 1 });
+      const model = buildModel(spec, { batch: 8, seqLen: 128 });
+      const plan = compilePlan(model.graph, { caps: DEFAULT_CAPS, loss: model.loss, keep: [model.metrics, model.logits], optimizer: true });
+      const kernels = [...plan.forward, ...plan.backward].filter((k) => k.name.includes('mlp_'));
+      expect(kernels.length, name).toBeGreaterThanOrEqual(5);
+      for (const s of plan.slots) expect(s.bytes, `${name} buffer`).toBeLessThanOrEqual(DEFAULT_CAPS.maxStorageBufferBindingSize);
+      for (const k of kernels) {
+        expect(k.bindings.length, k.name).toBeLessThanOrEqual(DEFAULT_CAPS.maxStorageBuffersPerShaderStage);
+        const shader = device.createShaderModule({ code: k.wgsl });
+        const info = await shader.getCompilationInfo();
+        expect(info.messages.filter((m) => m.type === 'error').map((m) => m.message), `${name} ${k.name}`).toEqual([]);
+        device.pushErrorScope('validation');
+        await device.createComputePipelineAsync({ layout: 'auto', compute: { module: shader, entryPoint: k.entryPoint } });
+        expect(await device.popErrorScope(), `${name} ${k.name}`).toBeNull();
+      }
+    }
+  }, 300_000);
 });
 
 describe('seeded random sweep over MLP-memory combinations', () => {
