@@ -543,30 +543,23 @@ export function reverse(p: Prog, val: Float64Array[], adj: Float64Array[]): void
         });
         break;
       }
-      case 'matvec': {
-        const { rows, cols } = p.arrs[op.W];
-        const W = val[op.W];
-        const x = val[op.x];
-        const c = op.c === null ? null : val[op.c];
-        for (let i = 0; i < rows; i++) {
-          for (let j = 0; j < cols; j++) {
-            adj[op.W][i * cols + j] += dy[i] * x[j];
-            adj[op.x][j] += (W[i * cols + j] - (c ? c[j] : 0)) * dy[i];
-            if (op.c !== null) adj[op.c][j] -= dy[i] * x[j];
-          }
-        }
-        break;
-      }
+      case 'matvec':
       case 'vecmat': {
+        // With u the vector (x of matvec, y of vecmat) and g the output adjoint indexed by the other side:
+        // dW_ij += u·g outer product, du += (W − c)ᵀg or (W − c)g, dc_j −= the same outer product summed over i.
         const { rows, cols } = p.arrs[op.W];
         const W = val[op.W];
-        const y = val[op.y];
+        const tr = op.kind === 'vecmat';
+        const uid = op.kind === 'matvec' ? op.x : op.y;
+        const u = val[uid];
         const c = op.c === null ? null : val[op.c];
         for (let i = 0; i < rows; i++) {
           for (let j = 0; j < cols; j++) {
-            adj[op.y][i] += (W[i * cols + j] - (c ? c[j] : 0)) * dy[j];
-            adj[op.W][i * cols + j] += y[i] * dy[j];
-            if (op.c !== null) adj[op.c][j] -= y[i] * dy[j];
+            const [ui, gi] = tr ? [i, j] : [j, i];
+            const outer = dy[gi] * u[ui];
+            adj[op.W][i * cols + j] += outer;
+            adj[uid][ui] += (W[i * cols + j] - (c ? c[j] : 0)) * dy[gi];
+            if (op.c !== null) adj[op.c][j] -= outer;
           }
         }
         break;
