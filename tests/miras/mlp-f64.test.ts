@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { mlpScanF64 } from '@/engine/miras/mlp/f64';
-import { MLP_CASES, errors, gauss, mlpCase, mlpInputs, mlpMixer, oracleCase, rng } from './mlp-helpers';
+import { MLP_CASES, errors, gauss, mlpCase, mlpInputs, mlpMixer, oracleCase, relErr, rng } from './mlp-helpers';
 
 
 describe('MLP memory step programs (float64) vs the tape oracle', () => {
@@ -16,6 +16,15 @@ describe('MLP memory step programs (float64) vs the tape oracle', () => {
       for (const [n, e] of Object.entries(errors(got, c))) expect(e, n).toBeLessThan(n.startsWith('d') ? 1e-9 : 1e-10);
     });
   }
+
+  it('the f32 emulation (ideal float32 storage and sums) sits at float32 distance from the oracle', () => {
+    const m = mlpMixer({ layers: 2, expansion: 2 }, ['l2'], ['l2'], ['momentum']);
+    const s = { batch: 1, time: 6, heads: 1, dk: 8, dv: 8 };
+    const c = oracleCase(m, s, 4);
+    const e = relErr(mlpScanF64(c.mc, s, c.x, undefined, { f32: true }).o, c.want.o);
+    expect(e).toBeGreaterThan(1e-9);
+    expect(e).toBeLessThan(1e-5);
+  });
 
   it('gradients match finite differences (titans-like, 2 layers gelu)', () => {
     const m = mlpMixer({ layers: 2, expansion: 2 }, ['lp', { p: 3 }], ['l2'], ['momentum']);
