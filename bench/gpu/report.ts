@@ -30,7 +30,7 @@ if (chunk) {
     const p = torch?.timings.find((x: { preset: string }) => x.preset === t.preset);
     const fla = FLA_MS[t.preset];
     console.log(
-      `| ${t.preset} | ${t.tiling.C} | ${fmt(t.fwd_ms)} | ${fmt(t.bwd_ms)} | ${fmt(t.fwdbwd_ms)} | ${fmt(t.fwd_tflops, 1)} | ${fmt(t.bwd_tflops, 1)} | ${pct(t.fwd_roofline)} | ${pct(t.bwd_roofline)} | ${p ? `${fmt(p.fwd_ms)} / ${fmt(p.fwdbwd_ms)}` : '–'} | ${p ? `${fmt(p.fwdbwd_ms / t.fwdbwd_ms, 1)}×` : '–'} | ${FLA[t.preset] ?? '–'} | ${fla ? `${fmt(t.fwdbwd_ms / fla, 1)}×` : '–'} |`,
+      `| ${t.preset} | ${t.tiling.C} | ${fmt(t.fwd_ms)} | ${fmt(t.bwd_ms)} | ${fmt(t.fwdbwd_ms)}${t.sweeps?.length > 1 ? ` (sweeps ${t.sweeps.map((w: { fwdbwd_ms: number }) => fmt(w.fwdbwd_ms)).join(' / ')})` : ''} | ${fmt(t.fwd_tflops, 1)} | ${fmt(t.bwd_tflops, 1)} | ${pct(t.fwd_roofline)} | ${pct(t.bwd_roofline)} | ${p ? `${fmt(p.fwd_ms)} / ${fmt(p.fwdbwd_ms)}` : '–'} | ${p ? `${fmt(p.fwdbwd_ms / t.fwdbwd_ms, 1)}×` : '–'} | ${FLA[t.preset] ?? '–'} | ${fla ? `${fmt(t.fwdbwd_ms / fla, 1)}×` : '–'} |`,
     );
   }
   console.log('\nDevice check against the float64 token recurrence (max relative error over o, final state and every gradient):\n');

@@ -35,14 +35,16 @@ describe('chunk scan planning', () => {
       }
   });
 
-  it('prefers the chunk measured fastest at 48 KiB (16 for the linear rule, 32 for the delta rule) and 64 when the device offers 64 KiB', () => {
+  it('prefers the chunk measured fastest at 48 KiB (32; 16 for the channel-wise gate) and 64 when the device offers 64 KiB', () => {
     const big = { ...H200, maxComputeWorkgroupStorageSize: 65536 };
     for (const f of FORMS.filter((x) => x.gate !== 'vector')) {
       const logDecay = f.logDecay ? Array.from({ length: 16 }, () => -0.02) : undefined;
       const shape = { B: 2, T: 4096, H: 16, K: 64, V: 64 };
-      expect(planChunkScan({ ...f, logDecay, scale: 1, initialState: false }, shape, H200).tiling.C).toBe(f.rule === 'linear' ? 16 : 32);
+      expect(planChunkScan({ ...f, logDecay, scale: 1, initialState: false }, shape, H200).tiling.C).toBe(32);
       expect(planChunkScan({ ...f, logDecay, scale: 1, initialState: false }, shape, big).tiling.C).toBe(64);
     }
+    const gla = { rule: 'linear', gate: 'vector', scale: 1, initialState: false } as const;
+    expect(planChunkScan(gla, { B: 2, T: 4096, H: 16, K: 64, V: 64 }, H200).tiling.C).toBe(16);
   });
 
   it('every bound buffer is read or written by its kernel (layout "auto" drops unused bindings)', () => {

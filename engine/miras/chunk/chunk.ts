@@ -55,11 +55,11 @@ export function planChunkScan(cfg: ChunkScanConfig, s: ChunkScanShape, caps: Dev
     throw new Error(`chunk scan: batch·heads = ${s.B * s.H} exceeds ${caps.maxComputeWorkgroupsPerDimension} workgroups per dimension`);
   }
   // Chunk preference. Below 64 KiB of workgroup memory the 64-token chunk cannot keep its operand
-  // tiles on chip. On the H200 (48 KiB, docs/benchmarks.md, second sitting) the linear rule ran fastest
-  // with C = 16 (its state pass is a parallel scan over chunks, so more chunks cost little; GLA 3.9 ms
-  // against 7.6 ms at C = 32) and the delta rule with C = 32 (its state pass walks the chunks: 6.0 ms
-  // against 6.4 at 16 and 11.2 at 64). 64 first only where its tiles fit on chip (unmeasured).
-  const small = cfg.rule === 'linear' ? [16, 32, 64] : [32, 16, 64];
+  // tiles on chip. On the H200 (48 KiB, docs/benchmarks.md, second sitting, fwd+bwd): the channel-wise
+  // gate ran fastest with C = 16 (GLA 3.87 ms against 7.27 at 32: its 16-token sub-chunk tiles stay on
+  // chip), every other form with C = 32 (linear attention 2.03 against 2.49 at 16 and 4.13 at 64;
+  // Mamba2 2.88 / 3.41 / 5.11; DeltaNet 4.92 / 5.05). 64 first only where its tiles fit on chip (unmeasured).
+  const small = cfg.gate === 'vector' ? [16, 32, 64] : [32, 16, 64];
   const chunks = opts.chunk ? [opts.chunk] : caps.maxComputeWorkgroupStorageSize < 65536 ? small : [64, 32, 16];
   if (opts.chunk && ![16, 32, 64].includes(opts.chunk)) throw new Error(`chunk length must be 16, 32 or 64, got ${opts.chunk}`);
   const vmax = 1 << Math.ceil(Math.log2(s.V));
