@@ -17,7 +17,7 @@ LOG=$OUT/sitting.log
   python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name(0))'
 } >> "$LOG" 2>&1
 run() { local name=$1 limit=$2; shift 2; echo "=== $name: $*" >> "$LOG"; timeout "$limit" "$@" >> "$LOG" 2>&1; echo "=== $name rc=$?" >> "$LOG"; }
-run scan-chunk 170 node .device-kit/scan-chunk.mjs
+run scan-chunk 300 node .device-kit/scan-chunk.mjs --chunks=16,32,64 --passes=2
 PYTHONUNBUFFERED=1 run pytorch-chunk 120 python3 bench/pytorch/chunk_eager.py --out "$OUT"
 run scan-recurrent 150 node .device-kit/scan-recurrent.mjs
 for p in gated-deltanet gla transformer; do

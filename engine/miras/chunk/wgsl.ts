@@ -3,10 +3,15 @@
  * reference away in ./naive.ts (chunkForward/chunkBackward mirror these kernels step for step).
  *
  * Kernels (C = chunk, NT = ⌈T/C⌉ chunks, BH = batch·heads; "par" = one workgroup per (chunk, bh),
- * "seq" = one workgroup per (V-tile, bh) walking the chunks with its state tile in registers):
- *   forward   [wy (delta, par)] → state (seq: h[n], v_new, final state) → output (par)
- *   backward  linear: dstate (seq, reverse) → dq → dkv → dg          (par)
- *             delta:  dvlocal → dstate (reverse, dv2) → dqk → wy_bwd_a → wy_bwd_b (par)
+ * "seq" = one workgroup per (V-tile, bh) walking the chunks with its state tile in workgroup memory,
+ * "scan" = one invocation per state element walking the chunks):
+ *   forward   linear: state_local (par: each chunk's own k̃ᵀv) → state_scan (h[n], final state) → output (par)
+ *             delta:  wy (par) → state (seq: h[n], v_new, final state) → output (par)
+ *   backward  linear: dstate_local (par) → dstate_scan (reverse) → dq → dkv → dg (par)
+ *             delta:  dvlocal → dstate (seq, reverse, dv2) → dqk → wy_bwd_a → wy_bwd_b (par)
+ * Products are register-blocked (gemm(): rm×4 outputs per invocation); operand tiles are staged in
+ * workgroup memory by priority within the device's limit, loads kept several in flight (unrolled()),
+ * and the delta rule's sequential passes prefetch the next chunk into registers (prefetch()).
  * Gates are chunk-local log2 cumsums (exp2 as fla). The channel-wise gate uses secondary chunking:
  * 16-token sub-chunks; across sub-chunks I > J, e^{B_i−B_j} = e^{B_i−F_I}·e^{F_I−E_J}·e^{E_J−B_j}
  * (F_I first row of I, E_J last row of J), three factors ≤ 1 that never overflow; inside a
