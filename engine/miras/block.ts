@@ -194,7 +194,7 @@ export function buildMirasMixer(x: Tensor, mixer: MirasMixer, ctx: MirasBuildCon
     const den = reshape(unary('absMax1', nq, 'mlstm_den'), [B, T, H, 1], 'mlstm_den_heads');
     y = reshape(div(num, den, 'mlstm_h'), [B, T, H * dv], 'o_heads');
   } else {
-    y = reshape(runScan(direct ?? referenceProviderFor(c), shape, tensors, 'scan'), [B, T, H * dv], 'o_heads');
+    y = reshape(runScan(direct ?? referenceProviderFor(c, { headDimK: dk, headDimV: dv }), shape, tensors, 'scan'), [B, T, H * dv], 'o_heads');
   }
 
   // ---- output: norm per head and gate, D skip, projection

@@ -37,7 +37,16 @@ function tileInitial(x: ScanArrays, s: ScanShape): ScanArrays {
   return { ...x, initialState: tiled };
 }
 
-export function referenceProviderFor(combo: Combo): ScanProvider {
+/** Why no WebGPU kernel takes this combination, in words a researcher can act on (null: no specific reason known). */
+function noKernelReason(c: Combo, dims: { headDimK?: number; headDimV?: number }): string | null {
+  if (c.memory.kind === 'mlp' && dims.headDimK !== undefined && dims.headDimV !== undefined && dims.headDimK !== dims.headDimV) {
+    return `the deep-MLP-memory kernel needs d_k = d_v (got d_k = ${dims.headDimK}, d_v = ${dims.headDimV}); set the head dimensions equal`;
+  }
+  return null;
+}
+
+export function referenceProviderFor(combo: Combo, dims: { headDimK?: number; headDimV?: number } = {}): ScanProvider {
+  const reason = noKernelReason(combo, dims);
   return {
     id: comboId(combo),
     inputs: (s) => providerInputs(combo, s),
@@ -57,8 +66,8 @@ export function referenceProviderFor(combo: Combo): ScanProvider {
     },
     kernels() {
       throw new Error(
-        `${comboId(combo)}: no WebGPU scan kernel is registered for this combination yet. ` +
-          'Train it with the float64 reference backend (tiny models), or pick a matrix, vector or softmax-attention memory to run on WebGPU.',
+        `${comboId(combo)}: no WebGPU scan kernel is registered for this combination yet${reason ? `: ${reason}` : ''}. ` +
+          'Until then it trains only on the float64 reference backend (tiny models).',
       );
     },
   };
@@ -67,5 +76,5 @@ export function referenceProviderFor(combo: Combo): ScanProvider {
 /** The reference provider for a Miras mixer or a bare combo (validated: throws MirasValidationError). */
 export function mirasReferenceProvider(mixer: MirasMixer | ComboInput): ScanProvider {
   const dims = 'headDimK' in mixer ? { headDimK: mixer.headDimK, headDimV: mixer.headDimV } : {};
-  return referenceProviderFor(checkedCombo(mixer, dims));
+  return referenceProviderFor(checkedCombo(mixer, dims), dims);
 }
