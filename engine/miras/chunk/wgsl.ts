@@ -635,6 +635,42 @@ function prefetch(WG: number, groups: PreGroup[], max = 8): { decl: string; load
 }
 
 /**
+ * The skeleton both fast delta-rule passes share: the state tile's initial value, then per chunk (ascending
+ * or descending) the state-slot write, the chunk's tiles (prefetched registers or loads in place), one
+ * barrier, the next chunk's prefetch, `compute` (its products and barriers) and a closing barrier.
+ */
+function seqPass(o: { reverse: boolean; init: string; slot: string; pre: ReturnType<typeof prefetch>; inPlace: string; compute: string; tail: string }): string {
+  return `
+  let c0 = wid.x * VT; let bh = wid.y; let b = bh / H; let h = bh % H;
+  for (var e = tid; e < K * VT; e += WG) {
+    let kk = e / VT; let c = c0 + e % VT;
+    var x = 0.0;
+    if (c < V) { x = ${o.init}; }
+    sH[e] = x;
+  }${o.pre ? `${o.pre.decl}
+  {
+    let nx0 = ${o.reverse ? '(NT - 1u) * C' : '0u'}; let cvx = min(C, T - nx0);${o.pre.load}
+  }` : ''}
+  workgroupBarrier();
+  for (var nn = 0u; nn < NT; nn++) {
+    let n = ${o.reverse ? 'NT - 1u - nn' : 'nn'};
+    let n0 = n * C;
+    let cv = min(C, T - n0);
+    for (var e = tid; e < K * VT; e += WG) {
+      let c = c0 + e % VT;
+      if (c < V) { wsS[${o.slot} + ((bh * NT + n) * K + e / VT) * V + c] = sH[e]; }
+    }
+${o.pre ? o.pre.store : o.inPlace}
+    workgroupBarrier();${o.pre ? `
+    if (nn + 1u < NT) {
+      let nx0 = ${o.reverse ? 'n0 - C' : 'n0 + C'}; let cvx = min(C, T - nx0);${o.pre.load}
+    }` : ''}${o.compute}
+    workgroupBarrier();
+  }
+  ${o.tail}`;
+}
+
+/**
  * Delta rule, sequential over chunks with the state tile (K × VT) in workgroup memory, when the tiles fit:
  * every operand of a chunk (w, k, u, the gate cumsum from the WY kernel) is loaded in one phase, then two
  * register-blocked products (v_new = u − w h, h ← e^{B_L} h + (k⊙e^{B_L−B})ᵀ v_new) with two barriers.
@@ -663,30 +699,13 @@ function deltaStateFast(x: Ctx): GeneratedKernel | null {
       (e, j) => `var x${j} = 0.0; if (${e} < ${u(C * VT)} && c0 + ${e} % VT < V) { x${j} = wsT[U_OFF + (bh * TP + n0 + ${e} / VT) * V + c0 + ${e} % VT]; }`,
       (e, j) => `sV[${e}] = x${j};`, 4)}${x.gated ? `
     for (var e = tid; e < C; e += WG) { sB[e] = wsT[GC_OFF + bh * TP + n0 + e]; }` : ''}`;
-  const body = `
-  let c0 = wid.x * VT; let bh = wid.y; let b = bh / H; let h = bh % H;
-  for (var e = tid; e < K * VT; e += WG) {
+  const body = seqPass({
+    reverse: false, slot: 'HS_OFF', pre, inPlace, tail: `for (var e = tid; e < K * VT; e += WG) {
     let kk = e / VT; let c = c0 + e % VT;
-    var x = 0.0;
-    ${x.cfg.initialState ? 'if (c < V) { x = h0[(bh * K + kk) * V + c]; }' : ''}
-    sH[e] = x;
-  }${pre ? `${pre.decl}
-  {
-    let nx0 = 0u; let cvx = min(C, T);${pre.load}
-  }` : ''}
-  workgroupBarrier();
-  for (var n = 0u; n < NT; n++) {
-    let n0 = n * C;
-    let cv = min(C, T - n0);
-    for (var e = tid; e < K * VT; e += WG) {
-      let c = c0 + e % VT;
-      if (c < V) { wsS[HS_OFF + ((bh * NT + n) * K + e / VT) * V + c] = sH[e]; }
-    }
-${pre ? pre.store : inPlace}
-    workgroupBarrier();${pre ? `
-    if (n + 1u < NT) {
-      let nx0 = n0 + C; let cvx = min(C, T - nx0);${pre.load}
-    }` : ''}${gemm(x.t.WG, {
+    if (c < V) { ht[(bh * K + kk) * V + c] = sH[e]; wsS[HT_OFF + (bh * K + kk) * V + c] = sH[e]; }
+  }`,
+    init: x.cfg.initialState ? 'h0[(bh * K + kk) * V + c]' : '0.0',
+    compute: `${gemm(x.t.WG, {
       M: C, N: VT,
       terms: [{ to: 'K', a: (i, l) => `sW[${i} * K + ${l}]`, b: (l, c) => `sH[${l} * VT + ${c}]` }],
       store: (i, c, v) => `let vn = sV[${i} * VT + ${c}] - ${v};
@@ -698,12 +717,8 @@ ${pre ? pre.store : inPlace}
       terms: [{ to: 'cv', a: (kk, l) => `sK[${l} * K + ${kk}]`, b: (l, c) => `sV[${l} * VT + ${c}]` }],
       store: (kk, c, v) => `sH[${kk} * VT + ${c}] = sH[${kk} * VT + ${c}]${x.gated ? ' * exp2(sB[C - 1u])' : ''} + ${v};`,
     })}
-    workgroupBarrier();
-  }
-  for (var e = tid; e < K * VT; e += WG) {
-    let kk = e / VT; let c = c0 + e % VT;
-    if (c < V) { ht[(bh * K + kk) * V + c] = sH[e]; wsS[HT_OFF + (bh * K + kk) * V + c] = sH[e]; }
-  }`;
+`,
+  });
   return x.finish(k, body, '', x.seqGrid);
 }
 
@@ -752,31 +767,13 @@ function deltaDstateFast(x: Ctx): GeneratedKernel | null {
       (e, j) => `sDO[${e}] = x${j}; sD[${e}] = y${j};`, 4)}${x.gated ? `
     for (var e = tid; e < C; e += WG) { sB[e] = wsT[GC_OFF + bh * TP + n0 + e]; }` : ''}
 `;
-  const body = `
-  let c0 = wid.x * VT; let bh = wid.y; let b = bh / H; let h = bh % H;
-  for (var e = tid; e < K * VT; e += WG) {
+  const body = seqPass({
+    reverse: true, slot: 'DHS_OFF', pre, inPlace, tail: `${x.cfg.initialState ? `for (var e = tid; e < K * VT; e += WG) {
     let kk = e / VT; let c = c0 + e % VT;
-    var x = 0.0;
-    if (c < V) { x = dht[(bh * K + kk) * V + c]; }
-    sH[e] = x;
-  }${pre ? `${pre.decl}
-  {
-    let nx0 = (NT - 1u) * C; let cvx = min(C, T - nx0);${pre.load}
-  }` : ''}
-  workgroupBarrier();
-  for (var nn = 0u; nn < NT; nn++) {
-    let n = NT - 1u - nn;
-    let n0 = n * C;
-    let cv = min(C, T - n0);
-    for (var e = tid; e < K * VT; e += WG) {
-      let c = c0 + e % VT;
-      if (c < V) { wsS[DHS_OFF + ((bh * NT + n) * K + e / VT) * V + c] = sH[e]; }
-    }
-${pre ? pre.store : inPlace}
-    workgroupBarrier();${pre ? `
-    if (nn + 1u < NT) {
-      let nx0 = n0 - C; let cvx = min(C, T - nx0);${pre.load}
-    }` : ''}${gemm(x.t.WG, {
+    if (c < V) { dh0[(bh * K + kk) * V + c] += sH[e]; }
+  }` : ''}`,
+    init: 'dht[(bh * K + kk) * V + c]',
+    compute: `${gemm(x.t.WG, {
       M: C, N: VT,
       terms: [{ to: 'K', a: (i, l) => `sK[${i} * K + ${l}]`, b: (l, c) => `sH[${l} * VT + ${c}]` }],
       store: (i, c, v) => `let d2 = ${v}${x.gated ? ` * exp2(sB[C - 1u] - sB[${i}])` : ''} + sD[${i} * VT + ${c}];
@@ -791,12 +788,8 @@ ${pre ? pre.store : inPlace}
       ],
       store: (kk, c, v) => `sH[${kk} * VT + ${c}] = sH[${kk} * VT + ${c}]${x.gated ? ' * exp2(sB[C - 1u])' : ''} + ${v};`,
     })}
-    workgroupBarrier();
-  }
-  ${x.cfg.initialState ? `for (var e = tid; e < K * VT; e += WG) {
-    let kk = e / VT; let c = c0 + e % VT;
-    if (c < V) { dh0[(bh * K + kk) * V + c] += sH[e]; }
-  }` : ''}`;
+`,
+  });
   return x.finish(k, body, '', x.seqGrid);
 }
 
