@@ -497,12 +497,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   get needDg(): boolean {
     return this.cfg.gate === 'scalar' || this.cfg.gate === 'vector';
   }
-  /** Rows i of the chunk, R lanes each (lanes split a row's channels); loops when WG < C. Close with rowEnd. */
-  get rowHead(): string {
-    return `
-  let R = max(1u, WG / C); let lane = tid % R;
-  for (var i = tid / R; i < C; i += WG / R) {`;
-  }
   get parHead(): string {
     return `
   let n = wid.x; let bh = wid.y; let b = bh / H; let h = bh % H; let n0 = n * C;
@@ -577,29 +571,6 @@ ${gemm(x.t.WG, {
   for (var e = tid; e < C * C; e += WG) { wsT[AINV_OFF + (bh * NT + n) * C * C + e] = sA[e]; }${x.gated ? `
   for (var e = tid; e < C; e += WG) { wsT[GC_OFF + bh * TP + n0 + e] = sB[e]; }` : ''}`;
   return x.finish(k, body, '', x.parGrid, ['KK', 'VV']);
-}
-
-/**
- * Vector gate in the sequential kernels: one thread per channel walks the chunk's gates, so no C×K
- * gate tile is needed. Writes sL[kk] = chunk log2 decay and sK[i][kk] = x_ik · exp2(f(B_ik)).
- */
-function channelLoad(src: string, factor: (tot: string, run: string) => string): string {
-  return `
-    for (var kk = tid; kk < K; kk += WG) {
-      var tot = 0.0;
-      for (var i = 0u; i < cv; i++) { let t = n0 + i; tot += g[((b * T + t) * H + h) * K + kk] * RLN2; }
-      sL[kk] = tot;
-      var run = 0.0;
-      for (var i = 0u; i < C; i++) {
-        var x = 0.0;
-        if (i < cv) {
-          let t = n0 + i;
-          run += g[((b * T + t) * H + h) * K + kk] * RLN2;
-          x = ${src} * ${factor('tot', 'run')};
-        }
-        sK[i * K + kk] = x;
-      }
-    }`;
 }
 
 /** A tile group for prefetch(): n elements, registers per element, their load (guards itself) and store. */
@@ -793,7 +764,7 @@ function deltaDstateFast(x: Ctx): GeneratedKernel | null {
   return x.finish(k, body, '', x.seqGrid);
 }
 
-/** Sequential state pass: h[n] (state entering chunk n) to scratch, v_new for delta, final state. */
+/** Delta rule, compact sequential state pass (when deltaStateFast's tiles do not fit): h[n] to scratch, v_new, final state. */
 function stateKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel('chunk_state_fwd').bind('k', 'read');
   if (!x.delta) k.bind('v', 'read');
@@ -807,13 +778,10 @@ function stateKernel(x: Ctx): GeneratedKernel {
   // the state tile lives in workgroup memory (each thread owns its elements): SwiftShader
   // corrupts private arrays across barriers, and the delta rule reads the whole tile anyway
   k.smem('sK', x.C * K).smem('sV', x.C * VT).smem('sH', K * VT);
-  if (x.gated && !x.vec) k.smem('sB', x.C);
-  if (x.vec) k.smem('sL', K);
-  const decayV = x.gated && !x.vec ? `exp2(sB[C - 1u] - sB[i])` : '1.0';
-  const decayL = !x.gated ? '1.0' : x.vec ? `exp2(sL[kk])` : `exp2(sB[C - 1u])`;
-  const kLoad = x.vec
-    ? channelLoad('k[qi(b, t, h, kk)]', (tot, run) => `exp2(${tot} - ${run})`)
-    : `
+  if (x.gated) k.smem('sB', x.C);
+  const decayV = x.gated ? `exp2(sB[C - 1u] - sB[i])` : '1.0';
+  const decayL = x.gated ? `exp2(sB[C - 1u])` : '1.0';
+  const kLoad = `
     for (var e = tid; e < C * K; e += WG) {
       let i = e / K; let kk = e % K;
       var x = 0.0;
@@ -836,7 +804,7 @@ function stateKernel(x: Ctx): GeneratedKernel {
       if (c < V) { wsS[HS_OFF + ((bh * NT + n) * K + kk) * V + c] = sH[e]; }
     }
     ${x.delta ? `for (var e = tid; e < C * K; e += WG) { sK[e] = wsT[W_OFF + (bh * TP + n0) * K + e]; }` : ''}
-    ${x.gated && !x.vec ? x.gateCumsum() : 'workgroupBarrier();'}
+    ${x.gated ? x.gateCumsum() : 'workgroupBarrier();'}
     ${x.delta ? `
     for (var e = tid; e < C * VT; e += WG) {
       let i = e / VT; let c = c0 + e % VT;
@@ -1063,7 +1031,7 @@ ${gemm(x.t.WG, {
   return x.finish(k, body, x.helpers(false), x.parGrid, ['KK', 'Q', 'DO']);
 }
 
-/** Reverse state pass: dh[n] = ∂L/∂(state after chunk n) to scratch; delta also dv2 = ∂L/∂v_new; dh0. */
+/** Delta rule, compact reverse pass: dh[n] = ∂L/∂(state after chunk n) to scratch, dv2 = ∂L/∂v_new, dh0. */
 function dstateKernel(x: Ctx): GeneratedKernel {
   const k = new Kernel('chunk_dstate_bwd').bind('q', 'read');
   if (x.delta) k.bind('k', 'read');
@@ -1074,14 +1042,11 @@ function dstateKernel(x: Ctx): GeneratedKernel {
   const { K } = x.s;
   const VT = x.t.VT;
   k.smem('sK', x.C * K).smem('sV', x.C * VT).smem('sH', K * VT);
-  if (x.gated && !x.vec) k.smem('sB', x.C);
-  if (x.vec) k.smem('sL', K);
+  if (x.gated) k.smem('sB', x.C);
   if (x.delta) k.smem('sD', x.C * VT);
-  const decayL = !x.gated ? '1.0' : x.vec ? `exp2(sL[kk])` : `exp2(sB[C - 1u])`;
-  const qdecay = !x.gated ? '1.0' : `exp2(sB[i])`;
-  const qLoad = x.vec
-    ? channelLoad('SCALE * q[qi(b, t, h, kk)]', (_tot, run) => `exp2(${run})`)
-    : `
+  const decayL = x.gated ? `exp2(sB[C - 1u])` : '1.0';
+  const qdecay = x.gated ? `exp2(sB[i])` : '1.0';
+  const qLoad = `
     for (var e = tid; e < C * K; e += WG) {
       let i = e / K; let kk = e % K;
       var x = 0.0;
@@ -1109,7 +1074,7 @@ function dstateKernel(x: Ctx): GeneratedKernel {
       if (i < cv) { x = k[qi(b, n0 + i, h, e % K)]; }
       sK[e] = x;
     }` : ''}
-    ${x.gated && !x.vec ? x.gateCumsum() : 'workgroupBarrier();'}
+    ${x.gated ? x.gateCumsum() : 'workgroupBarrier();'}
     ${x.delta ? `
     for (var e = tid; e < C * VT; e += WG) {
       let i = e / VT; let c = c0 + e % VT;
