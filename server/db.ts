@@ -7,7 +7,6 @@
  * Both generated clients come from the same models (prisma/models.prisma), so they share one type.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -16,6 +15,7 @@ import type * as SqliteModule from '../generated/prisma-sqlite';
 import type { Prisma } from '../generated/prisma-sqlite';
 import { databaseTarget, type DatabaseTarget } from './database-url';
 import { applyMigrations } from './migrate';
+import { prismaSqliteDriver } from './sqlite-driver';
 
 export type Db = SqliteModule.PrismaClient;
 export type { Prisma };
@@ -54,18 +54,6 @@ export interface Database {
   sql: Pick<typeof Prisma, 'sql' | 'join' | 'raw' | 'empty'>;
   target: DatabaseTarget;
   close(): Promise<void>;
-}
-
-/**
- * The better-sqlite3 module Prisma's adapter itself loads (its own nested copy, 11.x, not the app's 12.x).
- * Two SQLite libraries in one process must never open the same file at once: POSIX file locks do not
- * conflict within a process, so each copy's connections would take locks the other cannot see (both
- * would write the WAL at once) and closing a file in one copy drops the other's locks. One library
- * coordinates its own connections in memory, so the direct connection comes from Prisma's copy.
- */
-function prismaSqliteDriver(): typeof BetterSqlite3 {
-  const fromApp = createRequire(join(process.cwd(), 'package.json'));
-  return createRequire(fromApp.resolve('@prisma/adapter-better-sqlite3'))('better-sqlite3') as typeof BetterSqlite3;
 }
 
 /** Connect to a database (migrating it first unless told not to). Tests use this directly. */

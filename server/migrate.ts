@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DatabaseTarget } from './database-url';
+import { prismaSqliteDriver } from './sqlite-driver';
 
 export interface Migration {
   name: string;
@@ -78,7 +79,8 @@ export async function applyMigrations(target: DatabaseTarget, root = process.cwd
 }
 
 async function applySqlite(path: string, migrations: Migration[]): Promise<string[]> {
-  const { default: Database } = await import('better-sqlite3');
+  // Prisma's own copy of the library: the app may hold a Prisma connection to the same file (server/sqlite-driver.ts).
+  const Database = prismaSqliteDriver();
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
