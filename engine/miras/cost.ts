@@ -15,14 +15,18 @@ export interface StateSegment {
   size: number;
 }
 
-/** MLP memory layer shapes [out, in] in application order: d → h → … → h → d (a single layer is d → d). */
-export function mlpLayerShapes(combo: Combo, d: number): [number, number][] {
+/**
+ * MLP memory layer shapes [out, in] in application order: d_k → h → … → h → d_v (a single layer is d_k → d_v),
+ * h = expansion·d_k. The memory maps keys to values, so the first layer reads d_k and the last writes d_v; with
+ * the residual (validation then requires d_k = d_v) both are d.
+ */
+export function mlpLayerShapes(combo: Combo, dk: number, dv: number = dk): [number, number][] {
   const L = combo.memory.params.layers as number;
-  const h = (combo.memory.params.expansion as number) * d;
-  if (L === 1) return [[d, d]];
-  const shapes: [number, number][] = [[h, d]];
+  const h = (combo.memory.params.expansion as number) * dk;
+  if (L === 1) return [[dv, dk]];
+  const shapes: [number, number][] = [[h, dk]];
   for (let i = 1; i < L - 1; i++) shapes.push([h, h]);
-  shapes.push([d, h]);
+  shapes.push([dv, h]);
   return shapes;
 }
 
@@ -37,7 +41,7 @@ export function stateLayout(combo: Combo, dk: number, dv: number): { segments: S
   };
   const memory: [string, number[]][] = [];
   if (combo.memory.kind === 'matrix' || combo.memory.kind === 'vector') memory.push(['S', [dk, dv]]);
-  else if (combo.memory.kind === 'mlp') mlpLayerShapes(combo, dk).forEach((s, i) => memory.push([`W${i + 1}`, s]));
+  else if (combo.memory.kind === 'mlp') mlpLayerShapes(combo, dk, dv).forEach((s, i) => memory.push([`W${i + 1}`, s]));
   for (const [n, s] of memory) push(n, s);
   if (combo.learner.kind === 'momentum') for (const [n, s] of memory) push(`mom.${n}`, s);
   if (combo.block.mlstmNormalizer) {
@@ -172,7 +176,7 @@ export function mixerCost(mixer: MirasMixer, dModel: number, seqLen = 2048): Mix
     const ctx = window > 0 ? Math.min(window, seqLen) : (seqLen + 1) / 2;
     scan = 2 * ctx * (dk + dv) + 3 * ctx;
   } else if (mem === 'mlp') {
-    const layers = mlpLayerShapes(c, dk).reduce((a, [o, i]) => a + o * i, 0);
+    const layers = mlpLayerShapes(c, dk, dv).reduce((a, [o, i]) => a + o * i, 0);
     // read M(q) + forward M(k) + backward (two matmuls per layer) + update.
     scan = 2 * layers + 2 * layers + 4 * layers + 3 * layers;
   } else {

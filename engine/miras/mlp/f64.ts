@@ -33,21 +33,21 @@ export function mlpScanF64(
   opts: { f32?: boolean } = {},
 ): MlpF64Result {
   const { batch: B, time: T, heads: H } = s;
-  const d = m.d;
+  const { dk, dv } = m;
   const size = mlpStateSize(m);
   const steps = Object.fromEntries(variants(m).map((v) => [v, buildStep(m, v)])) as Record<Variant, Step>;
   const vals = Object.fromEntries(variants(m).map((v) => [v, allocate(steps[v].prog)])) as Record<Variant, Float64Array[]>;
-  const o = new Float64Array(B * T * H * d);
+  const o = new Float64Array(B * T * H * dv);
   const finalState = new Float64Array(B * H * size);
   const grads: Record<string, Float64Array> | undefined = dOut
     ? Object.fromEntries(['q', 'k', 'v', ...m.gates, 'initialState'].map((n) => [n, new Float64Array(x[n].length)]))
     : undefined;
 
   const load = (st: Step, val: Float64Array[], b: number, t: number, h: number) => {
-    const row = ((b * T + t) * H + h) * d;
-    val[st.q].set(x.q.subarray(row, row + d));
-    val[st.k].set(x.k.subarray(row, row + d));
-    val[st.v].set(x.v.subarray(row, row + d));
+    const row = (b * T + t) * H + h;
+    val[st.q].set(x.q.subarray(row * dk, (row + 1) * dk));
+    val[st.k].set(x.k.subarray(row * dk, (row + 1) * dk));
+    val[st.v].set(x.v.subarray(row * dv, (row + 1) * dv));
     for (const g of m.gates) val[st.scalars[g]][0] = x[g][(b * T + t) * H + h];
     if (m.decay === 'constant') val[st.scalars.gamma][0] = m.gammas[h];
   };
@@ -75,7 +75,7 @@ export function mlpScanF64(
         load(st, val, b, t, h);
         if (opts.f32) for (const id of [st.q, st.k, st.v, ...Object.values(st.scalars), ...st.stateIn]) val[id] = Float64Array.from(val[id], Math.fround);
         forward(st.prog, val, opts.f32);
-        o.set(val[st.o], ((b * T + t) * H + h) * d);
+        o.set(val[st.o], ((b * T + t) * H + h) * dv);
         state = st.stateOut.map((id) => Float64Array.from(val[id]));
       }
       any.init.forEach((r, k) => {
@@ -96,13 +96,13 @@ export function mlpScanF64(
         forward(st.prog, val);
         const adj = allocate(st.prog);
         st.stateOut.forEach((id, i) => adj[id].set(dS[i]));
-        const row = ((b * T + t) * H + h) * d;
-        adj[st.o].set(dOut.o.subarray(row, row + d));
+        const row = (b * T + t) * H + h;
+        adj[st.o].set(dOut.o.subarray(row * dv, (row + 1) * dv));
         reverse(st.prog, val, adj);
         dS = st.stateIn.map((id) => Float64Array.from(adj[id]));
         for (const n of ['q', 'k', 'v'] as const) {
           const a = adj[st[n]];
-          for (let i = 0; i < d; i++) grads[n][row + i] += a[i];
+          for (let i = 0; i < a.length; i++) grads[n][row * a.length + i] += a[i];
         }
         for (const g of m.gates) grads[g][(b * T + t) * H + h] += adj[st.scalars[g]][0];
       }

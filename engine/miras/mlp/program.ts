@@ -120,7 +120,9 @@ export class Prog {
 export interface MlpCombo {
   id: string;
   catalog: CatalogCombo;
-  d: number;
+  /** Key width (q, k: the first layer's input) and value width (v, o: the last layer's output). */
+  dk: number;
+  dv: number;
   shapes: [number, number][];
   activation: 'gelu' | 'silu' | 'relu';
   residual: boolean;
@@ -152,7 +154,7 @@ export function mlpUnsupported(c: CatalogCombo): string | null {
 export function resolveMlpCombo(c: CatalogCombo, heads: number, dk: number, dv: number, gates: string[]): MlpCombo {
   const why = mlpUnsupported(c);
   if (why) throw new Error(`the MLP memory kernel does not support ${why}`);
-  if (dk !== dv) throw new Error(`the MLP memory maps keys to values through d_k → … → d_k, so d_k must equal d_v (got d_k = ${dk}, d_v = ${dv})`);
+  if (c.memory.params.residual && dk !== dv) throw new Error(`the residual MLP memory M(x) = x + f(x) maps keys to values, so d_k must equal d_v (got d_k = ${dk}, d_v = ${dv}); turn off the residual or set them equal`);
   const r = c.retention;
   const retention = retentionMath(r.kind, r.params, heads);
   const decayed = ['constant', 'scalar', 'l2'].includes(r.kind) && !r.params.coupled && r.params.gradientAt === 'decayed';
@@ -160,8 +162,9 @@ export function resolveMlpCombo(c: CatalogCombo, heads: number, dk: number, dv: 
   return {
     id: `miras:mlp/${c.bias.kind}/${r.kind}/${c.learner.kind}`,
     catalog: c,
-    d: dk,
-    shapes: mlpLayerShapes(c, dk),
+    dk,
+    dv,
+    shapes: mlpLayerShapes(c, dk, dv),
     activation: (c.memory.params.activation as 'gelu' | 'silu' | 'relu') ?? 'gelu',
     residual: !!c.memory.params.residual,
     layerNorm: !!c.memory.params.layerNorm,
@@ -218,7 +221,7 @@ const ACT: Record<string, [string, string, string]> = {
 
 export function buildStep(m: MlpCombo, variant: Variant): Step {
   const p = new Prog(m.bias);
-  const d = m.d;
+  const { dk, dv } = m;
   const L = m.shapes.length;
   // Inputs first, in the same order for every variant (the kernel shares their offsets).
   const W = m.shapes.map(([o, i], l) => p.arr(`W${l + 1}`, o, i));
@@ -226,9 +229,9 @@ export function buildStep(m: MlpCombo, variant: Variant): Step {
   const anchor = m.learner === 'chunk' ? m.shapes.map(([o, i], l) => p.arr(`anchor.W${l + 1}`, o, i)) : [];
   const logW = m.retention.simplex ? m.shapes.map(([o, i], l) => p.arr(`log.W${l + 1}`, o, i)) : [];
   const logN: number[] = [];
-  const q = p.arr('q', d);
-  const k = p.arr('k', d);
-  const v = p.arr('v', d);
+  const q = p.arr('q', dk);
+  const k = p.arr('k', dk);
+  const v = p.arr('v', dv);
   const scalars: Record<string, number> = {};
   for (const g of m.gates) scalars[g] = p.arr(g, 1);
   if (m.decay === 'constant') scalars.gamma = p.arr('gamma', 1);
@@ -296,7 +299,7 @@ export function buildStep(m: MlpCombo, variant: Variant): Step {
     let xhat = -1;
     let invS = -1;
     if (m.layerNorm) {
-      const r = 1 / d;
+      const r = 1 / dv;
       const zc = p.map(`a0 - a1 * ${lit(r)}`, [out, p.sum(out)], ['1.0', lit(-r)]);
       const ss = p.sum(p.map('a0 * a0', [zc], ['2.0 * a0']));
       invS = p.map(`1.0 / sqrt(a0 * ${lit(r)} + ${lit(LN_EPS)})`, [ss], [`${lit(-0.5 * r)} * pow(a0 * ${lit(r)} + ${lit(LN_EPS)}, -1.5)`]);
@@ -313,9 +316,9 @@ export function buildStep(m: MlpCombo, variant: Variant): Step {
     let gz = g;
     if (m.layerNorm) {
       // ∂ℓ/∂z = (d·g − Σg − x̂·Σ(g⊙x̂)) / (d·s)
-      const t = p.map(`a0 * ${lit(d)} - a1`, [g, p.sum(g)], [lit(d), '-1.0']);
+      const t = p.map(`a0 * ${lit(dv)} - a1`, [g, p.sum(g)], [lit(dv), '-1.0']);
       const u = p.map('a0 - a1 * a2', [t, cache.xhat, p.sum(p.mul(g, cache.xhat))], ['1.0', '-a2', '-a1']);
-      gz = p.map(`a0 * a1 * ${lit(1 / d)}`, [u, cache.invS], [`a1 * ${lit(1 / d)}`, `a0 * ${lit(1 / d)}`]);
+      gz = p.map(`a0 * a1 * ${lit(1 / dv)}`, [u, cache.invS], [`a1 * ${lit(1 / dv)}`, `a0 * ${lit(1 / dv)}`]);
     }
     const grads: number[] = new Array(L);
     for (let l = L - 1; l >= 0; l--) {

@@ -44,7 +44,9 @@ export function mlpProvider(mixer: MirasMixer, opts: { checkpoint?: number } = {
 /** Whether the MLP memory kernel covers this mixer. */
 export function mlpSupports(mixer: MirasMixer): boolean {
   try {
-    return mlpUnsupported(resolveCatalogCombo(mixer)) === null && mixer.headDimK === mixer.headDimV;
+    const c = resolveCatalogCombo(mixer);
+    // d_k ≠ d_v is fine (the first layer reads d_k, the last writes d_v) unless the residual adds the key to the output.
+    return mlpUnsupported(c) === null && (!c.memory.params.residual || mixer.headDimK === mixer.headDimV);
   } catch {
     return false;
   }

@@ -306,8 +306,8 @@ const elementwise = (bindings: string, n: number, body: string) =>
 
 export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { checkpoint?: number } = {}): MlpKernels {
   const { batch: B, time: T, heads: H } = s;
-  const d = m.d;
-  if (s.dk !== m.d || s.dv !== m.d) throw new Error(`${m.id}: scan shape dk=${s.dk} dv=${s.dv} does not match the MLP memory (d = ${m.d})`);
+  const { dk, dv } = m;
+  if (s.dk !== dk || s.dv !== dv) throw new Error(`${m.id}: scan shape dk=${s.dk} dv=${s.dv} does not match the MLP memory (d_k = ${dk}, d_v = ${dv})`);
   const WG = Math.min(256, caps.maxComputeInvocationsPerWorkgroup, caps.maxComputeWorkgroupSizeX);
   if (caps.maxStorageBuffersPerShaderStage < 8) throw new Error(`${m.id}: the MLP memory kernel binds 8 storage buffers; this adapter allows ${caps.maxStorageBuffersPerShaderStage}`);
   if (caps.maxComputeWorkgroupStorageSize < WG * 4) throw new Error(`${m.id}: needs ${WG * 4} bytes of workgroup memory`);
@@ -315,7 +315,8 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   const L = layout(m, T, opts.checkpoint);
   const size = mlpStateSize(m);
   const NG = m.gates.length;
-  const TW = 3 * d + NG; // packed token row: q, k, v, then the per-token scalars
+  const TW = 2 * dk + dv + NG; // packed token row: q [d_k], k [d_k], v [d_v], then the per-token scalars
+  const G0 = 2 * dk + dv; // column of the first per-token scalar
   const BTH = B * T * H;
   const limit = Math.min(caps.maxStorageBufferBindingSize, caps.maxBufferSize);
   const buffers: [string, number, string][] = [
@@ -354,8 +355,9 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   const gammaDecl = m.decay === 'constant' ? `var<private> GAMMA: array<f32, ${H}> = array<f32, ${H}>(${m.gammas.map(lit).join(', ')});\n` : '';
   const loadTok =
     `fn load_tok(row: u32, h: u32) {\n` +
-    loop(d, `${W(offIn[first.q], 'i')} = tok[row * ${TW}u + i]; ${W(offIn[first.k], 'i')} = tok[row * ${TW}u + ${d}u + i]; ${W(offIn[first.v], 'i')} = tok[row * ${TW}u + ${2 * d}u + i];`) +
-    `  if (lid == 0u) {\n${m.gates.map((g, j) => `    ${W(offIn[first.scalars[g]])} = tok[row * ${TW}u + ${3 * d + j}u];\n`).join('')}${m.decay === 'constant' ? `    ${W(offIn[first.scalars.gamma])} = GAMMA[h];\n` : ''}  }\n  sync();\n}\n`;
+    loop(dk, `${W(offIn[first.q], 'i')} = tok[row * ${TW}u + i]; ${W(offIn[first.k], 'i')} = tok[row * ${TW}u + ${dk}u + i];`) +
+    loop(dv, `${W(offIn[first.v], 'i')} = tok[row * ${TW}u + ${2 * dk}u + i];`) +
+    `  if (lid == 0u) {\n${m.gates.map((g, j) => `    ${W(offIn[first.scalars[g]])} = tok[row * ${TW}u + ${G0 + j}u];\n`).join('')}${m.decay === 'constant' ? `    ${W(offIn[first.scalars.gamma])} = GAMMA[h];\n` : ''}  }\n  sync();\n}\n`;
   const stepFns = vs.map((v) => stepCode(m, L.steps[v], L.off[v], WG, v)).join('\n');
   const advance = (v: Variant) => {
     const st = L.steps[v];
@@ -380,7 +382,7 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
     init += loop(L.slots[k], `${W(offIn[id], 'i')} = ${src};`);
     if (r.from === 'input') writeFinal += loop(L.slots[k], `final_state[bh * ${size}u + ${r.offset}u + i] = ${W(offIn[id], 'i')};`);
   });
-  const emitO = (v: Variant) => `  ` + loop(d, `o[row * ${d}u + i] = ${W(L.off[v][L.steps[v].o], 'i')};`);
+  const emitO = (v: Variant) => `  ` + loop(dv, `o[row * ${dv}u + i] = ${W(L.off[v][L.steps[v].o], 'i')};`);
   const fwdNames: [string, 'read' | 'read_write'][] = [['tok', 'read'], ['init_state', 'read'], ['o', 'read_write'], ['final_state', 'read_write'], ['work', 'read_write'], ['ck', 'read_write']];
   const fwdMain =
     `${decl(fwdNames)}\n${prelude(['base', 'abase', 'cbase'])}\n${slotCopy('save_ck', 'ck', 'cbase', true)}\n${loadTok}\n` +
@@ -401,15 +403,16 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
       seed += '      ' + loop(L.slots[k], `${AD(off[id], 'i')} = ${AD(L.DS + cum, 'i')};`);
       cum += L.slots[k];
     });
-    seed += '      ' + loop(d, `${AD(off[st.o], 'i')} = grad_o[row * ${d}u + i];`) + '      sync();\n';
+    seed += '      ' + loop(dv, `${AD(off[st.o], 'i')} = grad_o[row * ${dv}u + i];`) + '      sync();\n';
     let grab = '';
     cum = 0;
     st.stateIn.forEach((id, k) => {
       grab += '      ' + loop(L.slots[k], `${AD(L.DS + cum, 'i')} = ${AD(off[id], 'i')};`);
       cum += L.slots[k];
     });
-    grab += '      ' + loop(d, `dx[row * ${DXW}u + i] = ${AD(off[st.q], 'i')}; dx[row * ${DXW}u + ${d}u + i] = ${AD(off[st.k], 'i')}; dx[row * ${DXW}u + ${2 * d}u + i] = ${AD(off[st.v], 'i')};`);
-    if (NG) grab += `      if (lid == 0u) {\n${m.gates.map((g, j) => `        dx[row * ${DXW}u + ${3 * d + j}u] = ${AD(off[st.scalars[g]])};\n`).join('')}      }\n`;
+    grab += '      ' + loop(dk, `dx[row * ${DXW}u + i] = ${AD(off[st.q], 'i')}; dx[row * ${DXW}u + ${dk}u + i] = ${AD(off[st.k], 'i')};`);
+    grab += '      ' + loop(dv, `dx[row * ${DXW}u + ${2 * dk}u + i] = ${AD(off[st.v], 'i')};`);
+    if (NG) grab += `      if (lid == 0u) {\n${m.gates.map((g, j) => `        dx[row * ${DXW}u + ${G0 + j}u] = ${AD(off[st.scalars[g]])};\n`).join('')}      }\n`;
     return `      fwd_${v}();\n${seed}      rev_${v}();\n${grab}      sync();`;
   };
   let dsInit = '';
@@ -441,8 +444,8 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
     decl([...srcNames.map((n, j) => [`src${j}`, 'read'] as [string, 'read']), ['tok', 'read_write']]),
     BTH * TW,
     `  let row = idx / ${TW}u;\n  let j = idx % ${TW}u;\n  var x = 0.0;\n` +
-      `  if (j < ${d}u) { x = src0[row * ${d}u + j]; } else if (j < ${2 * d}u) { x = src1[row * ${d}u + j - ${d}u]; } else if (j < ${3 * d}u) { x = src2[row * ${d}u + j - ${2 * d}u]; }\n` +
-      m.gates.map((_g, j) => `  if (j == ${3 * d + j}u) { x = src${3 + j}[row]; }\n`).join('') +
+      `  if (j < ${dk}u) { x = src0[row * ${dk}u + j]; } else if (j < ${2 * dk}u) { x = src1[row * ${dk}u + j - ${dk}u]; } else if (j < ${G0}u) { x = src2[row * ${dv}u + j - ${2 * dk}u]; }\n` +
+      m.gates.map((_g, j) => `  if (j == ${G0 + j}u) { x = src${3 + j}[row]; }\n`).join('') +
       `  tok[idx] = x;`,
   );
   const forward: KernelSpec[] = [
@@ -475,8 +478,8 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
         decl([['dx', 'read'], ...srcNames.map((_n, j) => [`g${j}`, 'read_write'] as [string, 'read_write'])]),
         BTH * TW,
         `  let row = idx / ${TW}u;\n  let j = idx % ${TW}u;\n  let x = dx[idx];\n` +
-          `  if (j < ${d}u) { g0[row * ${d}u + j] = g0[row * ${d}u + j] + x; } else if (j < ${2 * d}u) { g1[row * ${d}u + j - ${d}u] = g1[row * ${d}u + j - ${d}u] + x; } else if (j < ${3 * d}u) { g2[row * ${d}u + j - ${2 * d}u] = g2[row * ${d}u + j - ${2 * d}u] + x; }\n` +
-          m.gates.map((_g, j) => `  if (j == ${3 * d + j}u) { g${3 + j}[row] = g${3 + j}[row] + x; }\n`).join(''),
+          `  if (j < ${dk}u) { g0[row * ${dk}u + j] = g0[row * ${dk}u + j] + x; } else if (j < ${2 * dk}u) { g1[row * ${dk}u + j - ${dk}u] = g1[row * ${dk}u + j - ${dk}u] + x; } else if (j < ${G0}u) { g2[row * ${dv}u + j - ${2 * dk}u] = g2[row * ${dv}u + j - ${2 * dk}u] + x; }\n` +
+          m.gates.map((_g, j) => `  if (j == ${G0 + j}u) { g${3 + j}[row] = g${3 + j}[row] + x; }\n`).join(''),
       ),
       entryPoint: 'main',
       bindings: [{ buffer: 'scratch.dx', access: 'read' }, ...srcNames.map((n) => ({ buffer: `grad.${n}`, access: 'read_write' as const }))],
