@@ -37,11 +37,13 @@ function tileInitial(x: ScanArrays, s: ScanShape): ScanArrays {
   return { ...x, initialState: tiled };
 }
 
-/** Why no WebGPU kernel takes this combination, in words a researcher can act on (null: no specific reason known). */
-function noKernelReason(c: Combo, dims: { headDimK?: number; headDimV?: number }): string | null {
-  if (c.memory.kind === 'mlp' && dims.headDimK !== undefined && dims.headDimV !== undefined && dims.headDimK !== dims.headDimV) {
-    return `the deep-MLP-memory kernel needs d_k = d_v (got d_k = ${dims.headDimK}, d_v = ${dims.headDimV}); set the head dimensions equal`;
-  }
+/**
+ * Why no WebGPU scan kernel takes this combination, in words a researcher can act on (null: no specific reason
+ * known). Every valid matrix, vector and MLP combination has one at any head dimensions (tests/miras/no-kernel.test.ts
+ * sweeps them); the softmax-attention memory has no recurrent state to scan: the block runs it as the attention op.
+ */
+function noKernelReason(c: Combo, _dims: { headDimK?: number; headDimV?: number }): string | null {
+  if (c.memory.kind === 'attention') return 'the softmax-attention memory has no recurrent state to scan; a Miras block runs it as the fused attention op';
   return null;
 }
 
