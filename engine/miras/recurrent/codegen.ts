@@ -113,6 +113,53 @@ export const SPLIT_IDS = `let bh = wid.x;
   let j0 = wid.y * TV;
   let j = j0 + jl;`;
 
+/**
+ * Subgroup column reduction (used when the device has `subgroups`, never assumed).
+ *
+ * WGSL promises neither which local invocations share a subgroup nor its size (4 on SwiftShader, 32 on NVIDIA,
+ * up to 128), so the kernel does not assume a lane mapping: it checks it once, at run time, for the whole
+ * workgroup, and takes the subgroup path only where the check proves it right. With the column-major ids
+ * (t = jl·P + p, P a power of two) the P invocations of a column are t ^ m for m < P. Every invocation checks
+ *   - subgroupAdd(1) == subgroup_size: every lane of its subgroup is an active invocation (so a shuffle never
+ *     reads an inactive or out-of-range lane; subgroup sizes are powers of two, and size ≥ P keeps lane ^ m in range);
+ *   - for m = 1, 2, …, P/2: subgroupShuffleXor(t, m) == t ^ m, i.e. the lane it exchanges with under mask m is
+ *     exactly the invocation of the same column with row group p ^ m.
+ * Subgroup membership is fixed for an invocation's lifetime, so a butterfly of subgroupShuffleXor over those
+ * masks then sums exactly the P partials of the column (every lane gets the same sum: float + commutes). The
+ * verdict is OR-ed over the workgroup in workgroup memory and read back with workgroupUniformLoad, so the branch
+ * between the two paths is workgroup-uniform (the fallback keeps its barriers); if any subgroup fails, the whole
+ * workgroup runs the workgroup-memory reduction. Declares `sgok` (uniform bool); needs `t`, `sgsz` (subgroup_size)
+ * and the workgroup variables of SG_VARS.
+ */
+export function subgroupCheck(P: number): string {
+  // every subgroup operation in straight-line code (a short-circuit && would make the later ones non-uniform)
+  const shuf = [];
+  const masks = [];
+  for (let m = 1; m < P; m *= 2) {
+    shuf.push(`let sgx${m} = subgroupShuffleXor(t, ${u(m)});`);
+    masks.push(` && sgx${m} == (t ^ ${u(m)})`);
+  }
+  return `// subgroup path check (see subgroupCheck in codegen.ts)
+  if (t == 0u) { atomicStore(&sgfail, 0u); }
+  workgroupBarrier();
+  let sgn = subgroupAdd(1u);
+  ${shuf.join(' ')}
+  let sgc = sgn == sgsz && sgsz >= ${u(P)}${masks.join('')};
+  if (!sgc) { atomicOr(&sgfail, 1u); }
+  workgroupBarrier();
+  if (t == 0u) { sgflag = atomicLoad(&sgfail); }
+  let sgok = workgroupUniformLoad(&sgflag) == 0u;`;
+}
+export const SG_VARS = `var<workgroup> sgfail: atomic<u32>;
+var<workgroup> sgflag: u32;`;
+
+/** Butterfly over the P invocations of a column (the subgroup path of subgroupCheck): a holds the sum (or max) after. */
+export function subgroupColumn(P: number, a: string, op: '+' | 'max'): string {
+  const steps = [];
+  for (let m = 1; m < P; m *= 2) steps.push(op === '+' ? `${a} += subgroupShuffleXor(${a}, ${u(m)});` : `${a} = max(${a}, subgroupShuffleXor(${a}, ${u(m)}));`);
+  return steps.join(' ');
+}
+
 export interface RecurrentKernels {
   forward: KernelSpec[];
   backward: KernelSpec[];
@@ -520,6 +567,10 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune:
   while (P < maxP && L.DK % (P * 2) === 0 && TV * P * 2 <= maxInv) P *= 2;
   const R = L.DK / P;
   const W = TV * P;
+  // Subgroup path (subgroupCheck): column-major ids and the chain's column sums (Sᵀk) as a shuffle butterfly,
+  // no barrier, where the device has subgroups and a run-time check proves the lane mapping; else as before.
+  const sg = caps.subgroups && P > 1 && c.memory === 'matrix' && !c.bias.hebbian;
+  const ix = (pE: string, jE: string) => (sg ? `(${jE}) * P + ${pE}` : `${pE} * TV + ${jE}`);
   const vectorSums = c.memory === 'vector' && nf > 0;
   const f = L.fields;
   // staged operands of one sub-step: [k | q | channel gates | v (tile) | β per channel (tile) | scalar gates | ‖k‖²]
@@ -538,10 +589,11 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune:
   const poN = P > 1 ? W : 0;
   const bytes = caps.maxComputeWorkgroupStorageSize;
   const perStep = PS + poN;
-  const fitLP = Math.floor((bytes / 4 - redN - crN) / perStep);
+  const sgN = sg ? 2 : 0;
+  const fitLP = Math.floor((bytes / 4 - redN - crN - sgN) / perStep);
   // registers for the next block: at most ~48 per invocation
   const LP = Math.max(1, Math.min(tune.LP ?? 16, fitLP, Math.floor((48 * W) / PS)));
-  if ((redN + crN + LP * perStep) * 4 > bytes) throw new Error(`${c.id}: d_k = ${L.DK}, d_v = ${L.DV} do not fit ${bytes} bytes of workgroup memory`);
+  if ((redN + crN + sgN + LP * perStep) * 4 > bytes) throw new Error(`${c.id}: d_k = ${L.DK}, d_v = ${L.DV} do not fit ${bytes} bytes of workgroup memory`);
   const NPT = Math.ceil((LP * PS) / W);
   const binds = ['q', 'k', 'v', 'scratch.gates', 'o', 'finalState', 'scratch.state', ...(learned ? ['initialState'] : [])];
   const access = ['read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write', 'read'] as const;
@@ -557,6 +609,19 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune:
   const colReduce = (x: string, out: string, op: '+' | 'max' = '+') => {
     if (P === 1) return `let ${out} = ${x};`;
     const a = `acc${uid++}`;
+    if (sg)
+      return `var ${a} = ${x};
+      if (sgok) {
+        ${subgroupColumn(P, a, op)}
+      } else {
+        cr[crb + t] = ${a};
+        workgroupBarrier();
+        var ${a}w = ${opInit(op)};
+        for (var pp = 0u; pp < P; pp++) { ${opAcc(op, `${a}w`, `cr[crb + ${ix('pp', 'jl')}]`)} }
+        crb = W - crb;
+        ${a} = ${a}w;
+      }
+      let ${out} = ${a};`;
     return `cr[crb + t] = ${x};
       workgroupBarrier();
       var ${a} = ${opInit(op)};
@@ -593,13 +658,13 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune:
         cr[t] = zr[r];
         workgroupBarrier();
         var vmx = -3.0e38;
-        for (var jj = 0u; jj < DV; jj++) { vmx = max(vmx, cr[p * TV + jj]); }
+        for (var jj = 0u; jj < DV; jj++) { vmx = max(vmx, cr[${ix('p', 'jj')}]); }
         workgroupBarrier();
         let ez = exp(zr[r] - vmx);
         cr[t] = ez;
         workgroupBarrier();
         var vsm = 0.0;
-        for (var jj = 0u; jj < DV; jj++) { vsm += cr[p * TV + jj]; }
+        for (var jj = 0u; jj < DV; jj++) { vsm += cr[${ix('p', 'jj')}]; }
         workgroupBarrier();
         S[r] = ${lit(sx.scale)} * ez / vsm;
       }`;
@@ -641,7 +706,7 @@ ${sums}
             (_, m) => `cr[t] = bias_fsum${m}(ev[r], dl, 0.0, 0.0, 0.0);
         workgroupBarrier();
         var a${m} = 0.0;
-        for (var jj = 0u; jj < DV; jj++) { a${m} += cr[p * TV + jj]; }
+        for (var jj = 0u; jj < DV; jj++) { a${m} += cr[${ix('p', 'jj')}]; }
         rs${m}[r] = a${m};
         workgroupBarrier();`,
           )
@@ -669,7 +734,7 @@ ${sums}
     LP,
     W,
   );
-  const wgsl = `${header(c, s, L, 'forward')}
+  const wgsl = `${sg ? 'enable subgroups;\n' : ''}${header(c, s, L, 'forward')}
 //   ${L.DV / TV} workgroup(s) of ${TV} value columns per head; ${P} invocations per column (R = ${R} key rows each); blocks of ${LP} sub-steps staged one block ahead
 ${decl}
 ${consts(c, L)}
@@ -686,12 +751,12 @@ const OKK = ${u(OKK)};
 var<workgroup> pre: array<f32, ${LP * PS}>;
 var<workgroup> red: array<f32, ${redN}>;
 var<workgroup> cr: array<f32, ${crN}>;
-${poN ? `var<workgroup> po: array<f32, ${LP * poN}>;` : ''}
+${poN ? `var<workgroup> po: array<f32, ${LP * poN}>;` : ''}${sg ? `\n${SG_VARS}` : ''}
 
 @compute @workgroup_size(${W})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${sg ? ', @builtin(subgroup_size) sgsz: u32' : ''}) {
   ${names.map((n) => `_ = &${n};`).join(' ')}
-  ${SPLIT_IDS}
+  ${sg ? SPLIT_IDS.replace('let jl = t % TV;\n  let p = t / TV;', 'let jl = t / P; // column-major: the P invocations of a column are t ^ m, m < P\n  let p = t % P;') : SPLIT_IDS}${sg ? `\n  ${subgroupCheck(P)}` : ''}
   var crb = 0u;
   var S: array<f32, R>;
   ${mom ? 'var M: array<f32, R>;' : ''}
@@ -757,7 +822,7 @@ ${softmaxFwd}
       let tau = base + l;
       if (tau < TS && tau % STEPS == STEPS - 1u) {
         var a = 0.0;
-        for (var pp = 0u; pp < P; pp++) { a += po[l * W + pp * TV + x % TV]; }
+        for (var pp = 0u; pp < P; pp++) { a += po[l * W + ${ix('pp', 'x % TV')}]; }
         o[rowo(b, tau / STEPS, h) + j0 + x % TV] = SCALE * a;
       }
     }`
