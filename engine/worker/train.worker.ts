@@ -63,7 +63,9 @@ async function start(msg: StartMessage) {
     for (const k of ['maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxStorageBuffersPerShaderStage', 'maxStorageBufferBindingSize', 'maxBufferSize'] as const) {
       limits[k] = adapter.limits[k];
     }
-    device = await adapter.requestDevice({ requiredLimits: limits });
+    // Optional features the kernels use when present (caps come from the device's features, so never assumed).
+    const requiredFeatures = (['subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+    device = await adapter.requestDevice({ requiredLimits: limits, requiredFeatures });
     adapterInfo = { ...adapterDescription(adapter, device) };
     void device.lost.then((info) => {
       if (info.reason === 'destroyed') return;
