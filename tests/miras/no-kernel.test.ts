@@ -45,15 +45,20 @@ describe('WebGPU scan kernel coverage', () => {
     const dims = [[8, 8], [8, 4], [4, 8]];
     const missing: string[] = [];
     let checked = 0;
+    let unequalMlp = 0;
     for (let i = 0; i < 600; i++) {
       const c = randomCombo(rng);
       const [dk, dv] = dims[i % dims.length];
-      const m = { type: 'miras', heads: 2, headDimK: dk, headDimV: dv, memory: c.memory, bias: c.bias, retention: c.retention, learner: c.learner, block: c.block } as unknown as MirasMixer;
+      // randomCombo draws the MLP memory with its residual; drop it on every other draw so d_k ≠ d_v MLPs are valid.
+      const memory = c.memory.kind === 'mlp' ? { ...c.memory, params: { ...c.memory.params, residual: i % 2 === 0 } } : c.memory;
+      const m = { type: 'miras', heads: 2, headDimK: dk, headDimV: dv, memory, bias: c.bias, retention: c.retention, learner: c.learner, block: c.block } as unknown as MirasMixer;
       if (validateCombo(m, { headDimK: dk, headDimV: dv }).length) continue;
       checked++;
+      if (memory.kind === 'mlp' && dk !== dv) unequalMlp++;
       if (!findScanProvider(m)) missing.push(`${c.memory.kind}/${c.bias.kind}/${c.retention.kind}/${c.learner.kind} d_k=${dk} d_v=${dv}`);
     }
     expect(checked).toBeGreaterThan(400);
+    expect(unequalMlp).toBeGreaterThan(30);
     expect(missing).toEqual([]);
   });
 
