@@ -5,6 +5,7 @@
  */
 import { Trainer, buildModel, decodeCheckpoint, encodeCheckpoint, referenceForward, type BuiltModel, type TrainState } from '../index';
 import { scanOp, type ScanAttrs } from '../ir/scan';
+import { DEFAULT_CAPS } from '../plan/kernel';
 import type { MemoryView } from './protocol';
 import type { TrainerHandle, TrainerOptions } from './engine-adapter';
 
@@ -18,6 +19,9 @@ export async function createTrainer(opts: TrainerOptions): Promise<TrainerHandle
     task,
     backend: c.backend,
     device,
+    // Optional device features reach the kernels through the caps (the worker requests `subgroups` when offered);
+    // the limits stay WebGPU's defaults, as before.
+    caps: device ? { ...DEFAULT_CAPS, subgroups: device.features.has('subgroups') } : undefined,
     config: {
       steps: c.steps, batch: c.batch, seqLen: c.seqLen, lr: c.lr, schedule: c.schedule, warmupSteps: c.warmupSteps,
       weightDecay: c.weightDecay, clip: c.gradClip, seed: c.seed, evalBatches: c.evalBatches,
