@@ -10,7 +10,6 @@ import '@/engine/model/mixers';
 import { findScanProvider } from '@/engine/ir/scan';
 import { DEFAULT_CAPS } from '@/engine/plan/kernel';
 import { mlpScanF64 } from '@/engine/miras/mlp/f64';
-import { mlpKernels } from '@/engine/miras/mlp/wgsl';
 import { resolveMlpCombo } from '@/engine/miras/mlp/program';
 import { resolveCombo } from '@/engine/miras/catalog';
 import { runScanKernels } from '@/engine/miras/recurrent/run';
@@ -49,10 +48,13 @@ describe('MLP memory kernel with d_k ≠ d_v (no residual)', () => {
     it(`WebGPU: ${name}`, async () => {
       const { device } = await testGpu();
       const m = mixerOf(args, dk, dv);
-      expect(findScanProvider(m)?.id).toMatch(/^miras:mlp\//);
+      // through the registry, as the engine compiles it (checkpoints every ⌈√7⌉ = 3 tokens)
+      const provider = findScanProvider(m)!;
+      expect(provider.id).toMatch(/^miras:mlp\//);
       const s = { batch: 2, time: 7, heads: m.heads, dk, dv };
       const c = oracleCase(m, s, 5);
-      const k = mlpKernels(c.mc, s, DEFAULT_CAPS, { checkpoint: 3 });
+      const k = provider.kernels(DEFAULT_CAPS, s);
+      expect(k.forward.map((x) => x.name)).toContain('mlp_fwd[C=3]');
       const got = await runScanKernels(device, k, { inputs: c.oracle.inputs(s), outputs: c.oracle.outputs(s) }, c.x, { o: c.go, finalState: c.gf });
       const errs = errors(got, c);
       console.log(`d_k ${dk} d_v ${dv} ${name}: ${fmtErrors(errs)}`);
