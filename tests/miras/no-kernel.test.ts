@@ -69,7 +69,7 @@ describe('WebGPU scan kernel coverage', () => {
     } as unknown as MirasMixer;
     expect(findScanProvider(m)).toBeNull();
     expect(() => mirasReferenceProvider(m).kernels(DEFAULT_CAPS, { batch: 1, time: 4, heads: 2, dk: 8, dv: 8 })).toThrow(
-      /no WebGPU scan kernel is registered for this combination yet: the softmax-attention memory has no recurrent state to scan/,
+      /no WebGPU scan kernel is registered for this combination \(d_k = 8, d_v = 8\) yet: the softmax-attention memory has no recurrent state to scan/,
     );
   });
 });

@@ -42,13 +42,14 @@ function tileInitial(x: ScanArrays, s: ScanShape): ScanArrays {
  * known). Every valid matrix, vector and MLP combination has one at any head dimensions (tests/miras/no-kernel.test.ts
  * sweeps them); the softmax-attention memory has no recurrent state to scan: the block runs it as the attention op.
  */
-function noKernelReason(c: Combo, _dims: { headDimK?: number; headDimV?: number }): string | null {
+function noKernelReason(c: Combo): string | null {
   if (c.memory.kind === 'attention') return 'the softmax-attention memory has no recurrent state to scan; a Miras block runs it as the fused attention op';
   return null;
 }
 
 export function referenceProviderFor(combo: Combo, dims: { headDimK?: number; headDimV?: number } = {}): ScanProvider {
-  const reason = noKernelReason(combo, dims);
+  const reason = noKernelReason(combo);
+  const at = dims.headDimK !== undefined && dims.headDimV !== undefined ? ` (d_k = ${dims.headDimK}, d_v = ${dims.headDimV})` : '';
   return {
     id: comboId(combo),
     inputs: (s) => providerInputs(combo, s),
@@ -68,7 +69,7 @@ export function referenceProviderFor(combo: Combo, dims: { headDimK?: number; he
     },
     kernels() {
       throw new Error(
-        `${comboId(combo)}: no WebGPU scan kernel is registered for this combination yet${reason ? `: ${reason}` : ''}. ` +
+        `${comboId(combo)}: no WebGPU scan kernel is registered for this combination${at} yet${reason ? `: ${reason}` : ''}. ` +
           'Until then it trains only on the float64 reference backend (tiny models).',
       );
     },
