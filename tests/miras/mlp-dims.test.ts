@@ -14,6 +14,11 @@ import { resolveMlpCombo } from '@/engine/miras/mlp/program';
 import { resolveCombo } from '@/engine/miras/catalog';
 import { runScanKernels } from '@/engine/miras/recurrent/run';
 import type { MirasMixer } from '@/engine/spec';
+import { Graph } from '@/engine/ir/graph';
+import { initParams } from '@/engine/model/init';
+import { referenceForward } from '@/engine/reference/interpreter';
+import { buildMirasMixer } from '@/engine/miras/block';
+import { MIRAS_PRESETS } from '@/engine/presets/miras';
 import { errors, fmtErrors, mlpMixer, oracleCase } from './mlp-helpers';
 
 const TOL = 2e-4;
@@ -61,6 +66,22 @@ describe('MLP memory kernel with d_k ≠ d_v (no residual)', () => {
       for (const [n, e] of Object.entries(errs)) expect(e, n).toBeLessThan(TOL);
     });
   }
+
+  it('a Titans block without the residual at d_k = 8, d_v = 4 builds and runs (learned W_0 sized d_k → h → d_v)', () => {
+    const spec = MIRAS_PRESETS.find((p) => p.name === 'titans')!.build({ vocabSize: 16, dModel: 16, nLayers: 2 });
+    const m0 = spec.layers[0].mixer as MirasMixer;
+    const mixer: MirasMixer = { ...m0, heads: 2, headDimK: 8, headDimV: 4, memory: { ...m0.memory, params: { ...m0.memory.params, expansion: 2, residual: false } } };
+    expect(findScanProvider(mixer)?.id).toMatch(/^miras:mlp\//);
+    const g = new Graph();
+    const x = g.input('x', [1, 5, 16], 'f32');
+    const y = g.scoped('mixer', () => buildMirasMixer(x, mixer, { layer: 1, nLayers: 2, normEps: 1e-5 }));
+    const feeds = initParams(g, 3);
+    feeds.set(x.id, Float64Array.from({ length: 80 }, (_, i) => Math.sin(i)));
+    const out = referenceForward(g, feeds).get(y.id)!;
+    expect(y.shape).toEqual([1, 5, 16]);
+    expect(out.every(Number.isFinite)).toBe(true);
+    expect(Math.max(...out.map(Math.abs))).toBeGreaterThan(0);
+  });
 
   it('the residual memory still needs d_k = d_v, and says so', () => {
     const m = mixerOf([{ layers: 2, residual: true }, ['l2'], ['none'], ['gd']], 8, 4);
