@@ -19,7 +19,7 @@ function buildFor(name: string, dModel: number) {
   const spec = MIRAS_PRESETS.find((p) => p.name === name)!.build({ vocabSize: 16, dModel, nLayers: 2 });
   const mixer = spec.layers[0].mixer;
   if (mixer.type !== 'miras') throw new Error('expected a Miras layer first');
-  // keep the scan tiny: at most 2 heads of 8 (MLP memories need d_k = d_v)
+  // keep the scan tiny: at most 2 heads of 8 (an MLP memory with the residual needs d_k = d_v)
   const small = { ...mixer, heads: Math.min(mixer.heads, 2), headDimK: Math.min(mixer.headDimK, 8), headDimV: Math.min(mixer.headDimV, 8) };
   if (small.memory.kind === 'mlp') small.memory = { ...small.memory, params: { ...small.memory.params, expansion: 2 } };
   const g = new Graph();

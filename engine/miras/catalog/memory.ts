@@ -40,14 +40,14 @@ export const MEMORY: CatalogEntry[] = [
     summary: 'k-layer MLP with GELU, residual and LayerNorm, trained in-context (Titans, TTT-MLP, Moneta/Yaad/Memora).',
     params: z.object({
       layers: int(1, 4).default(2).meta({ help: 'Number of linear layers L_M in the memory MLP (1 = a linear map inside residual + LayerNorm).', unit: 'layers' }),
-      expansion: int(1, 8).default(4).meta({ help: 'Hidden width h = expansion × d of the inner layers.', unit: '×' }),
+      expansion: int(1, 8).default(4).meta({ help: 'Hidden width h = expansion × d_k of the inner layers.', unit: '×' }),
       activation: z.enum(['gelu', 'silu', 'relu']).default('gelu').meta({ help: 'σ between layers. GELU is the tanh approximation (gelu_tanh), as in TTT-MLP.' }),
       residual: z.boolean().default(true).meta({ help: 'M(x) = x + f(x): the residual of Titans/TTT-MLP; needs d_k = d_v.' }),
       layerNorm: z.boolean().default(true).meta({ help: 'LayerNorm (no affine) on the MLP output before the residual.' }),
     }),
     math:
-      'M(x) = x + LN(W_1 σ(W_2 x)) for 2 layers (W_2 ∈ R^{h×d} up, W_1 ∈ R^{d×h} down, h = expansion·d, σ = GELU); ' +
-      'layers = L gives L linear maps with σ between them. Read-out o_t = M_t(q_t).',
+      'M(x) = x + LN(W_1 σ(W_2 x)) for 2 layers (W_2 ∈ R^{h×d_k} up, W_1 ∈ R^{d_v×h} down, h = expansion·d_k, σ = GELU; the residual needs d_k = d_v); ' +
+      'layers = L gives L linear maps with σ between them (the first reads d_k, the last writes d_v). Read-out o_t = M_t(q_t).',
     derivative:
       'Per-token backprop, rank one per layer: z1 = W_2 k, a = σ(z1), z2 = W_1 a, x̂ = (z2 − μ)/s, y = k + x̂; ' +
       '∂ℓ/∂z2 = (d·g − Σg − x̂·Σ(g⊙x̂))/(d·s); ∂ℓ/∂W_1 = (∂ℓ/∂z2) aᵀ; ∂ℓ/∂z1 = (W_1ᵀ ∂ℓ/∂z2) ⊙ σ\'(z1); ∂ℓ/∂W_2 = (∂ℓ/∂z1) kᵀ.',
