@@ -9,6 +9,7 @@
 import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
 import { budget, consts, header, staging, unrollLoops, type Layout } from './codegen';
+import { mlstmFastBackwardKernel, mlstmFastConfig } from './mlstm-fast';
 
 const u = (x: number) => `${x}u`;
 
@@ -130,7 +131,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   return { name: 'miras_recurrent_mlstm_fwd', wgsl: L.DK <= 64 ? unrollLoops(wgsl, 'i', 'DK', L.DK) : wgsl, entryPoint: 'main', bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })), workgroups: [L.B * L.H, 1, 1] };
 }
 
+/** The mLSTM backward: the column-split kernel of mlstm-fast.ts when it fits `caps`, else the general one below. */
 export function mlstmBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
+  const fast = mlstmFastConfig(c, L, caps);
+  return fast ? mlstmFastBackwardKernel(c, s, L, caps, fast) : mlstmGeneralBackwardKernel(c, s, L, caps);
+}
+
+/** One invocation per value column, d_k-long private arrays, the segment's states stored and reloaded through scratch.state. */
+export function mlstmGeneralBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
   const { RC, red } = budget(caps, c, L);
   const binds = ['q', 'k', 'v', 'scratch.gates', 'grad.o', 'scratch.state', 'scratch.dx', 'grad.v'];
   const access = ['read', 'read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write'] as const;
