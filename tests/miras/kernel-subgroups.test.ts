@@ -82,31 +82,32 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(subgroup_size) sgsz: 
     }
   });
 
-  const CASES: [string, Parameters<typeof mixer>, RecurrentOptions['tune']][] = [
+  const CASES: [string, Parameters<typeof mixer>, RecurrentOptions['tune'], typeof s?][] = [
     ['gated deltanet, P = 2', GDN, { forward: { P: 2, LP: 3 } }],
     ['gated deltanet, P = 4, 8-column tiles', GDN, { forward: { P: 4, TV: 8, LP: 2 } }],
     ['gated deltanet, P = 8 (fallback inside the subgroup layout)', GDN, { forward: { P: 8, LP: 2 } }],
     ['huber norm (column sums over the workgroup), P = 4', ['matrix', ['huber', { variant: 'norm', delta: 'data' }], ['channel'], ['gd']], { forward: { P: 4, LP: 2 } }],
     ['memora-like kl (key: max and sum column reductions), P = 2', ['matrix', ['l2'], ['kl', { axis: 'key' }], ['gd'], 2, 16, 16, { memoryInit: 'uniform' }], { forward: { P: 2 } }],
     ['kl value (sums over values in the subgroup layout), P = 4', ['matrix', ['l2'], ['kl', { axis: 'value', scale: 2 }], ['momentum'], 2, 16, 16, { memoryInit: 'learned' }], { forward: { P: 4 } }],
+    ['gated deltanet at d = 64, P = 4', ['matrix', ['l2'], ['scalar'], ['gd'], 1, 64, 64], { forward: { P: 4 } }, { batch: 1, time: 13, heads: 1, dk: 64, dv: 64 }],
   ];
-  for (const [name, args, tune] of CASES) {
+  for (const [name, args, tune, shape = s] of CASES) {
     for (const withSg of [true, false]) {
       it(`${name}, ${withSg ? 'subgroups' : 'no subgroups'}: outputs and gradients vs float64`, async () => {
         const { device, description } = await testGpu();
         const caps = capsFromDescription(description);
         expect(caps.subgroups).toBe(true);
         const c = resolveCombo(mixer(...args));
-        const x = randomInputs(c, s, 11);
+        const x = randomInputs(c, shape, 11);
         const r = rng(13);
         const oracle = referenceProviderFor(c.catalog);
-        const want = oracle.referenceForward(x, s);
+        const want = oracle.referenceForward(x, shape);
         const go = Float64Array.from(want.o, () => gauss(r));
         const gf = Float64Array.from(want.finalState, () => gauss(r));
-        const wantG = oracle.referenceBackward(x, { o: go, finalState: gf }, s);
-        const k = recurrentKernels(c, s, { ...caps, subgroups: withSg }, { checkpoint: 6, tune });
+        const wantG = oracle.referenceBackward(x, { o: go, finalState: gf }, shape);
+        const k = recurrentKernels(c, shape, { ...caps, subgroups: withSg }, { checkpoint: 6, tune });
         expect(fwdOf(k).includes('subgroupShuffleXor')).toBe(withSg);
-        const got = await runScanKernels(device, k, { inputs: comboInputs(c, s), outputs: comboOutputs(c, s) }, x, { o: go, finalState: gf });
+        const got = await runScanKernels(device, k, { inputs: comboInputs(c, shape), outputs: comboOutputs(c, shape) }, x, { o: go, finalState: gf });
         const eo = relErr(got.o, want.o);
         const ef = relErr(got.finalState, want.finalState);
         const eg = Object.fromEntries(Object.keys(wantG).map((n) => [n, relErr(got.grads![n], wantG[n])]));
