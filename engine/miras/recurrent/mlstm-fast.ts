@@ -62,7 +62,10 @@ export function mlstmFastConfig(c: Combo, L: Layout, caps: DeviceCaps, tune: Bac
   const best = (minLP: number) => {
     for (let NCH = 1; NCH <= 8 && (2 * L.DK) % NCH === 0; NCH *= 2)
       for (let P = Pmax; P >= 1; P /= 2)
-        for (let LP = Math.min(tune.LP ?? 16, L.CK); LP >= minLP; LP--) if (wgFloats(c, L, P, LP, NCH).total <= floats) return { P, LP, NCH };
+        // R = d_k/P ≤ 8: at R = 16 (d_k = 64 with P = 4, d_k = 16 with P = 1) the kernel crashed SwiftShader's compiler
+        // process in testing (not diagnosed), so those launches keep the general kernel
+        if (L.DK / P <= 8)
+          for (let LP = Math.min(tune.LP ?? 16, L.CK); LP >= minLP; LP--) if (wgFloats(c, L, P, LP, NCH).total <= floats) return { P, LP, NCH };
     return null;
   };
   // prefer one row chunk, then the widest split, with sub-segments of ≥ 8 steps; then anything that fits
