@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { getDb } from './db';
 import { badRequest, conflict, notFound } from './errors';
+import { decodeUtf8 } from './http';
 import { ownedRun, TERMINAL, type RunStatus } from './runs';
 
 /** MIRAS_MAX_DATASET_BYTES, default 16 MiB (the bundled corpus is ~1 MiB; a browser tab trains on far less). */
@@ -39,12 +40,7 @@ function codePoints(text: string): number {
 export async function saveRunDataset(ownerId: string, runId: string, name: string, bytes: Uint8Array): Promise<DatasetMeta> {
   const run = await ownedRun(ownerId, runId);
   if (bytes.byteLength === 0) throw badRequest('body', 'the training text is empty');
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw badRequest('body', 'the training text is not valid UTF-8 (save the file as UTF-8 plain text)');
-  }
+  const text = decodeUtf8(bytes, 'the training text is not valid UTF-8 (save the file as UTF-8 plain text)');
   const db = await getDb();
   if (TERMINAL.has(run.status as RunStatus)) {
     const existing = await db.runDataset.findUnique({ where: { runId }, select: { sha256: true } });

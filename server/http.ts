@@ -38,15 +38,19 @@ export async function readBytes(req: Request, max: number): Promise<Uint8Array> 
   return out;
 }
 
+/** The body's bytes as text; 400 on the field "body" with `message` when they are not valid UTF-8. */
+export function decodeUtf8(bytes: Uint8Array, message = 'is not valid UTF-8'): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw badRequest('body', message);
+  }
+}
+
 export async function readJson(req: Request, max = MAX_JSON_BYTES): Promise<unknown> {
   const bytes = await readBytes(req, max);
   if (bytes.byteLength === 0) throw badRequest('body', 'expected a JSON object, got an empty body');
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw badRequest('body', 'is not valid UTF-8');
-  }
+  const text = decodeUtf8(bytes);
   try {
     return JSON.parse(text);
   } catch (err) {

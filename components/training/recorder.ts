@@ -210,64 +210,50 @@ export class RunRecorder {
     return this.pending.length === 0;
   }
 
-  async setStatus(status: 'running' | 'completed' | 'failed' | 'stopped', extra: { summary?: Record<string, number>; error?: string } = {}) {
-    const summary = extra.summary && Object.fromEntries(Object.entries(extra.summary).filter(([, v]) => Number.isFinite(v)));
+  /** One request, retried with exponential backoff (0.5 s, 1 s, 2 s, …) while the failure is retryable, `retries` times at most. */
+  private async request(url: string, init: RequestInit, what: string, retries: number) {
     for (let attempt = 0; ; attempt++) {
       try {
-        await check(
-          await this.fetchImpl(API.run(this.runId), {
-            method: 'PATCH',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ status, ...(summary && Object.keys(summary).length ? { summary } : {}), ...(extra.error ? { error: extra.error.slice(0, 10_000) } : {}) }),
-          }),
-          `marking the run ${status}`,
-        );
+        await check(await this.fetchImpl(url, init), what);
         return;
       } catch (e) {
-        if (!retryable(e) || attempt >= 4) throw e;
+        if (!retryable(e) || attempt >= retries) throw e;
         await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
       }
     }
   }
 
+  async setStatus(status: 'running' | 'completed' | 'failed' | 'stopped', extra: { summary?: Record<string, number>; error?: string } = {}) {
+    const summary = extra.summary && Object.fromEntries(Object.entries(extra.summary).filter(([, v]) => Number.isFinite(v)));
+    await this.request(
+      API.run(this.runId),
+      {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ status, ...(summary && Object.keys(summary).length ? { summary } : {}), ...(extra.error ? { error: extra.error.slice(0, 10_000) } : {}) }),
+      },
+      `marking the run ${status}`,
+      4,
+    );
+  }
+
   async uploadCheckpoint(step: number, bytes: ArrayBuffer) {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await check(
-          await this.fetchImpl(API.checkpoint(this.runId, step), {
-            method: 'PUT',
-            headers: { 'content-type': 'application/octet-stream' },
-            body: bytes,
-          }),
-          `uploading the checkpoint at step ${step}`,
-        );
-        return;
-      } catch (e) {
-        if (!retryable(e) || attempt >= 3) throw e;
-        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
-      }
-    }
+    await this.request(
+      API.checkpoint(this.runId, step),
+      { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes },
+      `uploading the checkpoint at step ${step}`,
+      3,
+    );
   }
 
   /** Store the uploaded training text with the run (so a reload, another browser or a reader can get it back). */
   async uploadDataset(name: string, text: string) {
-    const bytes = new TextEncoder().encode(text);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await check(
-          await this.fetchImpl(`${API.dataset(this.runId)}?name=${encodeURIComponent(name)}`, {
-            method: 'PUT',
-            headers: { 'content-type': 'text/plain; charset=utf-8' },
-            body: bytes,
-          }),
-          'storing the training text',
-        );
-        return;
-      } catch (e) {
-        if (!retryable(e) || attempt >= 3) throw e;
-        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
-      }
-    }
+    await this.request(
+      `${API.dataset(this.runId)}?name=${encodeURIComponent(name)}`,
+      { method: 'PUT', headers: { 'content-type': 'text/plain; charset=utf-8' }, body: new TextEncoder().encode(text) },
+      'storing the training text',
+      3,
+    );
   }
 
   /** The training text stored with the run. */
