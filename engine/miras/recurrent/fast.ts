@@ -21,6 +21,7 @@
 import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
 import { lit } from '../math/expr';
+import { recomputeDecls, recomputeWalk } from './bwd-recompute';
 import { consts, header, mathFns, splitConsts, SPLIT_IDS, staging, unrollLoops, type BackwardTune, type Layout } from './codegen';
 
 const u = (x: number) => `${x}u`;
@@ -190,7 +191,7 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
   const sfIdx = (m: 'beta' | 'g' | 'delta') => sf.indexOf(m);
   const colSum = (n: number) => `var c${n}T = 0.0; for (var pp = 0u; pp < P; pp++) { c${n}T += red[rb + ${u(CRO + n * W)} + pp * TV + jl]; }`;
   const cb = cols.indexOf('b');
-  // the reverse step at sub-step tau (local l): hist[l] = S_{τ−1}, Sn = S_τ, dS = ∂L/∂S_τ on entry, ∂L/∂S_{τ−1} on exit
+  // the reverse step at sub-step tau (local l): histS[l] = S_{τ−1}, Sn = S_τ, dS = ∂L/∂S_τ on entry, ∂L/∂S_{τ−1} on exit
   const revStep = `      ${writePending}
       ${scalars}
       ${matrixL2 ? 'let e = histE[l]; let G = bias_g(e, dl, 0.0, 0.0, 0.0);' : c.bias.hebbian ? 'let G = -vj;' : ''}
@@ -202,7 +203,7 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
         let i = p * R + r;
         let ki = pre[l * PS + i];
         let lam = ${lamRow};
-        let Sp = hist[l * R + r];
+        let Sp = histS[l * R + r];
         pq[r] = SCALE * Sn[r] * doj;
         let dZ = dS[r] + SCALE * ${PRE(`${u(off.q)} + i`)} * doj;
         ${vectorL2 ? `let Pt = ${retained ? 'lam * Sp' : 'Sp'}; let ev = ki * Pt - vj; let G = bias_g(ev, dl, 0.0, 0.0, 0.0);` : ''}
@@ -241,7 +242,7 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
         let i = p * R + r;
         let ki = pre[l * PS + i];
         let lam = ${lamRow};
-        let Sp = hist[l * R + r];
+        let Sp = histS[l * R + r];
         let dP = ki * de;
         pk[r] += ${retained ? 'lam * Sp' : 'Sp'} * de;
         ${retained ? 'dS[r] += lam * dP; pl[r] += Sp * dP;' : 'dS[r] += dP;'}
@@ -263,7 +264,7 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
       ${c.retention.decay === 'scalar' ? `var sgs = 0.0; if (sub == 0u) { for (var r = 0u; r < R; r++) { sgs += lamS * pl[r]; } } ps[${sfIdx('g')}] = sgs;` : ''}
       ${chan ? `for (var r = 0u; r < R; r++) { let i = p * R + r; pl[r] = select(0.0, ${lamRow} * pl[r], sub == 0u); }` : ''}
       ${c.bias.delta === 'data' ? `ps[${sfIdx('delta')}] = ${matrixL2 ? 'select(0.0, ddl, p == 0u)' : 'sdl'};` : ''}
-      for (var r = 0u; r < R; r++) { Sn[r] = hist[l * R + r]; }
+      for (var r = 0u; r < R; r++) { Sn[r] = histS[l * R + r]; }
       pend = tau;
       rb = ${u(RB)} - rb;`;
   // staged operands of sub-step tau, slot o: [k | q | channel gates | v | ∂o | grad.v so far | β per channel | scalar gates | ‖k‖²]
@@ -313,51 +314,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var pq: array<f32, R>;
   var pl: array<f32, R>;
   var ps: array<f32, ${Math.max(1, sf.length)}>;
-  var subck: array<f32, ${NSUB * R}>;
-  var hist: array<f32, ${LP * R}>;
+  ${recomputeDecls([{ name: 'S', rows: true }], NSUB, LP, R)}
   ${matrixL2 ? `var histE: array<f32, ${LP}>;` : ''}
   ${st.decl}
   var pend = 0xffffffffu;
   var rb = 0u;
   var cyb = 0u;
   for (var r = 0u; r < R; r++) { dS[r] = state[DFIN + bh * SZ + (p * R + r) * DV + j]; }
-  for (var sg = 0u; sg < NCK; sg++) {
-    let seg = NCK - 1u - sg;
-    let t0 = seg * CK;
-    let t1 = min(TS, t0 + CK);
-    let nsub = (t1 - t0 + LP - 1u) / LP;
-    // 1. recompute the segment from its checkpoint, keeping a sub-checkpoint every LP sub-steps
-    for (var r = 0u; r < R; r++) { S[r] = state[ckpt(bh, seg, 0u, p * R + r, j)]; }
-    for (var ss = 0u; ss < nsub; ss++) {
-      let u0 = t0 + ss * LP;
-      let u1 = min(t1, u0 + LP);
-      for (var r = 0u; r < R; r++) { subck[ss * R + r] = S[r]; }
-${stageBlock}
-      for (var tau = u0; tau < u1; tau++) {
-        let l = tau - u0;
-${fwdStep(false)}
-      }
-    }
-    // 2. sub-segments in reverse: recompute their LP states, then the reverse recurrence over them
-    for (var sr = 0u; sr < nsub; sr++) {
-      let ss = nsub - 1u - sr;
-      let u0 = t0 + ss * LP;
-      let u1 = min(t1, u0 + LP);
-      for (var r = 0u; r < R; r++) { S[r] = subck[ss * R + r]; }
-${stageBlock}
-      for (var tau = u0; tau < u1; tau++) {
-        let l = tau - u0;
-        for (var r = 0u; r < R; r++) { hist[l * R + r] = S[r]; }
-${fwdStep(true)}
-      }
-      for (var r = 0u; r < R; r++) { Sn[r] = S[r]; }
-      for (var tt = u0; tt < u1; tt++) {
-        let tau = u1 - 1u - (tt - u0);
-        let l = tau - u0;
-${revStep}
-      }
-    }
-  }
+  ${recomputeWalk({
+    vars: [{ name: 'S', rows: true }],
+    load: 'for (var r = 0u; r < R; r++) { S[r] = state[ckpt(bh, seg, 0u, p * R + r, j)]; }',
+    stage: stageBlock,
+    step: fwdStep(false),
+    kept: fwdStep(true),
+    beforeReverse: '      for (var r = 0u; r < R; r++) { Sn[r] = S[r]; }',
+    reverse: revStep,
+  })}
   // the last sub-step's row sums
   {
     ${writePending}

@@ -19,9 +19,17 @@
  */
 import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
+import { recomputeDecls, recomputeWalk, type CarriedVar } from './bwd-recompute';
 import { consts, header, splitConsts, SPLIT_IDS, staging, unrollLoops, type BackwardTune, type Layout } from './codegen';
 
 const u = (x: number) => `${x}u`;
+
+/** The carried state: C and n per key row, the stabiliser m. */
+const CARRIED: CarriedVar[] = [
+  { name: 'C', rows: true },
+  { name: 'n', rows: true },
+  { name: 'm', rows: false },
+];
 
 export interface MlstmFastConfig {
   /** invocations per value column */
@@ -96,12 +104,10 @@ export function mlstmFastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: 
         let vj = ${PRE(`${u(off.v)} + j`)};`;
   // forward step in place (C, n, m); `keep`: store the state before it and the partials of nᵀq' and ∂o_j·C[:, j]ᵀq'
   const fwdStep = (keep: boolean) => `        ${gates('m')}
-        ${keep ? 'histM[l] = m;' : ''}
         var pn = 0.0;
         var pd = 0.0;
         for (var r = 0u; r < R; r++) {
           let i = p * R + r;
-          ${keep ? 'histC[l * R + r] = C[r]; histN[l * R + r] = n[r];' : ''}
           let ki = pre[l * PS + i];
           C[r] = fs * C[r] + is * ki * vj;
           n[r] = fs * n[r] + is * ki;
@@ -124,8 +130,7 @@ export function mlstmFastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: 
   // reduction area: [CH row slots (slot x: ∂q row x, ∂k row x − d_k) | ∂f', ∂i' partials per row group | ∂v partials], per column
   const CS = CH * TV;
   const CRO = (CH + 2 * P) * TV;
-  const revStep = `        let l = tau - u0;
-        ${gates('histM[l]')}
+  const revStep = `        ${gates('histM[l]')}
         ${denAt}
         let doj = ${PRE(`${u(off.dout)} + j`)};
         var pfs = 0.0;
@@ -254,12 +259,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var dn: array<f32, R>;
   var pq: array<f32, R>;
   var pk: array<f32, R>;
-  var subC: array<f32, ${NSUB * R}>;
-  var subN: array<f32, ${NSUB * R}>;
-  var subM: array<f32, ${NSUB}>;
-  var histC: array<f32, ${LP * R}>;
-  var histN: array<f32, ${LP * R}>;
-  var histM: array<f32, ${LP}>;
+  ${recomputeDecls(CARRIED, NSUB, LP, R)}
   ${st.decl}
   for (var r = 0u; r < R; r++) {
     let i = p * R + r;
@@ -267,38 +267,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     dn[r] = state[DFIN + bh * SZ + DK * DV + i];
   }
   var dm = state[DFIN + bh * SZ + DK * DV + DK];
-  for (var sg = 0u; sg < NCK; sg++) {
-    let seg = NCK - 1u - sg;
-    let t0 = seg * CK;
-    let t1 = min(TS, t0 + CK);
-    let nsub = (t1 - t0 + LP - 1u) / LP;
-    // 1. recompute the segment from its checkpoint, keeping a sub-checkpoint every LP steps
-    for (var r = 0u; r < R; r++) { C[r] = state[ckpt(bh, seg, 0u, p * R + r, j)]; n[r] = state[ckpt(bh, seg, 1u, p * R + r, j)]; }
-    m = state[ckpt(bh, seg, 2u, 0u, j)];
-    for (var ss = 0u; ss < nsub; ss++) {
-      let u0 = t0 + ss * LP;
-      let u1 = min(t1, u0 + LP);
-      for (var r = 0u; r < R; r++) { subC[ss * R + r] = C[r]; subN[ss * R + r] = n[r]; }
-      subM[ss] = m;
-${stageBlock}
-      for (var tau = u0; tau < u1; tau++) {
-        let l = tau - u0;
-${fwdStep(false)}
-      }
-    }
-    // 2. sub-segments in reverse: recompute their states (and the denominators' partials), then the reverse recurrence
-    for (var sr = 0u; sr < nsub; sr++) {
-      let ss = nsub - 1u - sr;
-      let u0 = t0 + ss * LP;
-      let u1 = min(t1, u0 + LP);
-      for (var r = 0u; r < R; r++) { C[r] = subC[ss * R + r]; n[r] = subN[ss * R + r]; }
-      m = subM[ss];
-${stageBlock}
-      for (var tau = u0; tau < u1; tau++) {
-        let l = tau - u0;
-${fwdStep(true)}
-      }
-      for (var r = 0u; r < R; r++) { Cn[r] = C[r]; nn[r] = n[r]; }
+  ${recomputeWalk({
+    vars: CARRIED,
+    load: `for (var r = 0u; r < R; r++) { C[r] = state[ckpt(bh, seg, 0u, p * R + r, j)]; n[r] = state[ckpt(bh, seg, 1u, p * R + r, j)]; }
+    m = state[ckpt(bh, seg, 2u, 0u, j)];`,
+    stage: stageBlock,
+    step: fwdStep(false),
+    kept: fwdStep(true),
+    beforeReverse: `      for (var r = 0u; r < R; r++) { Cn[r] = C[r]; nn[r] = n[r]; }
       workgroupBarrier();
       // Σ_j ∂o_j num_j per (step, row group)
       for (var x = t; x < LP * P; x += W) {
@@ -308,14 +284,10 @@ ${fwdStep(true)}
         if (u0 + l < u1) { for (var jj = 0u; jj < TV; jj++) { a += red[l * W + pp * TV + jj]; } }
         dda[x] = a;
       }
-      workgroupBarrier();
-      for (var tt = u0; tt < u1; tt++) {
-        let tau = u1 - 1u - (tt - u0);
-${revStep}
-      }
-${mChain}
-    }
-  }
+      workgroupBarrier();`,
+    reverse: revStep,
+    afterReverse: mChain,
+  })}
   ${
     c.init.kind === 'learned'
       ? `// gradient of the initial state (summed over the batch by the unpack kernel)
