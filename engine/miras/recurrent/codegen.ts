@@ -59,6 +59,8 @@ export interface StageSeg {
   len: number;
   off: number;
   src: string;
+  /** Applied to each value as it is stored (e.g. `exp`: the block's exp(g) is computed once, not per invocation and step). */
+  map?: string;
 }
 
 /**
@@ -83,7 +85,7 @@ export function staging(segs: StageSeg[], LP: number, W: number) {
       .join('\n    ');
   const store = segs
     .map((g) =>
-      Array.from({ length: cnt(g) }, (_, n) => `{ let x = t + ${u(n * W)}; if (x < ${u(LP * g.len)}) { pre[(x / ${u(g.len)}) * PS + ${u(g.off)} + x % ${u(g.len)}] = pf_${g.name}[${n}]; } }`).join('\n    '),
+      Array.from({ length: cnt(g) }, (_, n) => `{ let x = t + ${u(n * W)}; if (x < ${u(LP * g.len)}) { pre[(x / ${u(g.len)}) * PS + ${u(g.off)} + x % ${u(g.len)}] = ${g.map ? `${g.map}(pf_${g.name}[${n}])` : `pf_${g.name}[${n}]`}; } }`).join('\n    '),
     )
     .join('\n    ');
   // the block loop's head: registers for block 0, then per block (variable `base`) the staged operands in `pre`
@@ -359,6 +361,23 @@ function lamAt(c: Combo, L: Layout, gcLoad: string): string {
 function etaAt(c: Combo): string {
   if (c.learner !== 'implicit') return 'beta';
   return 'beta / (1.0 + beta * kk)';
+}
+
+/** Pairwise (tree) sum of the terms: log₂n dependent adds instead of n. */
+export function treeSum(terms: string[]): string {
+  if (terms.length === 0) return '0.0';
+  let t = terms;
+  while (t.length > 1) {
+    const n: string[] = [];
+    for (let a = 0; a < t.length; a += 2) n.push(a + 1 < t.length ? `(${t[a]} + ${t[a + 1]})` : t[a]);
+    t = n;
+  }
+  return t[0];
+}
+
+/** An expression written for row r of the unrolled row loop (S[r], A0[r], i = p * R + r) at the constant row rr. */
+function atRow(e: string, rr: number): string {
+  return e.replaceAll('[r]', `[${rr}]`).replace(/\bi\b/g, `(p * R + ${u(rr)})`);
 }
 
 /** Sum of per-invocation values over the workgroup's columns, broadcast to all: red[m*DV + j]. */
@@ -674,7 +693,8 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune:
       for (var r = 0u; r < R; r++) { ntm${uid} += nrm_term(S[r]); }
       ${allReduce(`ntm${uid - 0}`, `${out}sum`)}
       ${out} = pow(${out}sum, -NEXPO / NPN);`;
-  const lamRow = chan ? `select(1.0, exp(${PRE('OG + i')}), sub == 0u)` : 'lamS';
+  // channel and scalar gates are staged as exp(g) (StageSeg.map), computed once per block and workgroup
+  const lamRow = chan ? `select(1.0, ${PRE('OG + i')}, sub == 0u)` : 'lamS';
   const Seff = nrm ? 'nrm_f(S[r]) * sc' : 'S[r]';
   const point = chunk ? 'A0[r]' : c.gradAt === 'retained' ? `${lamRow} * S[r]` : Seff;
   const rargs = (pre: string, idx: string) => [0, 1, 2].map((m) => (m < nf ? `${pre}${m}${idx}` : '0.0')).join(', ');
@@ -689,8 +709,8 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune:
       ${c.bias.fwdSums.map((_, m) => `var r${m} = 0.0;`).join(' ')}
       for (var jj = 0u; jj < DV; jj++) { ${c.bias.fwdSums.map((_, m) => `r${m} += red[${u(m)} * DV + jj];`).join(' ')} }
       workgroupBarrier();`;
-    biasCode = `      var yp = 0.0;
-      for (var r = 0u; r < R; r++) { let i = p * R + r; yp += ${point} * ${PRE('i')}; }
+    biasCode = `      // Σ over this invocation's rows as an add tree (the chain's latency: log₂R adds, not R dependent FMAs)
+      let yp = ${treeSum(Array.from({ length: R }, (_, r) => `${atRow(point, r)} * ${PRE(`p * R + ${u(r)}`)}`))};
       ${colReduce('yp', 'y')}
       let e = y - vj;
 ${sums}
@@ -719,21 +739,64 @@ ${sums}
       for (var r = 0u; r < R; r++) { gv[r] = bias_g(ev[r], dl, ${rargs('rs', '[r]')}); }`;
   }
   const Gr = c.bias.hebbian || c.memory === 'matrix' ? 'G' : 'gv[r]';
-  const lamS = c.retention.decay === 'constant' ? 'GAMMA[h]' : c.retention.decay === 'scalar' ? `exp(${PRE(u(sIdx('g')))})` : '1.0';
+  const lamS = c.retention.decay === 'constant' ? 'GAMMA[h]' : c.retention.decay === 'scalar' ? PRE(u(sIdx('g'))) : '1.0';
   const beta = !c.hasBeta ? '1.0' : c.betaPerChannel ? PRE('OB + jl') : PRE(u(sIdx('beta')));
   // staged operands of sub-step tau, slot o
   const st = staging(
     [
       { name: 'k', len: L.DK, off: OK, src: 'k[rowk(b, tau, h) + o]' },
       { name: 'q', len: L.DK, off: OQ, src: 'q[rowq(b, tau / STEPS, h) + o]' },
-      ...(chan ? [{ name: 'gc', len: L.DK, off: OG, src: `gates[rowg(b, tau, h) + ${u(f.gc!)} + o]` }] : []),
+      ...(chan ? [{ name: 'gc', len: L.DK, off: OG, src: `gates[rowg(b, tau, h) + ${u(f.gc!)} + o]`, map: 'exp' }] : []),
       { name: 'v', len: TV, off: OV, src: 'v[rowv(b, tau, h) + j0 + o]' },
       ...(f.bc !== undefined ? [{ name: 'bc', len: TV, off: OB, src: `gates[rowg(b, tau, h) + ${u(f.bc)} + j0 + o]` }] : []),
-      ...scal.map((n, m) => ({ name: `s${m}`, len: 1, off: OS + m, src: `gates[rowg(b, tau, h) + ${u(f[n]!)}]` })),
+      ...scal.map((n, m) => ({ name: `s${m}`, len: 1, off: OS + m, src: `gates[rowg(b, tau, h) + ${u(f[n]!)}]`, map: n === 'g' ? 'exp' : undefined })),
     ],
     LP,
     W,
   );
+  // One sub-step of the block. lc: the constant sub-step index of an unrolled full block (then tau % m for m
+  // dividing LP is a constant too), or null inside the rolled loop of a partial last block.
+  const ckHoist = L.CK % LP === 0;
+  const ckStore = `for (var r = 0u; r < R; r++) {
+        let i = p * R + r;
+        state[ckpt(bh, base / CK, 0u, i, j)] = S[r];
+        ${mom ? 'state[ckpt(bh, base / CK, 1u, i, j)] = M[r];' : ''}
+      }`;
+  const tmod = (lc: number | null, m: number, name: string) => (lc !== null && LP % m === 0 ? `${u(lc % m)}` : `tau % ${name}`);
+  const stepCode = (lc: number | null) => `      ${lc === null ? '' : `const l = ${u(lc)};`}
+      let tau = base + l;
+      let sub = ${tmod(lc, c.steps, 'STEPS')};
+      ${
+        ckHoist
+          ? ''
+          : `if (tau % CK == 0u) {
+        ${ckStore.replaceAll('base / CK', 'tau / CK')}
+      }`
+      }
+      ${chunk ? `if (${tmod(lc, c.chunk, 'CHUNK')} == 0u) { for (var r = 0u; r < R; r++) { A0[r] = ${Seff}; } }` : ''}
+      let lamS = select(1.0, ${lamS}, sub == 0u);
+      let beta = ${beta};
+      let dl = ${c.bias.delta === 'data' ? PRE(u(sIdx('delta'))) : lit(c.bias.deltaValue)};
+      let mm = ${mom ? PRE(u(sIdx('eta'))) : '1.0'};
+      let kk = ${implicit ? PRE('OKK') : '0.0'};
+      let eta = ${etaAt(c)};
+      let vj = ${PRE('OV + jl')};
+${biasCode}
+      for (var r = 0u; r < R; r++) {
+        let i = p * R + r;
+        let lam = ${lamRow};
+        let U = eta * ${PRE('i')} * ${Gr};
+        ${mom ? 'M[r] = mm * M[r] - U; let stp = -M[r];' : 'let stp = U;'}
+        let z = lam * ${sx ? 'log(S[r])' : 'S[r]'} - ${c.retention.coupled ? 'lam' : '1.0'} * stp;
+        ${sx ? 'zr[r] = z;' : `S[r] = ${c.retention.post ? 'post_map(z)' : 'z'};`}
+      }
+${softmaxFwd}
+      ${nrm ? normSc('sc') : ''}
+      ${c.lagToken ? `if (${tmod(lc, c.chunk, 'CHUNK')} == 0u) { for (var r = 0u; r < R; r++) { A0[r] = ${Seff}; } } // lag token: anchor after the first step` : ''}
+      if (sub == STEPS - 1u) {
+        let op = ${treeSum(Array.from({ length: R }, (_, r) => `${atRow(Seff, r)} * ${PRE(`OQ + p * R + ${u(r)}`)}`))};
+        ${P > 1 ? 'po[l * W + t] = op;' : 'o[rowo(b, tau / STEPS, h) + j] = SCALE * op;'}
+      }`;
   const wgsl = `${sg ? 'enable subgroups;\n' : ''}${header(c, s, L, 'forward')}
 //   ${L.DV / TV} workgroup(s) of ${TV} value columns per head; ${P} invocations per column (R = ${R} key rows each); blocks of ${LP} sub-steps staged one block ahead
 ${decl}
@@ -775,42 +838,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     workgroupBarrier();` : ''}
     // the next block's operands are in flight while this block runs
     ${st.load('base + LP')}
-    for (var l = 0u; l < LP; l++) {
-      let tau = base + l;
-      if (tau >= TS) { break; }
-      let sub = tau % STEPS;
-      if (tau % CK == 0u) {
-        for (var r = 0u; r < R; r++) {
-          let i = p * R + r;
-          state[ckpt(bh, tau / CK, 0u, i, j)] = S[r];
-          ${mom ? 'state[ckpt(bh, tau / CK, 1u, i, j)] = M[r];' : ''}
-        }
-      }
-      ${chunk ? `if (tau % CHUNK == 0u) { for (var r = 0u; r < R; r++) { A0[r] = ${Seff}; } }` : ''}
-      var lamS = 1.0;
-      if (sub == 0u) { lamS = ${lamS}; }
-      let beta = ${beta};
-      let dl = ${c.bias.delta === 'data' ? PRE(u(sIdx('delta'))) : lit(c.bias.deltaValue)};
-      let mm = ${mom ? PRE(u(sIdx('eta'))) : '1.0'};
-      let kk = ${implicit ? PRE('OKK') : '0.0'};
-      let eta = ${etaAt(c)};
-      let vj = ${PRE('OV + jl')};
-${biasCode}
-      for (var r = 0u; r < R; r++) {
-        let i = p * R + r;
-        let lam = ${lamRow};
-        let U = eta * ${PRE('i')} * ${Gr};
-        ${mom ? 'M[r] = mm * M[r] - U; let stp = -M[r];' : 'let stp = U;'}
-        let z = lam * ${sx ? 'log(S[r])' : 'S[r]'} - ${c.retention.coupled ? 'lam' : '1.0'} * stp;
-        ${sx ? 'zr[r] = z;' : `S[r] = ${c.retention.post ? 'post_map(z)' : 'z'};`}
-      }
-${softmaxFwd}
-      ${nrm ? normSc('sc') : ''}
-      ${c.lagToken ? `if (tau % CHUNK == 0u) { for (var r = 0u; r < R; r++) { A0[r] = ${Seff}; } } // lag token: anchor after the first step` : ''}
-      if (sub == STEPS - 1u) {
-        var op = 0.0;
-        for (var r = 0u; r < R; r++) { op += ${Seff} * ${PRE('OQ + p * R + r')}; }
-        ${P > 1 ? 'po[l * W + t] = op;' : 'o[rowo(b, tau / STEPS, h) + j] = SCALE * op;'}
+    ${ckHoist ? `// CK is a multiple of LP: a checkpoint can only fall on the block's first sub-step
+    if (base % CK == 0u) {
+      ${ckStore}
+    }` : ''}
+    if (base + LP <= TS) {
+      // a full block: its LP sub-steps as straight-line code (constant l), so the compiler can overlap
+      // step l + 1's workgroup-memory loads and read-out with step l's chain
+      ${Array.from({ length: LP }, (_, l) => `{
+${stepCode(l)}
+      }`).join(' ')}
+    } else {
+      for (var l = 0u; l < TS - base; l++) {
+${stepCode(null)}
       }
     }
     ${
@@ -1143,25 +1183,35 @@ function packKernels(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): Kernel
   const names = comboInputs(c, s).map((d) => d.name).filter((n) => !['q', 'k', 'v', 'initialState'].includes(n));
   const binds: Bind[] = [...names.map((n) => ({ name: `in_${n}`, buffer: n, access: 'read' as const })), { name: 'gates', buffer: 'scratch.gates', access: 'read_write' }];
   const S = c.steps;
-  const lines: string[] = [];
-  if (f.beta !== undefined) lines.push(`gates[i * NG + ${u(f.beta)}] = in_beta[i];`);
-  if (f.bc !== undefined) lines.push(`for (var d = 0u; d < ${u(L.DV)}; d++) { gates[i * NG + ${u(f.bc)} + d] = in_beta[i * ${u(L.DV)} + d]; }`);
-  if (f.delta !== undefined) lines.push(`gates[i * NG + ${u(f.delta)}] = in_delta[i];`);
+  // One invocation per packed float (record i / NG, field d = i % NG): consecutive invocations write consecutive
+  // floats and read consecutive channel entries (one invocation per record looping over a d_k-wide field wrote
+  // 32 cache lines per warp store and made the pack take longer than the GLA forward scan itself).
   const tok = `((b * ${u(L.T)} + tau / ${u(S)}) * ${u(L.H)} + h)`;
-  if (f.g !== undefined) lines.push(`gates[i * NG + ${u(f.g)}] = select(0.0, in_g[${tok}], tau % ${u(S)} == 0u);`);
-  if (f.eta !== undefined) lines.push(`gates[i * NG + ${u(f.eta)}] = select(0.0, in_eta[${tok}], tau % ${u(S)} == 0u);`);
-  if (f.ig !== undefined) lines.push(`gates[i * NG + ${u(f.ig)}] = in_i[i];`);
-  if (f.gc !== undefined)
-    lines.push(`for (var d = 0u; d < ${u(L.DK)}; d++) { gates[i * NG + ${u(f.gc)} + d] = select(0.0, in_g[${tok} * ${u(L.DK)} + d], tau % ${u(S)} == 0u); }`);
+  const first = `tau % ${u(S)} == 0u`;
+  const cases: string[] = [];
+  const one = (fld: number | undefined, val: string) => {
+    if (fld !== undefined) cases.push(`if (d == ${u(fld)}) { x = ${val}; }`);
+  };
+  one(f.beta, 'in_beta[rec]');
+  one(f.delta, 'in_delta[rec]');
+  one(f.g, `select(0.0, in_g[${tok}], ${first})`);
+  one(f.eta, `select(0.0, in_eta[${tok}], ${first})`);
+  one(f.ig, 'in_i[rec]');
+  if (f.gc !== undefined) cases.push(`if (d >= ${u(f.gc)} && d < ${u(f.gc + L.DK)}) { x = select(0.0, in_g[${tok} * ${u(L.DK)} + d - ${u(f.gc)}], ${first}); }`);
+  if (f.bc !== undefined) cases.push(`if (d >= ${u(f.bc)} && d < ${u(f.bc + L.DV)}) { x = in_beta[rec * ${u(L.DV)} + d - ${u(f.bc)}]; }`);
   return [
     threadKernel({
       name: 'miras_recurrent_pack_gates',
       caps,
       binds,
-      total: L.B * L.TS * L.H,
+      total: L.B * L.TS * L.H * L.NG,
+      workgroupSize: 256,
       prelude: `const NG = ${u(L.NG)};`,
-      body: `  let h = i % ${u(L.H)}; let tau = (i / ${u(L.H)}) % ${u(L.TS)}; let b = i / (${u(L.H)} * ${u(L.TS)});
-  ${lines.join('\n  ')}`,
+      body: `  let rec = i / NG; let d = i % NG;
+  let h = rec % ${u(L.H)}; let tau = (rec / ${u(L.H)}) % ${u(L.TS)}; let b = rec / (${u(L.H)} * ${u(L.TS)});
+  var x = 0.0;
+  ${cases.join('\n  ')}
+  gates[i] = x;`,
     }),
   ];
 }
@@ -1253,7 +1303,7 @@ export function recurrentKernels(c: Combo, s: ScanDims, caps: DeviceCaps, opts: 
     throw new Error(`${c.id}: the packed input gradients (${mib(L.dx.total)}) exceed the ${mib(maxFloats)} storage binding limit; use fewer batch·heads or a shorter sequence`);
   }
   return {
-    forward: [...packKernels(c, s, L, caps), c.mlstm ? mlstmForwardKernel(c, s, L, caps) : forwardKernel(c, s, L, caps, opts.tune?.forward)],
+    forward: [...packKernels(c, s, L, caps), c.mlstm ? mlstmForwardKernel(c, s, L, caps, opts.tune?.forward) : forwardKernel(c, s, L, caps, opts.tune?.forward)],
     backward: [dfinalCopy(L, caps), c.mlstm ? mlstmBackwardKernel(c, s, L, caps) : fast ? fastBackwardKernel(c, s, L, caps, fast) : backwardKernel(c, s, L, caps), ...unpackKernels(c, s, L, caps)],
     scratch: [
       { name: 'gates', bytes: Math.max(4, L.B * L.TS * L.H * L.NG * 4) },

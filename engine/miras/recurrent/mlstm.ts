@@ -3,12 +3,12 @@
  * Eq. 16-21), semantics as engine/miras/recurrent/mlstm-f64.ts and B1's oracle:
  *   m_t = max(log f_t + m_{t−1}, ĩ_t), f' = e^{log f_t + m_{t−1} − m_t}, i' = e^{ĩ_t − m_t}
  *   C_t = f' C_{t−1} + i' k vᵀ,  n_t = f' n_{t−1} + i' k,  o_t = C_tᵀq' / max(|n_tᵀq'|, e^{−m_t}),  q' = s·q
- * One workgroup per (b, h), one invocation per value column: C[:, j] in registers; n and m are replicated in every
- * invocation (identical arithmetic), so the forward needs no barrier. Checkpoint slots: C, n (per column copy), m.
+ * Forward: P invocations per value column (rows split), columns tiled over workgroups; n and m are replicated in
+ * every column (identical arithmetic). Checkpoint slots: C, n (per column copy), m.
  */
 import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
-import { budget, consts, header, staging, unrollLoops, type Layout } from './codegen';
+import { budget, consts, header, splitConsts, SPLIT_IDS, staging, treeSum, unrollLoops, type ForwardTune, type Layout } from './codegen';
 import { mlstmFastBackwardKernel, mlstmFastConfig } from './mlstm-fast';
 
 const u = (x: number) => `${x}u`;
@@ -36,99 +36,156 @@ function decls(names: string[], access: readonly string[]): string {
   return names.map((n, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${n}: array<f32>;`).join('\n');
 }
 
-export function mlstmForwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
+/**
+ * mLSTM forward, column split as the main forward (codegen.ts forwardKernel): each value column j is owned by P
+ * invocations splitting the d_k rows (R = d_k/P registers of C, and of n, which every column keeps a copy of);
+ * columns are tiled over workgroups (TV per workgroup; nothing in a step couples columns). The stabiliser chain
+ * m is replicated in every invocation. Per block of LP steps, k, q, v (the tile's columns), ĩ (and log f) are
+ * staged in workgroup memory from registers loaded one block ahead; full blocks run as straight-line code. The
+ * read-out (Cᵀq' and nᵀq' partials per invocation) is reduced over the P partials once per block.
+ */
+export function mlstmForwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune: ForwardTune = {}): KernelSpec {
   budget(caps, c, L);
   if (L.DV < 1) throw new Error('mLSTM needs d_v ≥ 1');
   const learned = c.init.kind === 'learned';
+  const scalarF = c.retention.decay === 'scalar';
+  const maxInv = Math.min(caps.maxComputeInvocationsPerWorkgroup, caps.maxComputeWorkgroupSizeX);
+  let TV = L.DV;
+  if (tune.TV && L.DV % tune.TV === 0 && tune.TV <= maxInv) TV = tune.TV;
+  else while (TV > 16 && TV % 2 === 0 && L.B * L.H * (L.DV / TV) < 256) TV /= 2;
+  let P = 1;
+  const maxP = tune.P ?? 8;
+  while (P < maxP && L.DK % (P * 2) === 0 && TV * P * 2 <= maxInv) P *= 2;
+  const R = L.DK / P;
+  const W = TV * P;
   const binds = ['q', 'k', 'v', 'scratch.gates', 'o', 'finalState', 'scratch.state', ...(learned ? ['initialState'] : [])];
   const access = ['read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write', 'read'] as const;
   const names = ['q', 'k', 'v', 'gates', 'o', 'finalState', 'state', 'initialState'].slice(0, binds.length);
-  // k, q, v, ĩ (and log f) of LP steps staged in workgroup memory, loaded one block ahead (as the main forward)
+  // staged per step: [k | q' = s·q | v (tile) | ĩ | log f]
+  const OQ = L.DK;
   const OV = 2 * L.DK;
-  const OI = OV + L.DV;
+  const OI = OV + TV;
   const OG = OI + 1;
-  const PS = OG + (c.retention.decay === 'scalar' ? 1 : 0);
-  const LP = Math.max(1, Math.min(16, Math.floor(caps.maxComputeWorkgroupStorageSize / 4 / PS), Math.floor((48 * L.DV) / PS)));
+  const PS = OG + (scalarF ? 1 : 0);
+  // workgroup memory per step: the staged operands, the P partials of Cᵀq' (W), of nᵀq' (P) and m
+  const perStep = PS + (P > 1 ? W + P + 1 : 0);
+  const fitLP = Math.floor(caps.maxComputeWorkgroupStorageSize / 4 / perStep);
+  const LP = Math.max(1, Math.min(tune.LP ?? 16, fitLP, Math.floor((48 * W) / PS)));
+  if (LP * perStep * 4 > caps.maxComputeWorkgroupStorageSize) throw new Error(`${c.id}: d_k = ${L.DK}, d_v = ${L.DV} do not fit ${caps.maxComputeWorkgroupStorageSize} bytes of workgroup memory`);
   const st = staging(
     [
       { name: 'k', len: L.DK, off: 0, src: 'k[rowk(b, tau, h) + o]' },
-      { name: 'q', len: L.DK, off: L.DK, src: 'q[rowq(b, tau, h) + o]' },
-      { name: 'v', len: L.DV, off: OV, src: 'v[rowv(b, tau, h) + o]' },
+      { name: 'q', len: L.DK, off: OQ, src: 'SCALE * q[rowq(b, tau, h) + o]' },
+      { name: 'v', len: TV, off: OV, src: 'v[rowv(b, tau, h) + j0 + o]' },
       { name: 'ig', len: 1, off: OI, src: `gates[rowg(b, tau, h) + ${u(L.fields.ig!)}]` },
-      ...(c.retention.decay === 'scalar' ? [{ name: 'g', len: 1, off: OG, src: `gates[rowg(b, tau, h) + ${u(L.fields.g!)}]` }] : []),
+      ...(scalarF ? [{ name: 'g', len: 1, off: OG, src: `gates[rowg(b, tau, h) + ${u(L.fields.g!)}]` }] : []),
     ],
     LP,
-    L.DV,
+    W,
   );
-  const wgsl = `${header(c, s, L, 'forward (mLSTM)')}
-//   mLSTM: m_t = max(log f + m, ĩ), C_t = f'C + i'k vᵀ, n_t = f'n + i'k, o = Cᵀq'/max(|nᵀq'|, e^{−m}) (xLSTM Eq. 16-21)
-//   blocks of ${LP} steps staged one block ahead
-${decls(names, access)}
-${consts(c, L)}
-const LP = ${u(LP)};
-const PS = ${u(PS)};
-var<workgroup> pre: array<f32, ${LP * PS}>;
-
-@compute @workgroup_size(${L.DV})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  ${names.map((n) => `_ = &${n};`).join(' ')}
-  let bh = wid.x;
-  let b = bh / H;
-  let h = bh % H;
-  let j = lid.x;
-  let t = j;
-  var C: array<f32, DK>;
-  var n: array<f32, DK>;
-  var m = 0.0;
-  ${
-    learned
-      ? `for (var i = 0u; i < DK; i++) { C[i] = initialState[h * SZ + i * DV + j]; n[i] = initialState[h * SZ + DK * DV + i]; }
-  m = initialState[h * SZ + DK * DV + DK];`
-      : ''
-  }
-  ${st.loopHead}
-    // the next block's operands are in flight while this block runs
-    ${st.load('base + LP')}
-    for (var l = 0u; l < LP; l++) {
-      let tau = base + l;
-      if (tau >= TS) { break; }
-      if (tau % CK == 0u) {
-        for (var i = 0u; i < DK; i++) {
-          state[ckpt(bh, tau / CK, 0u, i, j)] = C[i];
-          state[ckpt(bh, tau / CK, 1u, i, j)] = n[i];
-        }
-        state[ckpt(bh, tau / CK, 2u, 0u, j)] = m;
+  const PRE = (off: string) => `pre[l * PS + ${off}]`;
+  const ckHoist = L.CK % LP === 0;
+  const ckStore = (at: string) => `for (var r = 0u; r < R; r++) {
+        let i = p * R + r;
+        state[ckpt(bh, ${at} / CK, 0u, i, j)] = C[r];
+        state[ckpt(bh, ${at} / CK, 1u, i, j)] = n[r];
       }
-      let fm = ${c.retention.decay === 'scalar' ? `pre[l * PS + ${u(OG)}]` : logF(c, L)} + m;
-      let ig = pre[l * PS + ${u(OI)}];
+      if (p == 0u) { state[ckpt(bh, ${at} / CK, 2u, 0u, j)] = m; }`;
+  const rows = Array.from({ length: R }, (_, r) => r);
+  const step = (lc: number | null) => `      ${lc === null ? '' : `const l = ${u(lc)};`}
+      let tau = base + l;
+      ${ckHoist ? '' : `if (tau % CK == 0u) {\n        ${ckStore('tau')}\n      }`}
+      let fm = ${scalarF ? PRE(u(OG)) : logF(c, L)} + m;
+      let ig = ${PRE(u(OI))};
       let mN = select(ig, fm, fm >= ig);
       let fs = exp(fm - mN);
       let is = exp(ig - mN);
-      let vj = pre[l * PS + ${u(OV)} + j];
-      var nq = 0.0;
-      var num = 0.0;
-      for (var i = 0u; i < DK; i++) {
-        let ki = pre[l * PS + i];
-        C[i] = fs * C[i] + is * ki * vj;
-        n[i] = fs * n[i] + is * ki;
-        let qi = SCALE * pre[l * PS + DK + i];
-        nq += n[i] * qi;
-        num += C[i] * qi;
+      let vj = ${PRE('OV + jl')};
+      for (var r = 0u; r < R; r++) {
+        let ki = ${PRE('p * R + r')};
+        C[r] = fs * C[r] + is * ki * vj;
+        n[r] = fs * n[r] + is * ki;
       }
       m = mN;
-      let den = select(exp(-m), abs(nq), abs(nq) >= exp(-m));
-      o[rowo(b, tau, h) + j] = num / den;
+      let num = ${treeSum(rows.map((r) => `C[${r}] * ${PRE(`OQ + p * R + ${u(r)}`)}`))};
+      let nq = ${treeSum(rows.map((r) => `n[${r}] * ${PRE(`OQ + p * R + ${u(r)}`)}`))};
+      ${
+        P > 1
+          ? `po[l * W + t] = num;
+      if (jl == 0u) { pq[l * P + p] = nq; }
+      if (t == 0u) { pm[l] = m; }`
+          : `let den = select(exp(-m), abs(nq), abs(nq) >= exp(-m));
+      o[rowo(b, tau, h) + j] = num / den;`
+      }`;
+  const wgsl = `${header(c, s, L, 'forward (mLSTM)')}
+//   mLSTM: m_t = max(log f + m, ĩ), C_t = f'C + i'k vᵀ, n_t = f'n + i'k, o = Cᵀq'/max(|nᵀq'|, e^{−m}) (xLSTM Eq. 16-21)
+//   ${L.DV / TV} workgroup(s) of ${TV} value columns per head; ${P} invocations per column (R = ${R} key rows each); blocks of ${LP} steps staged one block ahead
+${decls(names, access)}
+${consts(c, L)}
+${splitConsts({ LP, P, R, TV, W, PS })}
+const OQ = ${u(OQ)};
+const OV = ${u(OV)};
+var<workgroup> pre: array<f32, ${LP * PS}>;
+${P > 1 ? `var<workgroup> po: array<f32, ${LP * W}>;\nvar<workgroup> pq: array<f32, ${LP * P}>;\nvar<workgroup> pm: array<f32, ${LP}>;` : ''}
+
+@compute @workgroup_size(${W})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  ${names.map((n) => `_ = &${n};`).join(' ')}
+  ${SPLIT_IDS}
+  var C: array<f32, R>;
+  var n: array<f32, R>;
+  var m = 0.0;
+  for (var r = 0u; r < R; r++) {
+    let i = p * R + r;
+    ${learned ? 'C[r] = initialState[h * SZ + i * DV + j]; n[r] = initialState[h * SZ + DK * DV + i];' : 'C[r] = 0.0; n[r] = 0.0;'}
+  }
+  ${learned ? 'm = initialState[h * SZ + DK * DV + DK];' : ''}
+  ${st.loopHead}
+    // the next block's operands are in flight while this block runs
+    ${st.load('base + LP')}
+    ${ckHoist ? `// CK is a multiple of LP: a checkpoint can only fall on the block's first step\n    if (base % CK == 0u) {\n      ${ckStore('base')}\n    }` : ''}
+    if (base + LP <= TS) {
+      // a full block as straight-line code (constant l)
+      ${Array.from({ length: LP }, (_, l) => `{\n${step(l)}\n      }`).join(' ')}
+    } else {
+      for (var l = 0u; l < TS - base; l++) {
+${step(null)}
+      }
+    }
+    ${
+      P > 1
+        ? `// read-out of the block: o = Cᵀq' / max(|nᵀq'|, e^{−m}), each sum over the P partials of the column
+    workgroupBarrier();
+    for (var x = t; x < LP * TV; x += W) {
+      let l = x / TV;
+      let tau = base + l;
+      if (tau < TS) {
+        var num = 0.0;
+        var nq = 0.0;
+        for (var pp = 0u; pp < P; pp++) { num += po[l * W + pp * TV + x % TV]; nq += pq[l * P + pp]; }
+        let em = exp(-pm[l]);
+        let den = select(em, abs(nq), abs(nq) >= em);
+        o[rowo(b, tau, h) + j0 + x % TV] = num / den;
+      }
+    }`
+        : ''
     }
   }
-  for (var i = 0u; i < DK; i++) { finalState[bh * SZ + i * DV + j] = C[i]; }
-  if (j == 0u) {
-    for (var i = 0u; i < DK; i++) { finalState[bh * SZ + DK * DV + i] = n[i]; }
-    finalState[bh * SZ + DK * DV + DK] = m;
+  for (var r = 0u; r < R; r++) {
+    let i = p * R + r;
+    finalState[bh * SZ + i * DV + j] = C[r];
+    if (j == 0u) { finalState[bh * SZ + DK * DV + i] = n[r]; }
   }
+  if (j == 0u && p == 0u) { finalState[bh * SZ + DK * DV + DK] = m; }
 }
 `;
-  // d_k ≤ 64: unrolled, C and n stay in registers (a rolled loop keeps them in local memory)
-  return { name: 'miras_recurrent_mlstm_fwd', wgsl: L.DK <= 64 ? unrollLoops(wgsl, 'i', 'DK', L.DK) : wgsl, entryPoint: 'main', bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })), workgroups: [L.B * L.H, 1, 1] };
+  return {
+    name: 'miras_recurrent_mlstm_fwd',
+    wgsl: unrollLoops(wgsl, 'r', 'R', R),
+    entryPoint: 'main',
+    bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })),
+    workgroups: [L.B * L.H, L.DV / TV, 1],
+  };
 }
 
 /** The mLSTM backward: the column-split kernel of mlstm-fast.ts when it fits `caps`, else the general one below. */
