@@ -54,6 +54,68 @@ export const FLA_EQUIVALENTS: { fla: string; combo: ComboInput; tensors: string 
   },
 ];
 
+/**
+ * The [U] (unverified) items of the shared reference digest (/work/shared/reference/miras.md) that reach the code:
+ * where each enters, which tests rely on it, and what checking it against the paper (or the authors' code) found.
+ * Rendered into docs/miras.md; tests/miras/audit-unverified.test.ts checks that the named test files exist.
+ */
+export const UNVERIFIED_DETAILS: { item: string; where: string; tests: string; testFiles: string[]; status: string }[] = [
+  {
+    item: 'mLSTM cell: exponential input gate, normaliser n_t, stabiliser m_t (xLSTM Eq. 16-21; digest §2 "paper recollection")',
+    where: 'block option `mlstmNormalizer`, preset `mlstm`, reference `mlstmHead` (engine/miras/reference/scan.ts), kernels engine/miras/recurrent/mlstm*.ts',
+    tests: 'the stabilised recurrence equals the plain one; the mLSTM block and kernels against the float64 oracle; the whole-model check of `mlstm`',
+    testFiles: ['tests/miras/reference-closed-forms.test.ts', 'tests/miras/block-mlstm.test.ts', 'tests/miras/kernel-mlstm-fast.test.ts', 'tests/miras/audit-check-presets.test.ts'],
+    status:
+      '**Verified** against the authors\' code, NX-AI/xlstm `xlstm/blocks/mlstm/backends.py` (`recurrent_step_stabilized_simple`, `parallel_stabilized_simple`) and `cell.py`: ' +
+      'm_t = max(log σ(f̃_t) + m_{t−1}, ĩ_t); C_t = e^{log σ(f̃_t) + m_{t−1} − m_t} C_{t−1} + e^{ĩ_t − m_t} k_t v_tᵀ; n_t the same with k_t; ' +
+      'h_t = C_tᵀq_t / max(|n_tᵀq_t|, e^{−m_t}), keys scaled by d^{−1/2}. The reference is this recurrence. Two differences, neither changes a test: ' +
+      'the authors scale k and we scale q (C q and nᵀq scale together and the floor e^{−m_t} does not move, so h is identical), and they add ε = 1e-6 to the ' +
+      'denominator, which we do not (the floor e^{−m_t} > 0 already keeps it finite). Block-level differences are listed in docs/presets/mlstm.md.',
+  },
+  {
+    item: 'Smooth surrogates: sign(x) ≈ tanh(a·x) with a ≈ 10, |x| ≈ √(x² + ε) with ε = 1e-6 (digest §1.3)',
+    where: 'ℓ1 bias `sharpness` (default 10); ℓp and robust biases `eps` (default 1e-6)',
+    tests: 'none relies on the values: the kernels and the reference evaluate the same parameterised surrogate (random sweeps draw a ∈ {2, 10}); the rule "ℓp with p < 2 needs ε > 0" follows from the derivative',
+    testFiles: ['tests/miras/validate.test.ts', 'tests/miras/kernel-presets.test.ts'],
+    status: 'Not verified: the stored index holds only the abstract and introduction of arXiv 2504.13173v1, not its equations. Both stay parameters with the transcription\'s defaults.',
+  },
+  {
+    item: 'ℓq normalisation of Moneta: W = A/‖A‖_q^{q−2}, A/‖A‖_q^{(q−2)/q} or the exact mirror map (the transcriptions disagree, digest §1.4)',
+    where: 'ℓq retention `form` (default `aryateja` = A/‖A‖_q^{q−2}); preset `moneta` uses the default',
+    tests: 'q = 2 is plain accumulation (true for every form); random sweeps draw all three forms; no test takes one form as the paper\'s',
+    testFiles: ['tests/miras/reference-closed-forms.test.ts'],
+    status: 'Not verified (paper body unavailable); kept as the `form` parameter.',
+  },
+  {
+    item: 'Memora\'s softmax slice for matrix and MLP memories (digest §1.6)',
+    where: 'KL retention `axis` (default `key`: each row of M = Sᵀ sums to c)',
+    tests: 'every slice stays on the simplex (‖W‖₁ = c per slice), for each axis; no test relies on which axis the paper means',
+    testFiles: ['tests/miras/reference-closed-forms.test.ts'],
+    status: 'Not verified (paper body unavailable); kept as the `axis` parameter.',
+  },
+  {
+    item: 'Moneta\'s extra global ℓ2 term in the retention (one transcription, digest §1.6)',
+    where: 'not applied: ℓq retention accumulates A_t = α_t A_{t−1} − η_t∇ℓ with a data-dependent α_t (the digest\'s [P] form)',
+    tests: 'none',
+    testFiles: [],
+    status: 'Not verified; not implemented as a separate term (the decay α_t already shrinks A).',
+  },
+  {
+    item: 'Rank 32 or 64 of the low-rank projections producing η_t, α_t, δ_t in Moneta/Yaad/Memora (digest §1.6)',
+    where: 'block option `gateRank`; the three presets use full-rank per-head gates (their docs say why)',
+    tests: 'a rank a preset\'s docs state is a real factorisation; every `gateRank` value changes the block (audit-block-options)',
+    testFiles: ['tests/miras/block.test.ts', 'tests/miras/audit-block-options.test.ts'],
+    status: 'Not verified; no preset or test depends on 32 versus 64.',
+  },
+  {
+    item: 'Miras model sizes, training settings and S-NIAH numbers (Table 5 transcription); DeltaProduct theory and results (digest §5.4)',
+    where: 'nowhere in the engine; the `multistep` learner follows fla `gated_delta_product/naive.py` (digest [V])',
+    tests: 'DeltaProduct\'s recurrence (decay once, then n_h sub-steps) is checked against its closed form',
+    testFiles: ['tests/miras/reference-closed-forms.test.ts'],
+    status: 'Not needed by any test.',
+  },
+];
+
 interface JsonProp {
   type?: string;
   enum?: unknown[];
@@ -121,7 +183,7 @@ export function renderCatalogDoc(): string {
     '',
   ];
   for (const a of AXES) out.push(`- [${AXIS_LABEL[a]}](#${AXIS_LABEL[a].replace(/ /g, '-')}): ${CATALOG[a].map((e) => `\`${e.kind}\``).join(', ')}`);
-  out.push('- [block options](#block-options)', '- [validity rules](#validity-rules)', '- [scan tensors and the scan command](#scan-tensors-and-the-scan-command)', '');
+  out.push('- [block options](#block-options)', '- [validity rules](#validity-rules)', '- [unverified paper details](#unverified-paper-details)', '- [scan tensors and the scan command](#scan-tensors-and-the-scan-command)', '');
   for (const a of AXES) {
     out.push(`## ${AXIS_LABEL[a]}`, '', '| kind | option | summary |', '|---|---|---|');
     for (const e of CATALOG[a]) out.push(`| \`${e.kind}\` | ${e.label} | ${esc(e.summary)} |`);
@@ -146,6 +208,15 @@ export function renderCatalogDoc(): string {
     'the [−1, 1] eigenvalue range needs the ℓ2 bias with a GD-type learner on a matrix/vector memory and a sigmoid β; the mLSTM',
     'normaliser needs matrix + dot-product + scalar/constant/no decay + one GD step with an exp input gate; HGRN2\'s key tie needs a',
     'channel-wise decay; Mamba2\'s step-as-write-strength needs the mamba2 decay; initialisation ranges must be non-empty.',
+    '',
+    '## unverified paper details',
+    '',
+    'The shared reference digest marks some details [U] (unverified: a recollection or a single transcription). Where one',
+    'reaches the code, it is a parameter or was checked against the paper or the authors\' code; what each test relies on:',
+    '',
+    ...UNVERIFIED_DETAILS.flatMap((u) => [
+      `- **${u.item}.** Enters: ${u.where}. Tests relying on it: ${u.tests}${u.testFiles.length ? ` (${u.testFiles.map((f) => `\`${f}\``).join(', ')})` : ''}. Status: ${u.status}`,
+    ]),
     '',
     '## scan tensors and the scan command',
     '',

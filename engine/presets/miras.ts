@@ -381,6 +381,11 @@ export const MIRAS_PRESET_NOTES: Record<string, { recurrence: string; block: str
     recurrence:
       'C_t = f_t C_{t−1} + i_t k_t v_tᵀ;  n_t = f_t n_{t−1} + i_t k_t;  h_t = C_tᵀq_t / max(|n_tᵀq_t|, 1);  i = exp(ĩ), f = σ(f̃); stabiliser m_t = max(log f_t + m_{t−1}, ĩ_t)',
     block: 'up-projection ×2 (heads of 64); conv4 + swish on the q/k path only; k scaled by 1/√d; per-head GroupNorm; ⊙ swish(z); learnable skip; no separate MLP.',
+    notes:
+      'The cell (stabiliser, normaliser, floor e^{−m_t}) was checked against the authors\' code (NX-AI/xlstm, blocks/mlstm/backends.py and cell.py); see docs/miras.md, "unverified paper details". ' +
+      'The block differs from that code in four places: q, k, v here are full projections of x to the 2× width (the authors use block-diagonal head-wise projections of blocksize 4 on the up-projected branch); ' +
+      'the input and forget gates read x (theirs read the concatenation of q, k, v); the learnable skip adds D ⊙ v before the per-head norm (theirs adds skip ⊙ the conv-activated branch after the norm, before ⊙ swish(z)); ' +
+      'and the denominator has no extra ε = 1e-6. The scan itself scales q rather than k by 1/√d, which gives the same h.',
   },
   deltanet: {
     recurrence: 'S_t = S_{t−1} + k_t (β_t (v_t − S_{t−1}ᵀk_t))ᵀ = (I − β_t k_t k_tᵀ) S_{t−1} + β_t k_t v_tᵀ;  o_t = S_tᵀ q_t / √d_k',
