@@ -29,6 +29,11 @@ export class GpuExecutor {
   lastWaitMs = 0;
   private readonly staging = new Map<string, GPUBuffer>();
   private readonly validated = new Set<string>();
+  /** The newest read-back of `submit`: each waits for the one before, so one map is in flight at a time. */
+  private mapping: Promise<unknown> = Promise.resolve();
+  /** Per read list, the staging slot (0 or 1) its next submit uses, and each slot's read-back in flight. */
+  private readonly turns = new Map<string, number>();
+  private readonly reading = new Map<string, Promise<unknown>>();
 
   private constructor(
     readonly device: GPUDevice,
@@ -111,10 +116,28 @@ export class GpuExecutor {
    * chunks of CHUNK dispatches so the GPU starts on the first chunk while the CPU encodes the next.
    */
   async run(phases: Phase[], read: string[] = []): Promise<Record<string, Float32Array>> {
+    return (await this.submit(phases, read)).result;
+  }
+
+  /**
+   * `run` without waiting for the GPU: returns once the work is submitted, and `result` resolves with the `read`
+   * buffers when it is done, so the caller can encode the next step meanwhile (the trainer reads a step's loss one
+   * step late). Each read list alternates between two staging buffers; read-backs are mapped one at a time in
+   * submission order (Dawn's Node binding was seen to abort with several maps in flight), and a submit whose staging
+   * buffer is still being read waits for that read first.
+   */
+  async submit(phases: Phase[], read: string[] = []): Promise<{ result: Promise<Record<string, Float32Array>> }> {
     this.check();
-    const t0 = performance.now();
     const { device } = this;
     const key = phases.join('+');
+    // Error scopes are awaited below: nothing may be in flight then.
+    if (!this.validated.has(key)) await this.idle();
+    const readKey = read.join('\n');
+    const turn = this.turns.get(readKey) ?? 0;
+    this.turns.set(readKey, 1 - turn);
+    const slot = `${readKey}#${turn}`;
+    await this.reading.get(slot)?.catch(() => {});
+    const t0 = performance.now();
     const list = phases.flatMap((ph) => this.compiled[ph]);
     const encodePass = (enc: GPUCommandEncoder, from: number, to: number) => {
       const pass = enc.beginComputePass();
@@ -134,7 +157,7 @@ export class GpuExecutor {
       device.pushErrorScope('validation');
       const enc = device.createCommandEncoder();
       encodePass(enc, 0, list.length);
-      staged = this.stageTogether(enc, read);
+      staged = this.stageTogether(enc, read, slot);
       const commands = enc.finish();
       // Scopes are popped before submitting: an await pending while work runs was seen to abort Dawn's Node binding.
       const v = await device.popErrorScope();
@@ -149,26 +172,38 @@ export class GpuExecutor {
         device.queue.submit([enc.finish()]);
       }
       const enc = device.createCommandEncoder();
-      staged = this.stageTogether(enc, read);
+      staged = this.stageTogether(enc, read, slot);
       device.queue.submit([enc.finish()]);
     }
     const t1 = performance.now();
     this.lastEncodeMs = t1 - t0;
-    if (!staged) return {};
-    await staged.st.mapAsync(GPUMapMode.READ);
-    const all = new Float32Array(staged.st.getMappedRange(0, staged.total).slice(0));
-    staged.st.unmap();
-    this.lastWaitMs = performance.now() - t1;
-    this.check();
-    const out: Record<string, Float32Array> = {};
-    read.forEach((name, i) => (out[name] = all.subarray(staged.at[i] / 4, (staged.at[i] + staged.bytes[i]) / 4)));
-    return out;
+    if (!staged) return { result: Promise.resolve({}) };
+    const { st } = staged;
+    const result = this.mapping.catch(() => {}).then(async () => {
+      await st.mapAsync(GPUMapMode.READ);
+      const all = new Float32Array(st.getMappedRange(0, staged.total).slice(0));
+      st.unmap();
+      this.lastWaitMs = performance.now() - t1;
+      this.check();
+      const out: Record<string, Float32Array> = {};
+      read.forEach((name, i) => (out[name] = all.subarray(staged.at[i] / 4, (staged.at[i] + staged.bytes[i]) / 4)));
+      return out;
+    });
+    // A result nobody awaits (a step abandoned after a NaN) must not surface as an unhandled rejection.
+    result.catch(() => {});
+    this.mapping = result;
+    this.reading.set(slot, result);
+    return { result };
   }
 
-  /** Copies of `names` side by side in one staging buffer (reused for the same list). */
-  private stageTogether(enc: GPUCommandEncoder, names: string[]) {
+  /** Resolves when no read-back is in flight. */
+  private async idle() {
+    await this.mapping.catch(() => {});
+  }
+
+  /** Copies of `names` side by side in one staging buffer (reused for the same list and slot). */
+  private stageTogether(enc: GPUCommandEncoder, names: string[], key: string) {
     if (!names.length) return null;
-    const key = names.join('\n');
     const parts = names.map((n) => this.slice(n));
     const at: number[] = [];
     let total = 0;
@@ -187,6 +222,7 @@ export class GpuExecutor {
 
   async read(names: string[]): Promise<Record<string, Float32Array>> {
     this.check();
+    await this.idle();
     const enc = this.device.createCommandEncoder();
     const staged = names.map((n) => this.stage(enc, n));
     this.device.queue.submit([enc.finish()]);
@@ -227,6 +263,7 @@ export class GpuExecutor {
     const { device } = this;
     if (!device.features.has('timestamp-query')) return null;
     this.check();
+    await this.idle();
     const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
     const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
     const readBuf = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -255,6 +292,7 @@ export class GpuExecutor {
   async profile(phases: Phase[]): Promise<KernelTiming[] | null> {
     const { device } = this;
     if (!device.features.has('timestamp-query')) return null;
+    await this.idle();
     const list = phases.flatMap((ph) => this.compiled[ph].map((k) => ({ ...k, phase: ph })));
     const timings: KernelTiming[] = [];
     for (let start = 0; start < list.length; start += 2048) {

@@ -61,6 +61,11 @@ export interface TrainingBackend {
   /** Device memory of the compiled plan (webgpu), null for the reference. */
   readonly peakBytes: number | null;
   step(batch: Batch, hp: StepHparams): Promise<StepStats>;
+  /**
+   * Queue a step and return once it is submitted; `stats` resolves when its loss is read back. Lets the caller
+   * encode the next step while this one runs (wrapped in an object so awaiting the submit does not await the stats).
+   */
+  submitStep(batch: Batch, hp: StepHparams): Promise<{ stats: Promise<StepStats> }>;
   evaluate(batch: Batch): Promise<BatchStats>;
   /** Forward logits [batch, seqLen, vocab] and stats (no update). */
   forward(batch: Batch): Promise<BatchStats & { logits: Float32Array | Float64Array }>;
@@ -160,6 +165,12 @@ class ReferenceBackend implements TrainingBackend {
     return { loss: vals.get(this.model.loss.id)![0], grads };
   }
 
+  /** The float64 interpreter has nothing to overlap: the step runs here and its stats are ready. */
+  async submitStep(b: Batch, hp: StepHparams) {
+    const stats = await this.step(b, hp);
+    return { stats: Promise.resolve(stats) };
+  }
+
   async step(b: Batch, hp: StepHparams): Promise<StepStats> {
     const vals = referenceForward(this.model.graph, this.feeds(b));
     const g = referenceBackward(this.model.graph, vals, this.model.loss);
@@ -236,7 +247,6 @@ export function validateState(model: BuiltModel, s: TrainState) {
 class WebGpuBackend implements TrainingBackend {
   readonly kind = 'webgpu' as const;
   private single: { model: BuiltModel; ex: GpuExecutor } | null = null;
-  private readonly hp = new Float32Array(HPARAM_FIELDS.length);
 
   private constructor(
     readonly model: BuiltModel,
@@ -278,6 +288,10 @@ class WebGpuBackend implements TrainingBackend {
   }
 
   async step(b: Batch, hp: StepHparams): Promise<StepStats> {
+    return (await this.submitStep(b, hp)).stats;
+  }
+
+  async submitStep(b: Batch, hp: StepHparams) {
     this.upload(b);
     const vals: Record<(typeof HPARAM_FIELDS)[number], number> = {
       lr: hp.lr,
@@ -289,10 +303,10 @@ class WebGpuBackend implements TrainingBackend {
       bc2: 1 - hp.beta2 ** hp.t,
       clip: hp.clip,
     };
-    HPARAM_FIELDS.forEach((f, i) => (this.hp[i] = vals[f]));
-    this.ex.write(HPARAMS, this.hp);
-    const r = await this.ex.run(['forward', 'backward', 'optimizer'], [this.model.loss.id, this.model.metrics.id, GRAD_NORM]);
-    return { ...this.stats(r), gradNorm: r[GRAD_NORM][0] };
+    // A fresh array per step: the next step's values are written while this one may still be queued.
+    this.ex.write(HPARAMS, Float32Array.from(HPARAM_FIELDS, (f) => vals[f]));
+    const { result } = await this.ex.submit(['forward', 'backward', 'optimizer'], [this.model.loss.id, this.model.metrics.id, GRAD_NORM]);
+    return { stats: result.then((r): StepStats => ({ ...this.stats(r), gradNorm: r[GRAD_NORM][0] })) };
   }
 
   async evaluate(b: Batch) {

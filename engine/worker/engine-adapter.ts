@@ -19,6 +19,14 @@ export interface TrainerHandle {
   readonly stepIndex: number;
   /** One optimizer step on the task's next training batch. Throws the engine's TrainingDivergedError on NaN/Inf. */
   step(): Promise<StepResult>;
+  /**
+   * Optional pipelined form: submit the next step and return the previous one's result (its 0-based `step`), read
+   * one step late so the read-back overlaps the next step; null when none was in flight. Throws TrainingDivergedError
+   * for the step that diverged. The loop calls `flush` for the step still in flight before anything else touches
+   * the trainer (eval, checkpoint, pause, stop). Handles without it are stepped one at a time.
+   */
+  advance?(): Promise<(StepResult & { step: number }) | null>;
+  flush?(): Promise<(StepResult & { step: number }) | null>;
   /** Held-out loss and accuracy over the configured eval batches. */
   evaluate(): Promise<{ loss: number; accuracy?: number }>;
   /** Next-token logits after the last token of one sequence. */

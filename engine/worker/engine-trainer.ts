@@ -3,7 +3,7 @@
  * detection) and its safetensors checkpoints, through engine/index.ts, plus the memory trace for
  * the panel's heatmaps, computed with the float64 reference on one sequence.
  */
-import { Trainer, buildModel, decodeCheckpoint, encodeCheckpoint, referenceForward, type BuiltModel, type TrainState } from '../index';
+import { Trainer, buildModel, decodeCheckpoint, encodeCheckpoint, referenceForward, type BuiltModel, type StepEvent, type TrainState } from '../index';
 import { scanOp, type ScanAttrs } from '../ir/scan';
 import { DEFAULT_CAPS } from '../plan/kernel';
 import type { MemoryView } from './protocol';
@@ -30,14 +30,22 @@ export async function createTrainer(opts: TrainerOptions): Promise<TrainerHandle
     },
   });
   let traceModel: BuiltModel | null = null;
+  const result = (ev: StepEvent) => ({ loss: ev.loss, accuracy: ev.accuracy, gradNorm: ev.gradNorm, lr: ev.lr });
   return {
     parameterCount: trainer.parameterCount,
     get stepIndex() {
       return trainer.stepIndex;
     },
     async step() {
-      const ev = await trainer.step();
-      return { loss: ev.loss, accuracy: ev.accuracy, gradNorm: ev.gradNorm, lr: ev.lr };
+      return result(await trainer.step());
+    },
+    async advance() {
+      const ev = await trainer.advance();
+      return ev && { step: ev.step, ...result(ev) };
+    },
+    async flush() {
+      const ev = await trainer.flush();
+      return ev && { step: ev.step, ...result(ev) };
     },
     async evaluate() {
       const ev = await trainer.evaluate();

@@ -22,9 +22,13 @@ let wake: (() => void) | null = null;
 let currentStep = 0;
 let deviceLost = false;
 
-function gate(): Promise<'go' | 'stop'> {
-  if (stopping) return Promise.resolve('stop');
-  if (!paused) return new Promise((r) => setTimeout(() => r(stopping ? 'stop' : 'go'), 0)); // let messages in between steps
+async function gate(beforeBlocking?: () => Promise<void>): Promise<'go' | 'stop'> {
+  if (stopping) return 'stop';
+  if (!paused) await new Promise((r) => setTimeout(r, 0)); // let messages in between steps
+  if (stopping) return 'stop';
+  if (!paused) return 'go';
+  // The step still in flight reports its metric before the run sits paused.
+  await beforeBlocking?.();
   emit({ type: 'status', state: 'paused', step: currentStep });
   return new Promise((r) => {
     wake = () => {
