@@ -1,6 +1,8 @@
 /**
  * One training step of a small model on WebGPU: tokens/s over timed steps, and GPU time per
  * kernel from timestamp queries (when the adapter offers them). Prints results; asserts nothing.
+ * Steps are timed twice: waiting for each step's loss (msPerStep), then reading each loss one step late as the
+ * Trainer does (msPerStepPipelined), so the read-back overlaps the next step's encoding.
  *
  *   npx tsx bench/train-step.ts [--preset transformer] [--d-model 256] [--layers 4] [--batch 16] [--seq 256] [--vocab 256] [--steps 10] [--json] [--check]
  *
@@ -76,6 +78,20 @@ const ms = (performance.now() - t0) / steps;
 encodeMs /= steps;
 waitMs /= steps;
 
+// The same steps with each loss read one step late, as the Trainer now runs them: step N+1 is encoded and
+// submitted while step N's read-back is pending (backend.submitStep). Same batches, continuing the optimizer.
+const batches2 = Array.from({ length: steps }, mk);
+const t1 = performance.now();
+let pending: Promise<{ loss: number }> | null = null;
+let lossPipelined = 0;
+for (let i = 0; i < steps; i++) {
+  const { stats } = await backend.submitStep(batches2[i], hp(steps + i + 2));
+  if (pending) lossPipelined = (await pending).loss;
+  pending = stats;
+}
+lossPipelined = (await pending!).loss;
+const msPipelined = (performance.now() - t1) / steps;
+
 // GPU time of whole steps (one pass each, timestamps at its ends; median of 5), then per-kernel GPU time:
 // one extra step with a pass per kernel.
 const ex = exOf;
@@ -106,6 +122,11 @@ const result = {
   msPerStep: ms,
   tokensPerSec: (batch * seqLen * 1000) / ms,
   lastLoss: loss,
+  msPerStepPipelined: msPipelined,
+  tokensPerSecPipelined: (batch * seqLen * 1000) / msPipelined,
+  lastLossPipelined: lossPipelined,
+  // chunk lengths of the chunk-form scans in the plan (kernel names carry [C=…])
+  chunkSizes: [...new Set([...ex.plan.forward, ...ex.plan.backward].flatMap((k) => [...k.name.matchAll(/\[C=(\d+)\]/g)].map((m) => Number(m[1]))))],
   peakBytes: backend.peakBytes,
   kernels: ex.kernelCount(),
   gpuMsPerStep,
@@ -120,6 +141,7 @@ else {
   console.log(`${result.device}`);
   console.log(`${preset} d=${dModel} L=${nLayers} V=${vocab} (${result.model.parameters.toLocaleString()} params), batch ${batch} × seq ${seqLen}`);
   if (check) console.log(`check vs float64 (d 64, 1 layer, 2×128): loss ${check.loss.toExponential(1)}, worst gradient ${check.worstGrad.toExponential(1)} (${check.worstParam})`);
+  console.log(`loss read one step late: ${msPipelined.toFixed(1)} ms/step, ${Math.round(result.tokensPerSecPipelined)} tokens/s; chunk sizes ${JSON.stringify(result.chunkSizes)}`);
   console.log(`${ms.toFixed(1)} ms/step, ${Math.round(result.tokensPerSec)} tokens/s, peak ${(result.peakBytes! / 2 ** 20).toFixed(1)} MiB, kernels ${JSON.stringify(result.kernels)}`);
   if (gpuMsPerStep !== null) console.log(`GPU time of a step (one pass, median of 5): ${gpuMsPerStep.toFixed(2)} ms; CPU encoding and submits ${encodeMs.toFixed(2)} ms/step, then waiting for the read-back ${waitMs.toFixed(2)} ms`);
   if (timings) {
