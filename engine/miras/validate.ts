@@ -87,9 +87,25 @@ function parameterIssues(c: Combo, dims: Dims): MirasIssue[] {
     if (!deltaLike) {
       add('block', 'The [−1, 1] eigenvalue range doubles β so that the transition I − βkkᵀ can have eigenvalue −1; this combination has no such transition (it needs the ℓ2 bias with GD on a matrix or vector memory). A signed decay (Mamba [−1, 1], Grazzi et al. 2024) cannot be written as a log-decay gate and is not offered.',
         'Set the eigenvalue range to [0, 1], or use the ℓ2 bias with one GD step, n_h steps or mini-batch GD on a matrix/vector memory.');
+    } else if (c.retention.kind === 'kl' || c.retention.kind === 'lq') {
+      add('block', `The [−1, 1] eigenvalue range sets the eigenvalues of the linear transition I − βkkᵀ; ${c.retention.kind === 'kl' ? 'KL retention maps the memory through log and softmax' : 'ℓq retention takes the gradient at the normalised memory A/‖A‖, not at the accumulator'}, so the step has no such transition and doubling β only doubles the learning rate.`,
+        'Set the eigenvalue range to [0, 1], or use a retention that acts linearly (none, a decay, ℓ2, elastic net).');
+    } else if (b.valueTimesStep) {
+      add('block', 'The [−1, 1] eigenvalue range needs β ∈ (0, 2), i.e. 2σ(·); with "value × step" the write strength is Mamba2\'s step Δ_t = softplus(·), which is unbounded and is not doubled.',
+        'Turn off "value × step", or set the eigenvalue range to [0, 1].');
     } else if (b.betaActivation !== 'sigmoid') {
       add('block', 'The [−1, 1] eigenvalue range needs β ∈ (0, 2), i.e. 2σ(·); other β activations are unbounded or fixed.',
         'Set the β activation to sigmoid.');
+    } else if (b.qkNorm !== 'l2' || b.keyFromDecay) {
+      add('block', `The eigenvalues of I − βkkᵀ are 1 and 1 − β‖k‖², which lie in [−1, 1] for β ∈ (0, 2) only when ‖k‖ = 1; ${b.keyFromDecay ? 'a key tied to 1 − α_t' : 'keys without L2 normalisation'} can have ‖k‖ ≠ 1, so the range would not hold.`,
+        b.keyFromDecay ? 'Turn off "key from decay", or set the eigenvalue range to [0, 1].' : 'Set q/k normalisation to l2, or set the eigenvalue range to [0, 1].');
+    }
+  }
+  if (b.betaPerChannel) {
+    const none = b.mlstmNormalizer ? 'the mLSTM input gate i_t is one value per head' : b.valueTimesStep ? 'the write strength is Mamba2\'s step Δ_t, one value per head' : b.betaActivation === 'constant' ? 'β is the constant 1 (no β is produced)' : null;
+    if (none) {
+      add('block', `"β per channel" would have no effect: ${none}.`,
+        `Turn off "β per channel"${b.betaActivation === 'constant' && !b.mlstmNormalizer && !b.valueTimesStep ? ', or choose a β activation (sigmoid, softplus or exp)' : ''}.`);
     }
   }
   if (b.mlstmNormalizer) {

@@ -60,6 +60,16 @@ describe('validity rules', () => {
     refusal(combo('matrix', 'l2', 'elastic', 'gd', {}, { retention: { surrogate: 'smooth', threshold: 0 } }), 'retention', /divides by γ/, /threshold/);
     refusal(combo('matrix', 'dot', 'scalar', 'gd', { eigenvalueRange: '[-1,1]' }), 'block', /eigenvalue/, /\[0, 1\]/);
     refusal(combo('matrix', 'l2', 'scalar', 'gd', { eigenvalueRange: '[-1,1]', betaActivation: 'softplus' }), 'block', /β ∈ \(0, 2\)/, /sigmoid/);
+    refusal(combo('matrix', 'l2', 'kl', 'gd', { eigenvalueRange: '[-1,1]', memoryInit: 'uniform' }), 'block', /KL retention.*no such transition/, /\[0, 1\]/);
+    refusal(combo('matrix', 'l2', 'lq', 'gd', { eigenvalueRange: '[-1,1]' }), 'block', /ℓq retention.*no such transition/, /acts linearly/);
+    refusal(combo('matrix', 'l2', 'scalar', 'gd', { eigenvalueRange: '[-1,1]', valueTimesStep: true }, { retention: { parametrization: 'mamba2' } }), 'block', /Δ_t.*not doubled/, /value × step/);
+    refusal(combo('matrix', 'l2', 'scalar', 'gd', { eigenvalueRange: '[-1,1]', qkNorm: 'none' }), 'block', /only when ‖k‖ = 1/, /l2/);
+    refusal(combo('matrix', 'l2', 'channel', 'gd', { eigenvalueRange: '[-1,1]', keyFromDecay: true }, { retention: { parametrization: 'hgrn2' } }), 'block', /key tied to 1 − α_t/, /key from decay/);
+    for (const r of ['none', 'constant', 'scalar', 'channel', 'l2', 'elastic']) expect(validateCombo(combo('matrix', 'l2', r, 'gd', { eigenvalueRange: '[-1,1]' })), r).toEqual([]);
+    expect(validateCombo(combo('vector', 'l2', 'scalar', 'chunk', { eigenvalueRange: '[-1,1]' }))).toEqual([]);
+    refusal(combo('matrix', 'dot', 'scalar', 'gd', { betaPerChannel: true, betaActivation: 'constant' }), 'block', /no effect: β is the constant 1/, /β activation/);
+    refusal(combo('matrix', 'dot', 'scalar', 'gd', { betaPerChannel: true, valueTimesStep: true }, { retention: { parametrization: 'mamba2' } }), 'block', /no effect.*Δ_t/, /Turn off "β per channel"/);
+    refusal(combo('matrix', 'dot', 'scalar', 'gd', { betaPerChannel: true, mlstmNormalizer: true, betaActivation: 'exp' }, { retention: { parametrization: 'sigmoid' } }), 'block', /no effect.*mLSTM input gate/, /Turn off/);
     refusal(combo('matrix', 'l2', 'scalar', 'gd', { mlstmNormalizer: true }), 'block', /mLSTM normaliser/, /dot-product/);
     refusal(combo('matrix', 'dot', 'scalar', 'gd', { mlstmNormalizer: true }), 'block', /exponential input gate/, /exp/);
     refusal(combo('matrix', 'dot', 'scalar', 'gd', { keyFromDecay: true }), 'block', /HGRN2/, /Channel-wise/);

@@ -24,15 +24,15 @@ export const BlockParamsSchema = z.object({
   }),
   betaPerChannel: z.boolean().default(false).meta({ help: 'One β per value channel ([B,T,H,d_v], Longhorn) instead of one per head.' }),
   eigenvalueRange: z.enum(['[0,1]', '[-1,1]']).default('[0,1]').meta({
-    help: 'State-transition eigenvalues: [-1,1] doubles β ∈ (0,2) so I − βkkᵀ can reflect (Grazzi et al. 2024, needed for parity / state tracking).',
+    help: 'State-transition eigenvalues: [-1,1] doubles β ∈ (0,2) so I − βkkᵀ can reflect (Grazzi et al. 2024, needed for parity / state tracking). Meaningful only for the ℓ2 bias with a GD-type learner on a matrix/vector memory, a linear retention (not KL or ℓq), a sigmoid β and unit-norm keys (L2 q/k norm).',
   }),
   gateRank: int(0, 256).default(0).meta({ help: 'Rank of the low-rank projections that produce the gates (x W_1 W_2); 0 = full-rank linear (GLA: 16 for its channel-wise decay). A gate is factored only where the rank is below both d_model and the gate\'s width; a narrower one (e.g. one value per head with ≤ rank heads) is built full rank, which is then smaller.' }),
-  momentumActivation: z.enum(['sigmoid', 'constant']).default('sigmoid').meta({ help: 'How the momentum decay η_t is produced (momentum learner only).' }),
+  momentumActivation: z.enum(['sigmoid', 'constant']).default('sigmoid').meta({ help: 'How the momentum decay η_t is produced (momentum learner only): sigmoid = σ(W_η x); constant = 0, no momentum carried (the momentum learner then equals one GD step per token, a baseline).' }),
   deltaActivation: z.enum(['softplus', 'sigmoid']).default('softplus').meta({ help: 'How a data-dependent Huber threshold δ_t > 0 is produced.' }),
   memoryInit: z.enum(['zeros', 'uniform', 'learned']).default('zeros').meta({
     help: 'Initial memory S_0: zeros (linear memories), uniform 1/n (positive; KL retention), or a learned parameter (deep MLP memory). A momentum learner\'s momentum always starts at zero.',
   }),
-  outputNorm: z.enum(['rmsnorm', 'groupnorm', 'layernorm', 'none']).default('rmsnorm').meta({ help: 'Per-head normalisation of the scan output o (GroupNorm per head in RetNet/mLSTM).' }),
+  outputNorm: z.enum(['rmsnorm', 'groupnorm', 'layernorm', 'none']).default('rmsnorm').meta({ help: 'Per-head normalisation of the scan output o (GroupNorm per head in RetNet/mLSTM). layernorm is LayerNorm over each head\'s d_v channels, the same map as groupnorm with one group per head (both with weight and bias).' }),
   outputGate: z.enum(['silu', 'sigmoid', 'none']).default('silu').meta({ help: 'Output gate o ⊙ act(W_g x) before the output projection.' }),
   gateBeforeNorm: z.boolean().default(false).meta({ help: 'Mamba2 order: norm(y ⊙ silu(z)) instead of norm(y) ⊙ silu(z).' }),
   dSkip: z.boolean().default(false).meta({ help: 'Add the D skip y_t += D ⊙ x_t (Mamba, Longhorn; mLSTM learnable skip).' }),
