@@ -6,7 +6,9 @@
  *  - the fused recurrent kernel on a d_k = d_v = 128 matrix memory (the property sweep in
  *    kernel-presets.test.ts reaches 128 only on vector memories and with the other dim ≤ 32);
  *  - the chunk-parallel delta rule (WY/UT) and GLA forms at K = V = 128 (tests/chunk/gpu.test.ts stops at 64;
- *    tests/chunk/plan.test.ts checks only that 128 plans within the caps).
+ *    tests/chunk/plan.test.ts checks only that 128 plans within the caps);
+ *  - the deep MLP memory kernel at d_k = d_v = 128 (Titans-style: 2 layers, expansion 2, residual + LayerNorm,
+ *    ℓ2 retention, momentum, learned initial memory; the MLP GPU tests run d = 8 and the whole-model checks d = 32).
  * T is not a multiple of the checkpoint interval or the chunk. One head, one batch row: SwiftShader is slow.
  */
 import { describe, expect, it } from 'vitest';
@@ -20,6 +22,9 @@ import { recurrentBackward, recurrentForward } from '@/engine/miras/chunk/naive'
 import { gradNames, type ChunkScanConfig, type ChunkScanInputs } from '@/engine/miras/chunk/types';
 import { gauss, mixer, randomInputs, relErr, rng } from './kernel-helpers';
 import { randomInputs as chunkInputs, runChunkOnGpu } from '../chunk/harness';
+import { resolveCombo as resolveCatalogCombo } from '@/engine/miras/catalog';
+import { fusedProvider, runReference } from '@/engine/miras/cli/backends';
+import { Rng, normal, randomScanInputs } from '@/engine/miras/reference/random';
 
 describe('head dimension 128 on the device, within DEFAULT_CAPS', () => {
   it('fused recurrent: Gated DeltaNet matrix memory, d_k = d_v = 128, T = 7 (checkpoint 4)', async () => {
@@ -64,4 +69,22 @@ describe('head dimension 128 on the device, within DEFAULT_CAPS', () => {
       for (const [n, e] of errs) expect(e, `grad ${n}`).toBeLessThan(1e-3);
     });
   }
+
+  it('deep MLP memory kernel: d_k = d_v = 128, 2 layers × expansion 2, momentum, T = 5', async () => {
+    const { device } = await testGpu();
+    const c = resolveCatalogCombo({ memory: { kind: 'mlp', params: { layers: 2, expansion: 2 } }, bias: { kind: 'l2' }, retention: { kind: 'l2' }, learner: { kind: 'momentum' }, block: { memoryInit: 'learned' } });
+    const s = { batch: 1, time: 5, heads: 1, dk: 128, dv: 128 };
+    const rng = new Rng(3);
+    const x = randomScanInputs(c, s, rng);
+    const dO = { o: Float64Array.from({ length: s.time * s.dv }, () => normal(rng)) };
+    const ref = runReference(c, s, x, dO);
+    const provider = fusedProvider(c, s);
+    expect(provider.id).toMatch(/mlp/);
+    const got = await runScanKernels(device, provider.kernels(DEFAULT_CAPS, s), { inputs: provider.inputs(s), outputs: provider.outputs(s) }, x, dO);
+    const fwd = Math.max(relErr(got.o, ref.o), relErr(got.finalState, ref.finalState));
+    const errs = Object.keys(ref.grads!).map((n) => [n, relErr(got.grads![n], ref.grads![n])] as const);
+    console.log(`[audit d128] MLP memory ${provider.id}: fwd ${fwd.toExponential(2)}; ${errs.map(([n, e]) => `${n} ${e.toExponential(1)}`).join(', ')}`);
+    expect(fwd).toBeLessThan(1e-4);
+    for (const [n, e] of errs) expect(e, `grad ${n}`).toBeLessThan(1e-3);
+  });
 });
