@@ -14,6 +14,22 @@ describe('generated docs are up to date', () => {
   });
 });
 
+describe('every preset has its page in docs/presets', () => {
+  it('with its paper, recurrence, block details and four Miras choices', async () => {
+    const { PRESETS } = await import('@/engine/presets');
+    for (const p of PRESETS) {
+      const path = `docs/presets/${p.name}.md`;
+      expect(existsSync(path), path).toBe(true);
+      const md = readFileSync(path, 'utf8');
+      expect(md, path).toMatch(/\*\*Paper:\*\* .*arXiv \d{4}\.\d{4,5}/);
+      expect(md, path).toContain('## Recurrence');
+      expect(md, path).toContain('## Block');
+      expect(md, path).toMatch(/The four Miras choices/);
+      for (const axis of ['memory', 'bias', 'retention', 'learning algorithm']) expect(md, `${path}: ${axis}`).toMatch(new RegExp(axis));
+    }
+  });
+});
+
 describe('fla equivalents in docs/miras.md', () => {
   it('are valid combinations whose tensors the scan declares', async () => {
     const { FLA_EQUIVALENTS } = await import('@/engine/miras/docs');
