@@ -9,6 +9,10 @@
  * for three representative presets. --only a,b limits the presets; --no-general skips the general backward;
  * --check first runs every preset's kernels at a small shape (d = 64, the device's limits) against the float64
  * oracle on this device, outputs and every gradient.
+ * --fwd-only times only the forward list (gate packing + scan kernel), each kernel dispatched --inner N times
+ * (default 20) inside one timestamped pass, so the 65.5 µs timestamp steps of this device resolve to 65.5/N µs;
+ * --fwd-sweep also times forward launch shapes (RecurrentOptions.tune.forward, and the subgroup path switched
+ * off) for the representative presets. --label names the run in the JSON file (scan-recurrent-LABEL.json).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +24,8 @@ import { recurrentProvider, recurrentSupports } from '../engine/miras/recurrent/
 import type { RecurrentOptions } from '../engine/miras/recurrent/codegen';
 import { prepare, uploadF32, zerosF32 } from '../engine/miras/chunk/exec';
 import { median, timeForwardBackward } from './gpu/timing';
+import type { Dispatch } from '../engine/miras/chunk/exec';
+import type { DeviceCaps } from '../engine/plan/kernel';
 import { comboInputs, comboOutputs } from '../engine/miras/math/combo';
 import { runScanKernels } from '../engine/miras/recurrent/run';
 import { referenceProviderFor } from '../engine/miras/reference/provider';
@@ -40,6 +46,44 @@ function fill(name: string, n: number, seed: number): Float32Array {
   return a;
 }
 
+/** Each kernel of the list dispatched `inner` times in its own timestamped pass; per-rep ms per dispatch (median over reps). */
+async function timeInner(device: GPUDevice, ds: Dispatch[], inner: number, reps: number, warm: number): Promise<Record<string, number>> {
+  const nq = 2 * ds.length;
+  const qs = device.createQuerySet({ type: 'timestamp', count: nq });
+  const resolve = device.createBuffer({ size: nq * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: nq * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const per: Record<string, number[]> = {};
+  for (let r = 0; r < reps + warm; r++) {
+    const enc = device.createCommandEncoder();
+    ds.forEach((d, i) => {
+      const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bind);
+      for (let n = 0; n < inner; n++) pass.dispatchWorkgroups(...d.workgroups);
+      pass.end();
+    });
+    enc.resolveQuerySet(qs, 0, nq, resolve, 0);
+    enc.copyBufferToBuffer(resolve, 0, read, 0, nq * 8);
+    device.queue.submit([enc.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    const ts = new BigUint64Array(read.getMappedRange().slice(0));
+    read.unmap();
+    if (r < warm) continue;
+    ds.forEach((d, i) => (per[d.name] ??= []).push(Number(ts[2 * i + 1] - ts[2 * i]) / 1e6 / inner));
+  }
+  qs.destroy();
+  resolve.destroy();
+  read.destroy();
+  return Object.fromEntries(Object.entries(per).map(([k, v]) => [k, median(v)]));
+}
+
+/** FMAs per forward (the docs' throughput bound): per state element and sub-step, the update and the read-out, plus the row decay when it is per channel, plus the chain's Sᵀk for a non-Hebbian bias. */
+function fwdFmas(name: string, B: number, H: number, T: number, dk: number, dv: number): number {
+  const per: Record<string, number> = { 'linear-attention': 2, retnet: 2, mamba2: 2, gla: 3, hgrn2: 3, mlstm: 3, deltanet: 3, 'gated-deltanet': 3, deltaproduct: 3, longhorn: 4 };
+  const steps = name === 'deltaproduct' ? 2 : 1;
+  return (per[name] ?? 2) * B * H * T * steps * dk * dv;
+}
+
 async function main() {
   const gpu = await createNodeGpu();
   const { device, description } = gpu;
@@ -49,20 +93,30 @@ async function main() {
   const smoke = process.argv.includes('--smoke'); // tiny shape, two presets: tries the script on SwiftShader
   const dir = process.env.OUT ?? join(process.cwd(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const save = () => writeFileSync(join(dir, 'scan-recurrent.json'), JSON.stringify(out, null, 1));
+  const save = () => writeFileSync(join(dir, `scan-recurrent${label ? `-${label}` : ''}.json`), JSON.stringify(out, null, 1));
   const shape = smoke ? { batch: 1, time: 16, heads: 2, dk: 16, dv: 16 } : { batch: 2, time: 4096, heads: 16, dk: 64, dv: 64 };
   const oi = process.argv.indexOf('--only');
   const only = oi > 0 ? process.argv[oi + 1].split(',') : null;
   const list = only ?? (smoke ? PRESETS.slice(0, 2) : PRESETS);
   const sweep = process.argv.includes('--sweep');
+  const fwdOnly = process.argv.includes('--fwd-only');
+  const fwdSweep = process.argv.includes('--fwd-sweep');
+  const ii = process.argv.indexOf('--inner');
+  const inner = ii > 0 ? Number(process.argv[ii + 1]) : 20;
+  const li = process.argv.indexOf('--label');
+  const label = li > 0 ? process.argv[li + 1] : '';
   if (process.argv.includes('--check')) {
     // the kernels this sitting times, on this device, against the float64 oracle (B=1, H=2, T=40, d=64)
     const cs = { batch: 1, time: 40, heads: 2, dk: 64, dv: 64 };
+    // --check-tunes: also check these forward launch shapes (JSON list of RecurrentOptions.tune.forward)
+    const ct = process.argv.indexOf('--check-tunes');
+    const checkTunes: (RecurrentOptions['tune'] | undefined)[] = [undefined, ...(ct > 0 ? (JSON.parse(process.argv[ct + 1]) as object[]).map((f) => ({ forward: f })) : [])];
+    for (const tune of checkTunes)
     for (const name of list) {
       const base = getPreset(name).build({ vocabSize: 256, dModel: 1024, nLayers: 1 }).layers[0].mixer as MirasMixer;
       const mixer = { ...base, heads: cs.heads, headDimK: cs.dk, headDimV: cs.dv } as MirasMixer;
       if (!recurrentSupports(mixer)) continue;
-      const p = recurrentProvider(mixer);
+      const p = recurrentProvider(mixer, { tune });
       const x = randomInputs(p.combo, cs, 3);
       const r = rng(5);
       const oracle = referenceProviderFor(p.combo.catalog);
@@ -75,10 +129,69 @@ async function main() {
       const errs: Record<string, number> = { o: relErr(got.o, want.o), finalState: relErr(got.finalState, want.finalState) };
       for (const n of Object.keys(wantG)) errs[`d${n}`] = relErr(got.grads![n], wantG[n]);
       const worst = Math.max(...Object.values(errs));
-      out.check.push({ preset: name, shape: cs, kernels: ks.backward.map((k) => k.name), errs, pass: worst < 1e-3 });
-      console.log(`check ${name.padEnd(16)} ${worst < 1e-3 ? 'ok ' : 'BAD'} ${Object.entries(errs).map(([n, e]) => `${n} ${e.toExponential(1)}`).join(' ')}`);
+      out.check.push({ preset: name, shape: cs, tune: tune ?? null, kernels: ks.backward.map((k) => k.name), errs, pass: worst < 1e-3 });
+      console.log(`check ${name.padEnd(16)} ${tune ? `${JSON.stringify(tune.forward)} ` : ''}${worst < 1e-3 ? 'ok ' : 'BAD'} ${Object.entries(errs).map(([n, e]) => `${n} ${e.toExponential(1)}`).join(' ')}`);
       save();
     }
+  }
+  if (fwdOnly) {
+    const fwdRows: unknown[] = [];
+    (out as unknown as { forward: unknown[] }).forward = fwdRows;
+    const noSg: DeviceCaps = { ...caps, subgroups: false };
+    for (const name of list) {
+      const base = getPreset(name).build({ vocabSize: 256, dModel: 1024, nLayers: 1 }).layers[0].mixer as MirasMixer;
+      const mixer = { ...base, heads: shape.heads, headDimK: shape.dk, headDimV: shape.dv } as MirasMixer;
+      if (!recurrentSupports(mixer)) continue;
+      const variants: { tag: string; tune?: RecurrentOptions['tune']; caps?: DeviceCaps }[] = [{ tag: 'default' }];
+      if (fwdSweep && ['linear-attention', 'gla', 'gated-deltanet', 'deltaproduct', 'mlstm'].includes(name)) {
+        const shapes = [{ P: 8, TV: 16 }, { P: 16, TV: 16 }, { P: 8, TV: 8 }, { P: 16, TV: 8 }, { P: 4, TV: 16 }, { P: 8, TV: 32 }];
+        for (const vec4 of [false, true]) for (const f of shapes) variants.push({ tag: `P${f.P} TV${f.TV}${vec4 ? ' vec4' : ''}`, tune: { forward: { ...f, vec4 } } });
+        variants.push({ tag: 'P8 TV16 LP32', tune: { forward: { P: 8, TV: 16, LP: 32 } } });
+        if (caps.subgroups && !['linear-attention', 'gla', 'mlstm'].includes(name)) variants.push({ tag: 'default, no subgroups', caps: noSg });
+      }
+      // inputs and outputs once per preset (the launch shape does not change them); scratch per variant
+      const io: Record<string, GPUBuffer> = {};
+      let bytes = 0;
+      const p0 = recurrentProvider(mixer);
+      for (const d of [...p0.inputs(shape), ...p0.outputs(shape)]) {
+        const n = d.shape.reduce((a, b) => a * b, 1);
+        io[d.name] = uploadF32(device, fill(d.name, n, n + d.name.length));
+        bytes += 4 * n;
+      }
+      for (const vr of variants) {
+        try {
+          const p = recurrentProvider(mixer, { tune: vr.tune });
+          const ks = p.kernels(vr.caps ?? caps, shape);
+          const bufs: Record<string, GPUBuffer> = { ...io };
+          const scratch = ks.scratch.map((sc) => (bufs[`scratch.${sc.name}`] = zerosF32(device, sc.bytes / 4)));
+          // a shader the driver rejects gives an invalid pipeline, not an exception: catch it, never time it
+          device.pushErrorScope('validation');
+          device.pushErrorScope('internal');
+          const ds = prepare(device, ks.forward, bufs);
+          const ie = await device.popErrorScope();
+          const ve = await device.popErrorScope();
+          if (ie || ve) throw new Error(`pipeline: ${(ie ?? ve)!.message}`);
+          const per = await timeInner(device, ds, inner, 5, 1);
+          for (const x of scratch) x.destroy();
+          const ms = Object.values(per).reduce((a, b) => a + b, 0);
+          const scan = Object.entries(per).find(([k]) => /fwd/.test(k))?.[1] ?? ms;
+          const fmas = fwdFmas(name, shape.batch, shape.heads, shape.time, shape.dk, shape.dv);
+          // FMA bound as docs/benchmarks.md: 2 flops per FMA at the 43 TFLOP/s WGSL reaches on this GPU
+          const launch = ks.forward.find((k) => /fwd/.test(k.name))?.wgsl.split('\n').find((l) => l.includes('per column (R ='))?.replace(/^\/\/\s*/, '').trim();
+          const row = { preset: name, variant: vr.tag, tune: vr.tune ?? null, subgroups: (vr.caps ?? caps).subgroups, fwd_ms: ms, per_kernel_ms: per, scan_ms: scan, bytes, bw_frac: bytes / BW / (ms / 1e3), fma_frac: (2 * fmas) / 43e12 / (ms / 1e3), launch };
+          fwdRows.push(row);
+          console.log(`fwd ${name.padEnd(16)} ${vr.tag.padEnd(34)} ${ms.toFixed(4)} ms (scan ${scan.toFixed(4)})  ${(100 * row.bw_frac).toFixed(1)}% BW  ${(100 * row.fma_frac).toFixed(1)}% FMA  | ${launch ?? ''}`);
+        } catch (e) {
+          fwdRows.push({ preset: name, variant: vr.tag, error: (e as Error).message.slice(0, 300) });
+          console.log(`fwd ${name.padEnd(16)} ${vr.tag.padEnd(34)} FAIL ${(e as Error).message.slice(0, 200)}`);
+        }
+        save();
+      }
+      for (const x of Object.values(io)) x.destroy();
+    }
+    save();
+    gpu.destroy();
+    return;
   }
   for (const name of list) {
     const base = getPreset(name).build({ vocabSize: 256, dModel: 1024, nLayers: 1 }).layers[0].mixer as MirasMixer;

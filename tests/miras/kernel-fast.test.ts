@@ -31,6 +31,14 @@ const CASES: Case[] = [
   ['ℓ2, β per channel (gd)', ['matrix', ['l2'], ['none'], ['gd'], 2, 16, 16, { betaPerChannel: true }], { backward: { LP: 2 } }],
   ['mamba2 at d = 64 with 48 KiB (H200 launch)', ['matrix', ['dot'], ['scalar', { parametrization: 'mamba2' }], ['gd'], 1, 64, 64], undefined, { T: 21, ck: 8, dk: 64, dv: 64, caps: BIG, B: 1, H: 1 }],
   ['gated deltanet at d = 64 with 48 KiB (H200 launch)', ['matrix', ['l2'], ['scalar'], ['gd'], 1, 64, 64], undefined, { T: 21, ck: 8, dk: 64, dv: 64, caps: BIG, B: 1, H: 1 }],
+  // straight-line full blocks: checkpoints hoisted to block starts (CK a multiple of LP), constant sub-step index
+  // (n_h = 2 divides LP), vec4 row loads, a partial last block on the rolled loop
+  ['gla, vec4 rows, full blocks, hoisted checkpoints', ['matrix', ['dot'], ['channel'], ['gd']], { forward: { P: 4, LP: 4, vec4: true }, backward: { LP: 2 } }, { T: 22, ck: 8 }],
+  ['deltaproduct, vec4, n_h = 2 constant within unrolled blocks', ['matrix', ['l2'], ['scalar'], ['multistep', { steps: 2 }]], { forward: { P: 2, LP: 4, vec4: true }, backward: { LP: 3 } }, { T: 13, ck: 8 }],
+  ['longhorn, vec4 (implicit ‖k‖² read from the vec4 staging)', ['matrix', ['l2'], ['none'], ['implicit'], 2, 16, 16, { betaPerChannel: true, queryScale: 'inv-sqrt-dk' }], { forward: { P: 2, LP: 4, vec4: true }, backward: { LP: 2 } }, { T: 13, ck: 4 }],
+  ['gated deltanet, P = 16 (R = 1), checkpoint not a multiple of LP', ['matrix', ['l2'], ['scalar'], ['gd']], { forward: { P: 16, TV: 8, LP: 4 }, backward: { LP: 2 } }, { T: 19, ck: 6 }],
+  ['mLSTM forward P = 4, 8-column tiles, full blocks, learned init', ['matrix', ['dot'], ['scalar', { parametrization: 'sigmoid' }], ['gd'], 2, 16, 16, { mlstmNormalizer: true, betaActivation: 'exp', memoryInit: 'learned' }], { forward: { P: 4, TV: 8, LP: 4 } }, { T: 21, ck: 8, B: 1, general: true }],
+  ['mLSTM forward P = 1, checkpoint not a multiple of LP', ['matrix', ['dot'], ['scalar', { parametrization: 'sigmoid' }], ['gd'], 2, 16, 16, { mlstmNormalizer: true, betaActivation: 'exp' }], { forward: { P: 1, LP: 4 } }, { T: 15, ck: 6, B: 1, general: true }],
   // the mLSTM forward stages blocks of 16 steps: 3 blocks, the last one partial (its backward is the general kind)
   ['mLSTM staged forward over 3 blocks', ['matrix', ['dot'], ['scalar', { parametrization: 'sigmoid' }], ['gd'], 2, 16, 16, { mlstmNormalizer: true, betaActivation: 'exp' }], undefined, { T: 37, ck: 8, B: 1, general: true }],
 ];

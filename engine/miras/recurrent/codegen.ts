@@ -71,7 +71,9 @@ export interface StageSeg {
  * latency per element. `decl` declares the registers, `load(base)` fills them for the block starting at
  * sub-step `base`, `store` writes them into `pre`.
  */
-export function staging(segs: StageSeg[], LP: number, W: number) {
+export function staging(segs: StageSeg[], LP: number, W: number, vec4 = false) {
+  // vec4: `pre` is an array of vec4<f32> (PS a multiple of 4), written one component at a time
+  const at = (x: string) => (vec4 ? `pre[(${x}) / 4u][(${x}) % 4u]` : `pre[${x}]`);
   const cnt = (g: StageSeg) => Math.ceil((LP * g.len) / W);
   const decl = segs.map((g) => `var pf_${g.name}: array<f32, ${cnt(g)}>;`).join('\n  ');
   const load = (base: string) =>
@@ -85,7 +87,7 @@ export function staging(segs: StageSeg[], LP: number, W: number) {
       .join('\n    ');
   const store = segs
     .map((g) =>
-      Array.from({ length: cnt(g) }, (_, n) => `{ let x = t + ${u(n * W)}; if (x < ${u(LP * g.len)}) { pre[(x / ${u(g.len)}) * PS + ${u(g.off)} + x % ${u(g.len)}] = ${g.map ? `${g.map}(pf_${g.name}[${n}])` : `pf_${g.name}[${n}]`}; } }`).join('\n    '),
+      Array.from({ length: cnt(g) }, (_, n) => `{ let x = t + ${u(n * W)}; if (x < ${u(LP * g.len)}) { ${at(`(x / ${u(g.len)}) * PS + ${u(g.off)} + x % ${u(g.len)}`)} = ${g.map ? `${g.map}(pf_${g.name}[${n}])` : `pf_${g.name}[${n}]`}; } }`).join('\n    '),
     )
     .join('\n    ');
   // the block loop's head: registers for block 0, then per block (variable `base`) the staged operands in `pre`
@@ -182,6 +184,8 @@ export interface ForwardTune {
   P?: number;
   TV?: number;
   LP?: number;
+  /** Read each invocation's rows of k, q and the channel gates as vec4 loads of workgroup memory (needs R % 4 == 0). */
+  vec4?: boolean;
 }
 
 /** Backward launch shape: invocations per value column (P), sub-steps per staged block (LP); `general` forces the general kernel. */
@@ -375,9 +379,9 @@ export function treeSum(terms: string[]): string {
   return t[0];
 }
 
-/** An expression written for row r of the unrolled row loop (S[r], A0[r], i = p * R + r) at the constant row rr. */
+/** An expression written for row r of the row loop (S[r], kr[r], i = p * R + r) at the constant row rr. */
 function atRow(e: string, rr: number): string {
-  return e.replaceAll('[r]', `[${rr}]`).replace(/\bi\b/g, `(p * R + ${u(rr)})`);
+  return e.replace(/\br\b/g, `${rr}`).replace(/\bi\b/g, `(p * R + ${u(rr)})`);
 }
 
 /** Sum of per-invocation values over the workgroup's columns, broadcast to all: red[m*DV + j]. */
@@ -601,7 +605,8 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune:
   const OB = OV + TV;
   const OS = OB + (f.bc !== undefined ? TV : 0);
   const OKK = OS + scal.length;
-  const PS = OKK + (implicit ? 1 : 0);
+  const vec = !!tune.vec4 && R % 4 === 0;
+  const PS = vec ? Math.ceil((OKK + (implicit ? 1 : 0)) / 4) * 4 : OKK + (implicit ? 1 : 0);
   const sIdx = (n: (typeof scal)[number]) => OS + scal.indexOf(n);
   const redN = Math.max(1, nf * L.DV);
   const crN = 2 * W;
@@ -618,7 +623,20 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune:
   const access = ['read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write', 'read'] as const;
   const names = ['q', 'k', 'v', 'gates', 'o', 'finalState', 'state', 'initialState'].slice(0, binds.length);
   const decl = names.map((n, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${n}: array<f32>;`).join('\n');
-  const PRE = (off: string) => `pre[l * PS + ${off}]`;
+  const PRE = (off: string) => (vec ? `pre[(l * PS + ${off}) / 4u][(l * PS + ${off}) % 4u]` : `pre[l * PS + ${off}]`);
+  // this invocation's rows (i = p * R + r) of the staged k, q and channel gates: vec4 loads into kr, qr, gr at the
+  // top of the step, or scalar workgroup-memory reads
+  const KR = vec ? 'kr[r]' : PRE('i');
+  const QR = vec ? 'qr[r]' : PRE('OQ + p * R + r');
+  const GR = vec ? 'gr[r]' : PRE('OG + i');
+  const rowLoads = !vec
+    ? ''
+    : [['kr', 'OK'], ['qr', 'OQ'], ...(chan ? [['gr', 'OG']] : [])]
+        .map(
+          ([a, off]) =>
+            `var ${a}: array<f32, R>;\n      ${Array.from({ length: R / 4 }, (_, q4) => `{ let x = pre[l * (PS / 4u) + ${off} / 4u + p * (R / 4u) + ${u(q4)}]; ${[0, 1, 2, 3].map((c4) => `${a}[${4 * q4 + c4}] = x.${'xyzw'[c4]};`).join(' ')} }`).join('\n      ')}`,
+        )
+        .join('\n      ');
   let uid = 0;
   // Sum of x over the P invocations of this column, broadcast to them (uniform control flow only). The partials
   // alternate between two halves of cr, so one barrier per reduction suffices: a half is rewritten only after
@@ -694,7 +712,7 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune:
       ${allReduce(`ntm${uid - 0}`, `${out}sum`)}
       ${out} = pow(${out}sum, -NEXPO / NPN);`;
   // channel and scalar gates are staged as exp(g) (StageSeg.map), computed once per block and workgroup
-  const lamRow = chan ? `select(1.0, ${PRE('OG + i')}, sub == 0u)` : 'lamS';
+  const lamRow = chan ? `select(1.0, ${GR}, sub == 0u)` : 'lamS';
   const Seff = nrm ? 'nrm_f(S[r]) * sc' : 'S[r]';
   const point = chunk ? 'A0[r]' : c.gradAt === 'retained' ? `${lamRow} * S[r]` : Seff;
   const rargs = (pre: string, idx: string) => [0, 1, 2].map((m) => (m < nf ? `${pre}${m}${idx}` : '0.0')).join(', ');
@@ -710,7 +728,7 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune:
       for (var jj = 0u; jj < DV; jj++) { ${c.bias.fwdSums.map((_, m) => `r${m} += red[${u(m)} * DV + jj];`).join(' ')} }
       workgroupBarrier();`;
     biasCode = `      // Σ over this invocation's rows as an add tree (the chain's latency: log₂R adds, not R dependent FMAs)
-      let yp = ${treeSum(Array.from({ length: R }, (_, r) => `${atRow(point, r)} * ${PRE(`p * R + ${u(r)}`)}`))};
+      let yp = ${treeSum(Array.from({ length: R }, (_, r) => `${atRow(point, r)} * ${atRow(KR, r)}`))};
       ${colReduce('yp', 'y')}
       let e = y - vj;
 ${sums}
@@ -734,7 +752,7 @@ ${sums}
       }`;
     biasCode = `      var ev: array<f32, R>;
       var gv: array<f32, R>;
-      for (var r = 0u; r < R; r++) { let i = p * R + r; ev[r] = ${PRE('i')} * ${point} - vj; }
+      for (var r = 0u; r < R; r++) { let i = p * R + r; ev[r] = ${KR} * ${point} - vj; }
 ${sums}
       for (var r = 0u; r < R; r++) { gv[r] = bias_g(ev[r], dl, ${rargs('rs', '[r]')}); }`;
   }
@@ -753,6 +771,7 @@ ${sums}
     ],
     LP,
     W,
+    vec,
   );
   // One sub-step of the block. lc: the constant sub-step index of an unrolled full block (then tau % m for m
   // dividing LP is a constant too), or null inside the rolled loop of a partial last block.
@@ -766,6 +785,7 @@ ${sums}
   const stepCode = (lc: number | null) => `      ${lc === null ? '' : `const l = ${u(lc)};`}
       let tau = base + l;
       let sub = ${tmod(lc, c.steps, 'STEPS')};
+      ${rowLoads}
       ${
         ckHoist
           ? ''
@@ -785,7 +805,7 @@ ${biasCode}
       for (var r = 0u; r < R; r++) {
         let i = p * R + r;
         let lam = ${lamRow};
-        let U = eta * ${PRE('i')} * ${Gr};
+        let U = eta * ${KR} * ${Gr};
         ${mom ? 'M[r] = mm * M[r] - U; let stp = -M[r];' : 'let stp = U;'}
         let z = lam * ${sx ? 'log(S[r])' : 'S[r]'} - ${c.retention.coupled ? 'lam' : '1.0'} * stp;
         ${sx ? 'zr[r] = z;' : `S[r] = ${c.retention.post ? 'post_map(z)' : 'z'};`}
@@ -794,7 +814,7 @@ ${softmaxFwd}
       ${nrm ? normSc('sc') : ''}
       ${c.lagToken ? `if (${tmod(lc, c.chunk, 'CHUNK')} == 0u) { for (var r = 0u; r < R; r++) { A0[r] = ${Seff}; } } // lag token: anchor after the first step` : ''}
       if (sub == STEPS - 1u) {
-        let op = ${treeSum(Array.from({ length: R }, (_, r) => `${atRow(Seff, r)} * ${PRE(`OQ + p * R + ${u(r)}`)}`))};
+        let op = ${treeSum(Array.from({ length: R }, (_, r) => `${atRow(Seff, r)} * ${atRow(QR, r)}`))};
         ${P > 1 ? 'po[l * W + t] = op;' : 'o[rowo(b, tau / STEPS, h) + j] = SCALE * op;'}
       }`;
   const wgsl = `${sg ? 'enable subgroups;\n' : ''}${header(c, s, L, 'forward')}
@@ -811,7 +831,7 @@ const OV = ${u(OV)};
 const OB = ${u(OB)};
 const OS = ${u(OS)};
 const OKK = ${u(OKK)};
-var<workgroup> pre: array<f32, ${LP * PS}>;
+var<workgroup> pre: ${vec ? `array<vec4<f32>, ${(LP * PS) / 4}>` : `array<f32, ${LP * PS}>`};
 var<workgroup> red: array<f32, ${redN}>;
 var<workgroup> cr: array<f32, ${crN}>;
 ${poN ? `var<workgroup> po: array<f32, ${LP * poN}>;` : ''}${sg ? `\n${SG_VARS}` : ''}
@@ -834,7 +854,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var sc = 1.0;
   ${normSc('sc')}` : ''}
   ${st.loopHead}
-    ${implicit ? `for (var l = t; l < LP; l += W) { var a = 0.0; for (var i = 0u; i < DK; i++) { let ki = pre[l * PS + i]; a += ki * ki; } pre[l * PS + OKK] = a; }
+    ${implicit ? `for (var l = t; l < LP; l += W) { var a = 0.0; for (var i = 0u; i < DK; i++) { let ki = ${PRE('i')}; a += ki * ki; } ${PRE('OKK')} = a; }
     workgroupBarrier();` : ''}
     // the next block's operands are in flight while this block runs
     ${st.load('base + LP')}
