@@ -6,7 +6,8 @@
  *      every LP sub-steps in private memory;
  *   2. sub-segment by sub-segment in reverse: restore its sub-checkpoint, recompute its LP states (keeping each
  *      state before its step in `hist<name>`), then run the reverse recurrence over them.
- * Every operand of a sub-segment is staged in workgroup memory before each of its two walks (`stage`).
+ * Every operand of a sub-segment is staged in workgroup memory before each of its two walks (`stage`), from
+ * registers loaded during the previous sub-segment (`prefetch`).
  * The kernels differ only in the carried state (`vars`) and in the step snippets; the save / restore of the
  * sub-checkpoints and of the per-step history are generated here from `vars`.
  *
@@ -38,8 +39,18 @@ export interface RecomputeWalk {
   vars: CarriedVar[];
   /** restore the carried state from the checkpoint of segment `seg` */
   load: string;
-  /** stage the operands of sub-segment [u0, u1) into workgroup memory (with its barriers) */
-  stage: string;
+  /**
+   * Staging of a sub-segment's operands (codegen.ts `staging`): `load(base)` fills the registers for the sub-segment
+   * starting at sub-step `base`, `store` writes them to workgroup memory; `after` runs once they are stored (after
+   * a barrier; it must end with its own barrier if it writes workgroup memory the steps read).
+   */
+  stage: { load: (base: string) => string; store: string; after?: string };
+  /**
+   * Load the next sub-segment's operands while this one runs (default): the registers are filled right after the
+   * store, so a sub-segment's global-memory latency overlaps the previous one's steps instead of stalling the
+   * workgroup twice per LP sub-steps. false: load right before the store.
+   */
+  prefetch?: boolean;
   /** one forward step at tau (first walk: nothing kept) */
   step: string;
   /** one forward step at tau in the second walk (after histX[l] = X); may keep more per step */
@@ -66,16 +77,24 @@ export function recomputeWalk(w: RecomputeWalk): string {
   const reg = (v: CarriedVar) => (v.rows ? `${v.name}[r]` : v.name);
   const sub = (v: CarriedVar) => (v.rows ? `sub${cap(v.name)}[ss * R + r]` : `sub${cap(v.name)}[ss]`);
   const hist = (v: CarriedVar) => (v.rows ? `hist${cap(v.name)}[l * R + r]` : `hist${cap(v.name)}[l]`);
-  // a sub-segment [u0, u1): the carried state copied in `enter`, the operands staged, then the forward steps
-  const walk = (enter: string, keep: string, step: string) => `let u0 = t0 + ss * LP;
+  const pre = w.prefetch ?? true;
+  // a sub-segment [u0, u1): the carried state copied in `enter`, the operands staged (and the next sub-segment's
+  // loaded when prefetching: `next` is its first sub-step; the loads clamp, so past the ends is harmless), then the forward steps
+  const walk = (enter: string, next: string, keep: string, step: string) => `let u0 = t0 + ss * LP;
       let u1 = min(t1, u0 + LP);
       ${enter}
-${w.stage}
+      workgroupBarrier();
+      ${pre ? '' : w.stage.load('u0')}
+      ${w.stage.store}
+      workgroupBarrier();
+      ${w.stage.after ?? ''}
+      ${pre ? w.stage.load(next) : ''}
       for (var tau = u0; tau < u1; tau++) {
         let l = tau - u0;${keep}
 ${step}
       }`;
-  return `for (var sg = 0u; sg < NCK; sg++) {
+  return `${pre ? w.stage.load('(NCK - 1u) * CK') : ''}
+  for (var sg = 0u; sg < NCK; sg++) {
     let seg = NCK - 1u - sg;
     let t0 = seg * CK;
     let t1 = min(TS, t0 + CK);
@@ -83,12 +102,12 @@ ${step}
     // 1. recompute the segment from its checkpoint, keeping a sub-checkpoint every LP sub-steps
     ${w.load}
     for (var ss = 0u; ss < nsub; ss++) {
-      ${walk(copy(w.vars, sub, reg), '', w.step)}
+      ${walk(copy(w.vars, sub, reg), 'select(t0 + (nsub - 1u) * LP, u0 + LP, ss + 1u < nsub)', '', w.step)}
     }
     // 2. sub-segments in reverse: recompute their LP states, then the reverse recurrence over them
     for (var sr = 0u; sr < nsub; sr++) {
       let ss = nsub - 1u - sr;
-      ${walk(copy(w.vars, reg, sub), `\n        ${copy(w.vars, hist, reg)}`, w.kept)}
+      ${walk(copy(w.vars, reg, sub), 'select(t0 - CK, u0 - LP, ss > 0u)', `\n        ${copy(w.vars, hist, reg)}`, w.kept)}
 ${w.beforeReverse}
       for (var tt = u0; tt < u1; tt++) {
         let tau = u1 - 1u - (tt - u0);

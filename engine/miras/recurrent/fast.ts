@@ -44,6 +44,8 @@ export function fastBackwardCovers(c: Combo): boolean {
 export interface FastConfig {
   P: number;
   LP: number;
+  /** load the next sub-segment's operands during this one (default true; false for measurements) */
+  prefetch?: boolean;
 }
 
 interface Parts {
@@ -54,6 +56,9 @@ interface Parts {
   sf: ('beta' | 'g' | 'delta')[];
   rows: ('k' | 'q' | 'l')[];
   cols: ('g' | 'b')[];
+  /** row partials per column, and their stride in the reduction area */
+  NI: number;
+  NIP: number;
   RB: number;
   cyN: number;
 }
@@ -75,9 +80,13 @@ function parts(c: Combo, L: Layout, TV: number, P: number): Parts {
   const rows: Parts['rows'] = ['k', 'q', ...(chan ? (['l'] as const) : [])];
   const cols: Parts['cols'] = ['g', ...(c.hasBeta && (c.betaPerChannel || c.learner === 'implicit') ? (['b'] as const) : [])];
   const W = TV * P;
-  const RB = (rows.length * L.DK + sf.length * P) * TV + cols.length * W;
+  // row partials column by column with an odd stride NIP: the reduction reads consecutive words across lanes
+  // (the column-major stride TV, a multiple of 16, made its loads 16-way bank conflicts)
+  const NI = rows.length * L.DK + sf.length * P;
+  const NIP = NI | 1;
+  const RB = TV * NIP + cols.length * W;
   const cyN = c.memory === 'matrix' && !c.bias.hebbian && P > 1 ? 2 * W : 0;
-  return { PS, off: { q, g, v, dout, gv, bc, s, kk }, scal: [...scal], sf: [...sf], rows, cols, RB, cyN };
+  return { PS, off: { q, g, v, dout, gv, bc, s, kk }, scal: [...scal], sf: [...sf], rows, cols, NI, NIP, RB, cyN };
 }
 
 /** Launch shape of the fast backward within `caps`, or null when it does not fit (then the general kernel runs). */
@@ -104,7 +113,7 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
   const R = L.DK / P;
   if (L.PB !== P) throw new Error(`${c.id}: fast backward needs the layout for ${P} row groups (got ${L.PB})`);
   const pt = parts(c, L, TV, P);
-  const { PS, off, rows, cols, sf, RB, cyN } = pt;
+  const { PS, off, rows, cols, sf, NI, NIP, RB, cyN } = pt;
   const f = L.fields;
   const chan = c.retention.decay === 'channel';
   const implicit = c.learner === 'implicit';
@@ -113,8 +122,7 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
   const retained = c.gradAt === 'retained';
   const cpl = c.retention.coupled ? 'lam' : '1.0';
   const NSUB = Math.ceil(L.CK / LP);
-  const NI = rows.length * L.DK + sf.length * P;
-  const CRO = (rows.length * L.DK + sf.length * P) * TV;
+  const CRO = TV * NIP;
   const PRE = (o: string) => `pre[l * PS + ${o}]`;
   const sIdx = (n: 'beta' | 'g' | 'delta') => u(off.s + pt.scal.indexOf(n));
   const lamS = c.retention.decay === 'constant' ? 'GAMMA[h]' : c.retention.decay === 'scalar' ? `exp(${PRE(sIdx('g'))})` : '1.0';
@@ -168,19 +176,19 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
   const rowArr: Record<string, string> = { k: 'pk', q: 'pq', l: 'pl' };
   const writePending = `for (var r = 0u; r < R; r++) {
         let i = p * R + r;
-        ${rows.map((m, n) => `red[rb + ${u(n * L.DK)} * TV + i * TV + jl] = ${rowArr[m]}[r];`).join('\n        ')}
+        ${rows.map((m, n) => `red[rb + jl * ${u(NIP)} + ${u(n * L.DK)} + i] = ${rowArr[m]}[r];`).join('\n        ')}
       }
-      ${sf.map((_, n) => `red[rb + (${u(rows.length * L.DK + n * P)} + p) * TV + jl] = ps[${n}];`).join('\n      ')}`;
+      ${sf.map((_, n) => `red[rb + jl * ${u(NIP)} + ${u(rows.length * L.DK + n * P)} + p] = ps[${n}];`).join('\n      ')}`;
   const reduce = `if (pend != 0xffffffffu) {
         let tp = pend;
         for (var x = t; x < ${u(NI)}; x += W) {
           ${
             TV % 4 === 0
               ? `var a4 = vec4f(0.0);
-          for (var jj = 0u; jj < TV; jj += 4u) { let y = rb + x * TV + jj; a4 += vec4f(red[y], red[y + 1u], red[y + 2u], red[y + 3u]); }
+          for (var jj = 0u; jj < TV; jj += 4u) { let y = rb + jj * ${u(NIP)} + x; a4 += vec4f(red[y], red[y + ${u(NIP)}], red[y + ${u(2 * NIP)}], red[y + ${u(3 * NIP)}]); }
           let a = (a4.x + a4.y) + (a4.z + a4.w);`
               : `var a = 0.0;
-          for (var jj = 0u; jj < TV; jj++) { a += red[rb + x * TV + jj]; }`
+          for (var jj = 0u; jj < TV; jj++) { a += red[rb + jj * ${u(NIP)} + x]; }`
           }
           var dst = 0xffffffffu;
           ${rows.map((m, n) => `if (x >= ${u(n * L.DK)} && x < ${u((n + 1) * L.DK)}) { let i = x - ${u(n * L.DK)}; dst = ${rowDst[m]}; }`).join('\n          ')}
@@ -283,12 +291,14 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
     LP,
     W,
   );
-  const stageBlock = `    workgroupBarrier();
-    ${st.load('u0')}
-    ${st.store}
-    workgroupBarrier();
-    ${implicit ? `for (var l = t; l < LP; l += W) { var a = 0.0; for (var i = 0u; i < DK; i++) { let ki = pre[l * PS + i]; a += ki * ki; } pre[l * PS + ${u(off.kk)}] = a; }
-    workgroupBarrier();` : ''}`;
+  const stage = {
+    load: st.load,
+    store: st.store,
+    after: implicit
+      ? `for (var l = t; l < LP; l += W) { var a = 0.0; for (var i = 0u; i < DK; i++) { let ki = pre[l * PS + i]; a += ki * ki; } pre[l * PS + ${u(off.kk)}] = a; }
+      workgroupBarrier();`
+      : undefined,
+  };
   const names = ['q', 'k', 'v', 'gates', 'dout', 'state', 'dx', 'grad_v'];
   const binds = ['q', 'k', 'v', 'scratch.gates', 'grad.o', 'scratch.state', 'scratch.dx', 'grad.v'];
   const access = ['read', 'read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write'] as const;
@@ -324,7 +334,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   ${recomputeWalk({
     vars: [{ name: 'S', rows: true }],
     load: 'for (var r = 0u; r < R; r++) { S[r] = state[ckpt(bh, seg, 0u, p * R + r, j)]; }',
-    stage: stageBlock,
+    stage,
+    prefetch: cfg.prefetch,
     step: fwdStep(false),
     kept: fwdStep(true),
     beforeReverse: '      for (var r = 0u; r < R; r++) { Sn[r] = S[r]; }',

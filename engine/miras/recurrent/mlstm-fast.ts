@@ -38,6 +38,8 @@ export interface MlstmFastConfig {
   LP: number;
   /** the step's 2·d_k row sums (∂q, ∂k) go through the reduction area in NCH chunks (2 barriers each) */
   NCH: number;
+  /** load the next sub-segment's operands during this one (default true; false for measurements) */
+  prefetch?: boolean;
 }
 
 /** Staged floats per step: [k | q | v | ∂o | grad.v so far | ĩ | log f]. */
@@ -54,9 +56,13 @@ function stepFloats(c: Combo, L: Layout) {
 /** Workgroup floats: staged operands, the reduction area (also the recompute's partials), nq / Σ∂o·num partials, the ∂m chain's sums. */
 function wgFloats(c: Combo, L: Layout, P: number, LP: number, NCH: number) {
   const W = L.DV * P;
-  const RB = ((2 * L.DK) / NCH + 2 * P) * L.DV + W;
-  const RED = Math.max(RB, LP * W);
-  return { W, RB, RED, total: LP * stepFloats(c, L).PS + RED + 4 * LP * P };
+  // a step's row partials column by column (odd stride XP) and the recompute's partials step by step (stride LW =
+  // W + P, column-major within a step): the reductions read consecutive words across lanes (bank-conflict free)
+  const XP = ((2 * L.DK) / NCH + 2 * P) | 1;
+  const LW = W + P;
+  const RB = L.DV * XP + W;
+  const RED = Math.max(RB, LP * LW);
+  return { W, XP, LW, RB, RED, total: LP * stepFloats(c, L).PS + RED + 4 * LP * P };
 }
 
 /** Launch shape of the fast mLSTM backward within `caps`, or null (then mlstm.ts's general kernel runs). */
@@ -85,7 +91,7 @@ export function mlstmFastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: 
   const TV = L.DV;
   const R = L.DK / P;
   if (!Number.isInteger(R) || (2 * L.DK) % NCH !== 0) throw new Error(`${c.id}: fast mLSTM backward needs P | d_k and NCH | 2·d_k (P = ${P}, NCH = ${NCH})`);
-  const { W, RED, total } = wgFloats(c, L, P, LP, NCH);
+  const { W, XP, LW, RED, total } = wgFloats(c, L, P, LP, NCH);
   if (total * 4 > caps.maxComputeWorkgroupStorageSize) throw new Error(`${c.id}: fast mLSTM backward (P = ${P}, LP = ${LP}, NCH = ${NCH}) exceeds the workgroup memory`);
   if (W > caps.maxComputeInvocationsPerWorkgroup) throw new Error(`${c.id}: fast mLSTM backward (P = ${P}) needs ${W} invocations per workgroup`);
   const CH = (2 * L.DK) / NCH;
@@ -116,7 +122,7 @@ export function mlstmFastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: 
           pd += C[r] * qi;
         }
         m = mN;
-        ${keep ? `red[l * W + t] = pd * ${PRE(`${u(off.dout)} + j`)};
+        ${keep ? `red[l * ${u(LW)} + jl * P + p] = pd * ${PRE(`${u(off.dout)} + j`)};
         if (jl == 0u) { nqa[l * P + p] = pn; }` : '_ = pn; _ = pd;'}`;
   // the denominator of step l from the reduced partials: nq, den, floor, absB, dden, dnq
   const denAt = `var nq = 0.0;
@@ -128,8 +134,7 @@ export function mlstmFastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: 
         let dden = -dsum / (den * den);
         let dnq = select(0.0, dden * sign(nq), absB);`;
   // reduction area: [CH row slots (slot x: ∂q row x, ∂k row x − d_k) | ∂f', ∂i' partials per row group | ∂v partials], per column
-  const CS = CH * TV;
-  const CRO = (CH + 2 * P) * TV;
+  const CRO = TV * XP;
   const revStep = `        ${gates('histM[l]')}
         ${denAt}
         let doj = ${PRE(`${u(off.dout)} + j`)};
@@ -158,12 +163,12 @@ export function mlstmFastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: 
         let lo = ch * ${u(CH)};
         for (var r = 0u; r < R; r++) {
           let i = p * R + r;
-          if (i >= lo && i < lo + ${u(CH)}) { red[(i - lo) * TV + j] = pq[r]; }
-          if (DK + i >= lo && DK + i < lo + ${u(CH)}) { red[(DK + i - lo) * TV + j] = pk[r]; }
+          if (i >= lo && i < lo + ${u(CH)}) { red[j * ${u(XP)} + i - lo] = pq[r]; }
+          if (DK + i >= lo && DK + i < lo + ${u(CH)}) { red[j * ${u(XP)} + DK + i - lo] = pk[r]; }
         }
         if (ch == 0u) {
-          red[${u(CS)} + p * TV + j] = pfs;
-          red[${u(CS)} + (P + p) * TV + j] = pis;
+          red[j * ${u(XP)} + ${u(CH)} + p] = pfs;
+          red[j * ${u(XP)} + ${u(CH)} + P + p] = pis;
           red[${u(CRO)} + t] = pdv;
         }
         workgroupBarrier();
@@ -172,10 +177,10 @@ export function mlstmFastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: 
           ${
             TV % 4 === 0
               ? `var a4 = vec4f(0.0);
-          for (var jj = 0u; jj < TV; jj += 4u) { let y = x * TV + jj; a4 += vec4f(red[y], red[y + 1u], red[y + 2u], red[y + 3u]); }
+          for (var jj = 0u; jj < TV; jj += 4u) { let y = jj * ${u(XP)} + x; a4 += vec4f(red[y], red[y + ${u(XP)}], red[y + ${u(2 * XP)}], red[y + ${u(3 * XP)}]); }
           let a = (a4.x + a4.y) + (a4.z + a4.w);`
               : `var a = 0.0;
-          for (var jj = 0u; jj < TV; jj++) { a += red[x * TV + jj]; }`
+          for (var jj = 0u; jj < TV; jj++) { a += red[jj * ${u(XP)} + x]; }`
           }
           let y = lo + x;
           if (x >= ${u(CH)}) { dsa[l * ${u(2 * P)} + x - ${u(CH)}] = a; }
@@ -225,10 +230,6 @@ export function mlstmFastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: 
     LP,
     W,
   );
-  const stageBlock = `      workgroupBarrier();
-      ${st.load('u0')}
-      ${st.store}
-      workgroupBarrier();`;
   const names = ['q', 'k', 'v', 'gates', 'dout', 'state', 'dx', 'grad_v'];
   const binds = ['q', 'k', 'v', 'scratch.gates', 'grad.o', 'scratch.state', 'scratch.dx', 'grad.v'];
   const access = ['read', 'read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write'] as const;
@@ -271,7 +272,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     vars: CARRIED,
     load: `for (var r = 0u; r < R; r++) { C[r] = state[ckpt(bh, seg, 0u, p * R + r, j)]; n[r] = state[ckpt(bh, seg, 1u, p * R + r, j)]; }
     m = state[ckpt(bh, seg, 2u, 0u, j)];`,
-    stage: stageBlock,
+    stage: st,
+    prefetch: cfg.prefetch,
     step: fwdStep(false),
     kept: fwdStep(true),
     beforeReverse: `      for (var r = 0u; r < R; r++) { Cn[r] = C[r]; nn[r] = n[r]; }
@@ -281,7 +283,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         let l = x / P;
         let pp = x % P;
         var a = 0.0;
-        if (u0 + l < u1) { for (var jj = 0u; jj < TV; jj++) { a += red[l * W + pp * TV + jj]; } }
+        if (u0 + l < u1) { for (var jj = 0u; jj < TV; jj++) { a += red[l * ${u(LW)} + jj * P + pp]; } }
         dda[x] = a;
       }
       workgroupBarrier();`,
