@@ -9,42 +9,42 @@
  *    tests/chunk/plan.test.ts checks only that 128 plans within the caps);
  *  - the deep MLP memory kernel at d_k = d_v = 128 (Titans-style: 2 layers, expansion 2, residual + LayerNorm,
  *    ℓ2 retention, momentum, learned initial memory; the MLP GPU tests run d = 8 and the whole-model checks d = 32).
- * T is not a multiple of the checkpoint interval or the chunk. One head, one batch row: SwiftShader is slow.
+ * T is not a multiple of the checkpoint interval (√T) or the chunk. One head, one batch row: SwiftShader is slow.
  */
 import { describe, expect, it } from 'vitest';
 import { testGpu } from '../helpers/gpu';
 import { DEFAULT_CAPS } from '@/engine/plan/kernel';
-import { comboInputs, comboOutputs, resolveCombo } from '@/engine/miras/math/combo';
-import { recurrentKernels } from '@/engine/miras/recurrent/codegen';
 import { runScanKernels } from '@/engine/miras/recurrent/run';
-import { referenceProviderFor } from '@/engine/miras/reference/provider';
 import { recurrentBackward, recurrentForward } from '@/engine/miras/chunk/naive';
 import { gradNames, type ChunkScanConfig, type ChunkScanInputs } from '@/engine/miras/chunk/types';
-import { gauss, mixer, randomInputs, relErr, rng } from './kernel-helpers';
+import { relErr } from './kernel-helpers';
 import { randomInputs as chunkInputs, runChunkOnGpu } from '../chunk/harness';
-import { resolveCombo as resolveCatalogCombo } from '@/engine/miras/catalog';
+import { resolveCombo, type ComboInput } from '@/engine/miras/catalog';
 import { fusedProvider, runReference } from '@/engine/miras/cli/backends';
 import { Rng, normal, randomScanInputs } from '@/engine/miras/reference/random';
 
+/** The combination's fused kernel (the one the engine registers) at DEFAULT_CAPS vs the float64 oracle: o, final state, every input gradient. */
+async function onDevice(tag: string, combo: ComboInput, s: { batch: number; time: number; heads: number; dk: number; dv: number }, kernel: RegExp) {
+  const { device } = await testGpu();
+  const c = resolveCombo(combo);
+  const rng = new Rng(3);
+  const x = randomScanInputs(c, s, rng);
+  const dO = { o: Float64Array.from({ length: s.batch * s.time * s.heads * s.dv }, () => normal(rng)) };
+  const ref = runReference(c, s, x, dO);
+  const provider = fusedProvider(c, s);
+  expect(provider.id).toMatch(kernel);
+  const got = await runScanKernels(device, provider.kernels(DEFAULT_CAPS, s), { inputs: provider.inputs(s), outputs: provider.outputs(s) }, x, dO);
+  const fwd = Math.max(relErr(got.o, ref.o), relErr(got.finalState, ref.finalState));
+  const errs = Object.keys(ref.grads!).map((n) => [n, relErr(got.grads![n], ref.grads![n])] as const);
+  console.log(`[audit d128] ${tag} ${provider.id}: fwd ${fwd.toExponential(2)}; ${errs.map(([n, e]) => `${n} ${e.toExponential(1)}`).join(', ')}`);
+  expect(fwd).toBeLessThan(1e-4);
+  for (const [n, e] of errs) expect(e, `grad ${n}`).toBeLessThan(1e-3);
+}
+
 describe('head dimension 128 on the device, within DEFAULT_CAPS', () => {
-  it('fused recurrent: Gated DeltaNet matrix memory, d_k = d_v = 128, T = 7 (checkpoint 4)', async () => {
-    const { device } = await testGpu();
-    const s = { batch: 1, time: 7, heads: 1, dk: 128, dv: 128 };
-    const c = resolveCombo(mixer('matrix', ['l2'], ['scalar'], ['gd'], 1, 128, 128, { queryScale: 'inv-sqrt-dk' }));
-    const x = randomInputs(c, s, 5);
-    const r = rng(6);
-    const oracle = referenceProviderFor(c.catalog);
-    const want = oracle.referenceForward(x, s);
-    const go = Float64Array.from(want.o, () => gauss(r));
-    const gf = Float64Array.from(want.finalState, () => gauss(r));
-    const wantG = oracle.referenceBackward(x, { o: go, finalState: gf }, s);
-    const k = recurrentKernels(c, s, DEFAULT_CAPS, { checkpoint: 4 });
-    const got = await runScanKernels(device, k, { inputs: comboInputs(c, s), outputs: comboOutputs(c, s) }, x, { o: go, finalState: gf });
-    const fwd = Math.max(relErr(got.o, want.o), relErr(got.finalState, want.finalState));
-    const errs = Object.keys(wantG).map((n) => [n, relErr(got.grads![n], wantG[n])] as const);
-    console.log(`[audit d128] recurrent ${c.id}: fwd ${fwd.toExponential(2)}; ${errs.map(([n, e]) => `${n} ${e.toExponential(1)}`).join(', ')}`);
-    expect(fwd).toBeLessThan(1e-4);
-    for (const [n, e] of errs) expect(e, `grad ${n}`).toBeLessThan(1e-3);
+  it('fused recurrent: Gated DeltaNet matrix memory, d_k = d_v = 128, T = 7 (checkpoint √T = 3)', async () => {
+    const gdn: ComboInput = { memory: { kind: 'matrix' }, bias: { kind: 'l2' }, retention: { kind: 'scalar' }, learner: { kind: 'gd' }, block: { queryScale: 'inv-sqrt-dk' } };
+    await onDevice('recurrent', gdn, { batch: 1, time: 7, heads: 1, dk: 128, dv: 128 }, /^miras:matrix/);
   });
 
   const CHUNK: [string, Omit<ChunkScanConfig, 'scale' | 'initialState'>][] = [
@@ -71,20 +71,7 @@ describe('head dimension 128 on the device, within DEFAULT_CAPS', () => {
   }
 
   it('deep MLP memory kernel: d_k = d_v = 128, 2 layers × expansion 2, momentum, T = 5', async () => {
-    const { device } = await testGpu();
-    const c = resolveCatalogCombo({ memory: { kind: 'mlp', params: { layers: 2, expansion: 2 } }, bias: { kind: 'l2' }, retention: { kind: 'l2' }, learner: { kind: 'momentum' }, block: { memoryInit: 'learned' } });
-    const s = { batch: 1, time: 5, heads: 1, dk: 128, dv: 128 };
-    const rng = new Rng(3);
-    const x = randomScanInputs(c, s, rng);
-    const dO = { o: Float64Array.from({ length: s.time * s.dv }, () => normal(rng)) };
-    const ref = runReference(c, s, x, dO);
-    const provider = fusedProvider(c, s);
-    expect(provider.id).toMatch(/mlp/);
-    const got = await runScanKernels(device, provider.kernels(DEFAULT_CAPS, s), { inputs: provider.inputs(s), outputs: provider.outputs(s) }, x, dO);
-    const fwd = Math.max(relErr(got.o, ref.o), relErr(got.finalState, ref.finalState));
-    const errs = Object.keys(ref.grads!).map((n) => [n, relErr(got.grads![n], ref.grads![n])] as const);
-    console.log(`[audit d128] MLP memory ${provider.id}: fwd ${fwd.toExponential(2)}; ${errs.map(([n, e]) => `${n} ${e.toExponential(1)}`).join(', ')}`);
-    expect(fwd).toBeLessThan(1e-4);
-    for (const [n, e] of errs) expect(e, `grad ${n}`).toBeLessThan(1e-3);
+    const titans: ComboInput = { memory: { kind: 'mlp', params: { layers: 2, expansion: 2 } }, bias: { kind: 'l2' }, retention: { kind: 'l2' }, learner: { kind: 'momentum' }, block: { memoryInit: 'learned' } };
+    await onDevice('MLP memory', titans, { batch: 1, time: 5, heads: 1, dk: 128, dv: 128 }, /mlp/);
   });
 });
