@@ -24,7 +24,7 @@ describe('property: deep MLP memory kernel on random combinations and shapes', (
     const dv = residual ? dk : dk === 16 ? 32 : 16;
     const time = 5 + Math.floor(r.next() * 8);
     const heads = 1 + Math.floor(r.next() * 2);
-    const memory = { ...c.memory, params: { ...c.memory.params, residual } };
+    const memory = { kind: c.memory.kind, params: { ...c.memory.params, residual } as Record<string, number | string | boolean> };
     const m: MirasMixer = { type: 'miras', heads, headDimK: dk, headDimV: dv, memory, bias: c.bias, retention: c.retention, learner: c.learner, block: c.block };
     const p = memory.params;
     const name = `#${n} mlp(${p.layers}×${p.expansion} ${p.activation}${p.layerNorm ? ' LN' : ''}${residual ? ' res' : ''})/${c.bias.kind}/${c.retention.kind}/${c.learner.kind}${c.learner.kind === 'chunk' ? `(b=${c.learner.params.chunkSize}${c.learner.params.lagToken ? ', lag' : ''})` : ''} H${heads} dk${dk} dv${dv} T${time}`;
