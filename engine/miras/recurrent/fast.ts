@@ -22,7 +22,7 @@ import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
 import { lit } from '../math/expr';
 import { recomputeDecls, recomputeWalk } from './bwd-recompute';
-import { consts, header, mathFns, splitConsts, SPLIT_IDS, staging, unrollLoops, type BackwardTune, type Layout } from './codegen';
+import { consts, header, mathFns, SG_VARS, splitConsts, SPLIT_IDS, staging, subgroupCheck, unrollLoops, type BackwardTune, type Layout } from './codegen';
 
 const u = (x: number) => `${x}u`;
 
@@ -46,6 +46,8 @@ export interface FastConfig {
   LP: number;
   /** load the next sub-segment's operands during this one (default true; false for measurements) */
   prefetch?: boolean;
+  /** row sums by subgroup shuffles where caps offer `subgroups` (default true; false forces workgroup memory) */
+  sg?: boolean;
 }
 
 interface Parts {
@@ -115,6 +117,8 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
   const pt = parts(c, L, TV, P);
   const { PS, off, rows, cols, sf, NI, NIP, RB, cyN } = pt;
   const f = L.fields;
+  const sg = !!caps.subgroups && cfg.sg !== false && TV >= 2 && TV <= 128 && (TV & (TV - 1)) === 0;
+  const sgIf = (cond: string, body: string) => (sg ? `if (${cond}) {\n      ${body}\n      }` : body);
   const chan = c.retention.decay === 'channel';
   const implicit = c.learner === 'implicit';
   const matrixL2 = c.memory === 'matrix' && !c.bias.hebbian;
@@ -174,6 +178,30 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
     l: `select(0xffffffffu, ${u(DXG)} + wid.y * ${u(L.PB * L.dx.gReg)} + rowg(b, tp, h) + ${u(f.gc ?? 0)} + i, tp % STEPS == 0u)`,
   };
   const rowArr: Record<string, string> = { k: 'pk', q: 'pq', l: 'pl' };
+  const subgroupRows = () => {
+    const NV = rows.length * R;
+    const K = Math.ceil(NV / TV);
+    const vals = Array.from({ length: K * TV }, (_, x) => (x < NV ? `${rowArr[rows[Math.floor(x / R)]]}[${x % R}]` : '0.0'));
+    const out = [`var rv = array<f32, ${K * TV}>(${vals.join(', ')});`];
+    for (let m = TV / 2, half = (K * TV) / 2; m >= 1; m /= 2, half /= 2) {
+      out.push(`{ let up = (jl & ${u(m)}) != 0u;`);
+      for (let x = 0; x < half; x++)
+        out.push(`  { let a = rv[${x}]; let b = rv[${x + half}]; rv[${x}] = select(a, b, up) + subgroupShuffleXor(select(b, a, up), ${u(m)}); }`);
+      out.push('}');
+    }
+    out.push('let tp = tau;');
+    for (let x = 0; x < K; x++)
+      out.push(`{ let vi = jl * ${u(K)} + ${u(x)}; let n = vi / R; let i = p * R + vi % R; var dst = 0xffffffffu;
+        ${rows.map((m, n) => `if (n == ${u(n)}) { dst = ${rowDst[m]}; }`).join(' ')}
+        if (vi < ${u(NV)} && dst != 0xffffffffu) { dx[dst] = rv[${x}]; } }`);
+    sf.forEach((m, n) => {
+      const steps: string[] = [];
+      for (let mm = 1; mm < TV; mm *= 2) steps.push(`sa += subgroupShuffleXor(sa, ${u(mm)});`);
+      out.push(`{ var sa = ps[${n}]; ${steps.join(' ')}
+        if (jl == 0u) { dx[${u(DXG)} + (wid.y * ${u(L.PB)} + p) * ${u(L.dx.gReg)} + rowg(b, tau, h) + ${u(f[m]!)}] = sa; } }`);
+    });
+    return out.join('\n      ');
+  };
   const writePending = `for (var r = 0u; r < R; r++) {
         let i = p * R + r;
         ${rows.map((m, n) => `red[rb + jl * ${u(NIP)} + ${u(n * L.DK)} + i] = ${rowArr[m]}[r];`).join('\n        ')}
@@ -197,10 +225,18 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
         }
       }`;
   const sfIdx = (m: 'beta' | 'g' | 'delta') => sf.indexOf(m);
+  // Subgroup path (caps.subgroups, never assumed): the row sums of a step over the tile's TV columns by shuffles, no
+  // workgroup memory. The ids are row-major (t = p·TV + jl), so with TV a power of two the TV invocations of row
+  // group p are t ^ m, m < TV; subgroupCheck(TV) proves at run time that they share a full subgroup with exactly
+  // that lane mapping (else the workgroup takes the workgroup-memory path, same kernel). The NV = |rows|·R row
+  // partials of an invocation are reduce-scattered: at mask m an invocation keeps the half of its values selected
+  // by bit m of jl and adds its partner's copy of that half, so after log2 TV stages it holds the full tile sums of
+  // values jl·K … jl·K + K − 1 (K = NV/TV, rounded up) and stores them; scalar gate partials are all-reduced.
   const colSum = (n: number) => `var c${n}T = 0.0; for (var pp = 0u; pp < P; pp++) { c${n}T += red[rb + ${u(CRO + n * W)} + pp * TV + jl]; }`;
   const cb = cols.indexOf('b');
+  const sgRows = sg ? subgroupRows() : '';
   // the reverse step at sub-step tau (local l): histS[l] = S_{τ−1}, Sn = S_τ, dS = ∂L/∂S_τ on entry, ∂L/∂S_{τ−1} on exit
-  const revStep = `      ${writePending}
+  const revStep = `      ${sgIf('!sgok', writePending)}
       ${scalars}
       ${matrixL2 ? 'let e = histE[l]; let G = bias_g(e, dl, 0.0, 0.0, 0.0);' : c.bias.hebbian ? 'let G = -vj;' : ''}
       let doj = select(0.0, ${PRE(`${u(off.dout)} + jl`)}, sub == STEPS - 1u);
@@ -240,7 +276,7 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
       workgroupBarrier();
       ${colSum(0)}
       ${cb >= 0 ? colSum(cb) : ''}
-      ${reduce}
+      ${sgIf('!sgok', reduce)}
       ${
         matrixL2
           ? `let de = bias_de(e, dl, 0.0, 0.0, 0.0, c0T, 0.0, 0.0, 0.0);
@@ -272,6 +308,7 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
       ${c.retention.decay === 'scalar' ? `var sgs = 0.0; if (sub == 0u) { for (var r = 0u; r < R; r++) { sgs += lamS * pl[r]; } } ps[${sfIdx('g')}] = sgs;` : ''}
       ${chan ? `for (var r = 0u; r < R; r++) { let i = p * R + r; pl[r] = select(0.0, ${lamRow} * pl[r], sub == 0u); }` : ''}
       ${c.bias.delta === 'data' ? `ps[${sfIdx('delta')}] = ${matrixL2 ? 'select(0.0, ddl, p == 0u)' : 'sdl'};` : ''}
+      ${sg ? `if (sgok) { ${sgRows} }` : ''}
       for (var r = 0u; r < R; r++) { Sn[r] = histS[l * R + r]; }
       pend = tau;
       rb = ${u(RB)} - rb;`;
@@ -303,7 +340,7 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
   const binds = ['q', 'k', 'v', 'scratch.gates', 'grad.o', 'scratch.state', 'scratch.dx', 'grad.v'];
   const access = ['read', 'read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write'] as const;
   const decl = names.map((n, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${n}: array<f32>;`).join('\n');
-  const wgsl = `${header(c, s, L, 'backward (fast: column-split, two-level recompute)')}
+  const wgsl = `${sg ? 'enable subgroups;\n' : ''}${header(c, s, L, 'backward (fast: column-split, two-level recompute)')}
 //   ${L.NT} workgroup(s) of ${TV} value columns per head; ${P} invocations per column (R = ${R} key rows each); sub-segments of ${LP} sub-steps
 ${decl}
 ${consts(c, L)}
@@ -311,12 +348,12 @@ ${mathFns(c)}
 ${splitConsts({ LP, P, R, TV, W, PS })}
 var<workgroup> pre: array<f32, ${LP * PS}>;
 var<workgroup> red: array<f32, ${2 * RB}>;
-${cyN ? `var<workgroup> cy: array<f32, ${cyN}>;` : ''}
+${cyN ? `var<workgroup> cy: array<f32, ${cyN}>;` : ''}${sg ? `\n${SG_VARS}` : ''}
 
 @compute @workgroup_size(${W})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${sg ? ', @builtin(subgroup_size) sgsz: u32' : ''}) {
   ${names.map((n) => `_ = &${n};`).join(' ')}
-  ${SPLIT_IDS}
+  ${SPLIT_IDS}${sg ? `\n  ${subgroupCheck(TV)}` : ''}
   var S: array<f32, R>;
   var Sn: array<f32, R>;
   var dS: array<f32, R>;
@@ -342,11 +379,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     reverse: revStep,
   })}
   // the last sub-step's row sums
-  {
+  ${sg ? sgIf('!sgok', writePending) : `{
     ${writePending}
-  }
+  }`}
   workgroupBarrier();
-  ${reduce}
+  ${sgIf('!sgok', reduce)}
   ${
     c.init.kind === 'learned'
       ? `// gradient of the initial memory (summed over the batch by the unpack kernel)
