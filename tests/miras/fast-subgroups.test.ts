@@ -4,7 +4,9 @@
  * instead of workgroup memory, taken only where caps offer `subgroups` and the run-time check (codegen.ts
  * subgroupCheck(TV)) proves that the TV invocations of a row group share a full subgroup. SwiftShader has subgroups
  * of 4 with consecutive invocations (kernel-subgroups.test.ts shows subgroupCheck(4) passing there), so d_v = 4
- * (TV = 4) runs the subgroup path and d_v = 16 (TV = 16 > 4) the in-kernel fallback. Outputs and every gradient
+ * (TV = 4) runs the subgroup path and d_v = 16 (TV = 16 > 4) the in-kernel fallback. On the subgroup path the column sums
+ * that only leave the kernel (∂v, ∂β per channel) are deferred to once per sub-segment (no barrier per step) unless the
+ * chain needs them (matrix ℓ2 family, implicit learner with β). Outputs and every gradient
  * against the float64 oracle, on both paths; caps without subgroups give no subgroup builtins.
  */
 import { describe, expect, it } from 'vitest';
@@ -23,6 +25,8 @@ const GDN: Args = ['matrix', ['l2'], ['scalar'], ['gd']];
 const HUBER: Args = ['vector', ['huber', { variant: 'coordinate', delta: 'data' }], ['channel'], ['gd']];
 const LONGHORN: Args = ['matrix', ['l2'], ['none'], ['implicit'], 2, 16, 16, { betaPerChannel: true }];
 const MAMBA2: Args = ['matrix', ['dot'], ['scalar', { parametrization: 'mamba2' }], ['gd']];
+const HEBB_BC: Args = ['matrix', ['dot'], ['constant'], ['gd'], 2, 16, 16, { betaPerChannel: true }];
+const VEC_L2: Args = ['vector', ['l2'], ['scalar'], ['gd']];
 
 const bwdOf = (k: { backward: { name: string; wgsl: string }[] }) => k.backward.find((x) => x.name === 'miras_recurrent_bwd_fast')!.wgsl;
 
@@ -44,6 +48,9 @@ describe('fast recurrent backward: subgroup row sums when present, never assumed
     ['gated deltanet (scalar gates, β), TV = 4: subgroup path', GDN, 8, 4, { backward: { P: 2, LP: 3 } }],
     ['vector Huber with data δ, TV = 4: subgroup path', HUBER, 8, 4, { backward: { P: 4, LP: 2 } }],
     ['longhorn-like (implicit, β per channel), TV = 4: subgroup path', LONGHORN, 8, 4, { backward: { P: 2, LP: 2 } }],
+    ['mamba2 (β per head), TV = 4: subgroup path, deferred ∂v', MAMBA2, 8, 4, { backward: { P: 2, LP: 3 } }],
+    ['Hebbian with β per channel, TV = 4: deferred ∂v and ∂β', HEBB_BC, 8, 4, { backward: { P: 4, LP: 4 } }],
+    ['vector ℓ2, scalar decay, TV = 4: deferred ∂v', VEC_L2, 8, 4, { backward: { P: 2, LP: 2 } }],
     ['mamba2, TV = 16: in-kernel fallback', MAMBA2, 16, 16, { backward: { P: 2, LP: 3 } }],
     ['gated deltanet, TV = 16: in-kernel fallback', GDN, 16, 16, { backward: { P: 4, LP: 2 } }],
   ];

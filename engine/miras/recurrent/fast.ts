@@ -235,6 +235,30 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
   const colSum = (n: number) => `var c${n}T = 0.0; for (var pp = 0u; pp < P; pp++) { c${n}T += red[rb + ${u(CRO + n * W)} + pp * TV + jl]; }`;
   const cb = cols.indexOf('b');
   const sgRows = sg ? subgroupRows() : '';
+  // Subgroup path, column sums that only leave the kernel (∂v; β per channel without the implicit learner): each
+  // step writes its partials into slot l of a ring (aliasing the reduction area, which the subgroup path does not
+  // use otherwise) and they are reduced once per sub-segment, so the reverse steps have no barrier at all. The
+  // chain's column sum (∂G of the matrix ℓ2 family) and the implicit learner's β sum (it feeds ∂k) keep theirs.
+  const CW = cols.length * W;
+  const defer = sg && !matrixL2 && !(implicit && c.hasBeta) && LP * CW <= 2 * RB;
+  const bcOut = c.hasBeta && c.betaPerChannel && !implicit ? `if (p == 0u) { dx[${u(DXG)} + rowg(b, tau, h) + ${u(f.bc ?? 0)} + j] = c${cb}T; }` : '';
+  const ringOut = `if (sgok) {
+        workgroupBarrier();
+        for (var x = t; x < LP * TV; x += W) {
+          let l = x / TV;
+          let jj = x % TV;
+          let tau = u0 + l;
+          if (tau < u1) {
+            ${cols
+              .map(
+                (m, n) => `var a${n} = 0.0;
+            for (var pp = 0u; pp < P; pp++) { a${n} += red[l * ${u(CW)} + ${u(n * W)} + pp * TV + jj]; }
+            ${m === 'g' ? `grad_v[rowv(b, tau, h) + j0 + jj] = ${PRE(`${u(off.gv)} + jj`)} + a${n};` : `dx[${u(DXG)} + rowg(b, tau, h) + ${u(f.bc ?? 0)} + j0 + jj] = a${n};`}`,
+              )
+              .join('\n            ')}
+          }
+        }
+      }`;
   // the reverse step at sub-step tau (local l): histS[l] = S_{τ−1}, Sn = S_τ, dS = ∂L/∂S_τ on entry, ∂L/∂S_{τ−1} on exit
   const revStep = `      ${sgIf('!sgok', writePending)}
       ${scalars}
@@ -271,6 +295,10 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
         }
         pl[r] = dlam;
       }
+      ${defer ? `if (sgok) {
+      red[l * ${u(CW)} + t] = cg;${cb >= 0 ? `
+      red[l * ${u(CW)} + ${u(cb * W)} + t] = cbp;` : ''}
+      } else {` : ''}
       red[rb + ${u(CRO)} + t] = cg;
       ${cb >= 0 ? `red[rb + ${u(CRO + cb * W)} + t] = cbp;` : ''}
       workgroupBarrier();
@@ -292,7 +320,7 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
         ${retained ? 'dS[r] += lam * dP; pl[r] += Sp * dP;' : 'dS[r] += dP;'}
       }`
           : `if (p == 0u) { grad_v[rowv(b, tau, h) + j] = ${PRE(`${u(off.gv)} + jl`)} + c0T; }`
-      }
+      }${defer && bcOut ? `\n      ${bcOut}` : ''}${defer ? '\n      }' : ''}
       ${
         !c.hasBeta
           ? ''
@@ -302,7 +330,9 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
       for (var r = 0u; r < R; r++) { let ki = pre[l * PS + p * R + r]; pk[r] += c${cb}T * (-2.0 * beta * beta * ki) / (den * den); }
       ${c.betaPerChannel ? `if (p == 0u) { dx[${u(DXG)} + rowg(b, tau, h) + ${u(f.bc!)} + j] = dbc; }` : `ps[${sfIdx('beta')}] = select(0.0, dbc, p == 0u);`}`
             : c.betaPerChannel
-              ? `if (p == 0u) { dx[${u(DXG)} + rowg(b, tau, h) + ${u(f.bc!)} + j] = c${cb}T; }`
+              ? defer
+                ? ''
+                : bcOut
               : `ps[${sfIdx('beta')}] = cbp;`
       }
       ${c.retention.decay === 'scalar' ? `var sgs = 0.0; if (sub == 0u) { for (var r = 0u; r < R; r++) { sgs += lamS * pl[r]; } } ps[${sfIdx('g')}] = sgs;` : ''}
@@ -377,6 +407,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     kept: fwdStep(true),
     beforeReverse: '      for (var r = 0u; r < R; r++) { Sn[r] = S[r]; }',
     reverse: revStep,
+    afterReverse: defer ? `      ${ringOut}` : undefined,
   })}
   // the last sub-step's row sums
   ${sg ? sgIf('!sgok', writePending) : `{
