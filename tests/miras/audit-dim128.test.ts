@@ -14,37 +14,17 @@
 import { describe, expect, it } from 'vitest';
 import { testGpu } from '../helpers/gpu';
 import { DEFAULT_CAPS } from '@/engine/plan/kernel';
-import { runScanKernels } from '@/engine/miras/recurrent/run';
 import { recurrentBackward, recurrentForward } from '@/engine/miras/chunk/naive';
 import { gradNames, type ChunkScanConfig, type ChunkScanInputs } from '@/engine/miras/chunk/types';
 import { relErr } from './kernel-helpers';
 import { randomInputs as chunkInputs, runChunkOnGpu } from '../chunk/harness';
-import { resolveCombo, type ComboInput } from '@/engine/miras/catalog';
-import { fusedProvider, runReference } from '@/engine/miras/cli/backends';
-import { Rng, normal, randomScanInputs } from '@/engine/miras/reference/random';
-
-/** The combination's fused kernel (the one the engine registers) at DEFAULT_CAPS vs the float64 oracle: o, final state, every input gradient. */
-async function onDevice(tag: string, combo: ComboInput, s: { batch: number; time: number; heads: number; dk: number; dv: number }, kernel: RegExp) {
-  const { device } = await testGpu();
-  const c = resolveCombo(combo);
-  const rng = new Rng(3);
-  const x = randomScanInputs(c, s, rng);
-  const dO = { o: Float64Array.from({ length: s.batch * s.time * s.heads * s.dv }, () => normal(rng)) };
-  const ref = runReference(c, s, x, dO);
-  const provider = fusedProvider(c, s);
-  expect(provider.id).toMatch(kernel);
-  const got = await runScanKernels(device, provider.kernels(DEFAULT_CAPS, s), { inputs: provider.inputs(s), outputs: provider.outputs(s) }, x, dO);
-  const fwd = Math.max(relErr(got.o, ref.o), relErr(got.finalState, ref.finalState));
-  const errs = Object.keys(ref.grads!).map((n) => [n, relErr(got.grads![n], ref.grads![n])] as const);
-  console.log(`[audit d128] ${tag} ${provider.id}: fwd ${fwd.toExponential(2)}; ${errs.map(([n, e]) => `${n} ${e.toExponential(1)}`).join(', ')}`);
-  expect(fwd).toBeLessThan(1e-4);
-  for (const [n, e] of errs) expect(e, `grad ${n}`).toBeLessThan(1e-3);
-}
+import type { ComboInput } from '@/engine/miras/catalog';
+import { kernelVsOracle } from './audit-helpers';
 
 describe('head dimension 128 on the device, within DEFAULT_CAPS', () => {
   it('fused recurrent: Gated DeltaNet matrix memory, d_k = d_v = 128, T = 7 (checkpoint √T = 3)', async () => {
     const gdn: ComboInput = { memory: { kind: 'matrix' }, bias: { kind: 'l2' }, retention: { kind: 'scalar' }, learner: { kind: 'gd' }, block: { queryScale: 'inv-sqrt-dk' } };
-    await onDevice('recurrent', gdn, { batch: 1, time: 7, heads: 1, dk: 128, dv: 128 }, /^miras:matrix/);
+    await kernelVsOracle('recurrent d128', gdn, { batch: 1, time: 7, heads: 1, dk: 128, dv: 128 }, { kernel: /^miras:matrix/ });
   });
 
   const CHUNK: [string, Omit<ChunkScanConfig, 'scale' | 'initialState'>][] = [
@@ -72,6 +52,6 @@ describe('head dimension 128 on the device, within DEFAULT_CAPS', () => {
 
   it('deep MLP memory kernel: d_k = d_v = 128, 2 layers × expansion 2, momentum, T = 5', async () => {
     const titans: ComboInput = { memory: { kind: 'mlp', params: { layers: 2, expansion: 2 } }, bias: { kind: 'l2' }, retention: { kind: 'l2' }, learner: { kind: 'momentum' }, block: { memoryInit: 'learned' } };
-    await onDevice('MLP memory', titans, { batch: 1, time: 5, heads: 1, dk: 128, dv: 128 }, /mlp/);
+    await kernelVsOracle('MLP memory d128', titans, { batch: 1, time: 5, heads: 1, dk: 128, dv: 128 }, { kernel: /mlp/ });
   });
 });
