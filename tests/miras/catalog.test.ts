@@ -44,6 +44,21 @@ describe('block catalog', () => {
     }
   });
 
+  it('every numeric parameter (entries and block options) has a range: a lower and an upper bound', () => {
+    const schemas: [string, z.ZodObject][] = [['block', BlockParamsSchema], ...AXES.flatMap((a) => CATALOG[a].map((e) => [`${a}/${e.kind}`, e.params] as [string, z.ZodObject]))];
+    let numeric = 0;
+    for (const [id, schema] of schemas) {
+      const json = z.toJSONSchema(schema, { io: 'input' }) as { properties?: Record<string, Record<string, unknown>> };
+      for (const [name, p] of Object.entries(json.properties ?? {})) {
+        if (p.type !== 'number' && p.type !== 'integer') continue;
+        numeric++;
+        expect(p.minimum ?? p.exclusiveMinimum, `${id}.${name} lower bound`).toBeTypeOf('number');
+        expect(p.maximum ?? p.exclusiveMaximum, `${id}.${name} upper bound`).toBeTypeOf('number');
+      }
+    }
+    expect(numeric).toBeGreaterThan(20);
+  });
+
   it('block options have defaults and help', () => {
     const json = z.toJSONSchema(BlockParamsSchema, { io: 'input' }) as { properties: Record<string, { default?: unknown; help?: string }> };
     for (const [name, prop] of Object.entries(json.properties)) {
