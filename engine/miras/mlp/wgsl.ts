@@ -20,6 +20,7 @@
 import type { ScanShape } from '../../ir/scan';
 import type { DeviceCaps, KernelSpec, ScratchBuffer } from '../../plan/kernel';
 import { lit } from '../math/expr';
+import { SG_VARS, subgroupCheck } from '../recurrent/codegen';
 import { mlpStateSize } from './f64';
 import { buildStep, variants, type MlpCombo, type Op, type Step, type Variant } from './program';
 
@@ -131,27 +132,67 @@ function layout(m: MlpCombo, T: number, checkpoint?: number): Layout {
 const W = (o: number | string, i = '') => `work[base + ${o}u${i ? ` + ${i}` : ''}]`;
 const AD = (o: number | string, i = '') => `adj[abase + ${o}u${i ? ` + ${i}` : ''}]`;
 
+/** Where each array of a step lives: workgroup memory (`wm`, the per-token vectors) or the global scratch. */
+export interface Place {
+  val: (id: number, i?: string) => string;
+  adj: (id: number, i?: string) => string;
+}
+
+/**
+ * A full-workgroup sum: `wg_sum(acc, sgok)` returns Σ acc over the workgroup to every invocation. With subgroups
+ * (and the run-time check of subgroupCheck(1): every subgroup full, so lanes 0..sgsz−1 are all present) each
+ * subgroup reads the partials at its lanes' residues mod sgsz and adds them with subgroupAdd, no tree; otherwise a
+ * tree over workgroup memory (log₂ WG barriers). Either way the partials go through `red` once.
+ */
+function wgSum(WG: number, sg: boolean): string {
+  const tree = `    for (var st = ${WG / 2}u; st > 0u; st = st >> 1u) {\n      if (lid < st) { red[lid] = red[lid] + red[lid + st]; }\n      workgroupBarrier();\n    }\n    s = red[0];\n`;
+  return (
+    `fn wg_sum(acc: f32, sgok: bool) -> f32 {\n  red[lid] = acc;\n  workgroupBarrier();\n  var s = 0.0;\n` +
+    (sg
+      ? `  if (sgok) {\n    for (var j = sg_lane; j < ${WG}u; j = j + sg_size) { s = s + red[j]; }\n    s = subgroupAdd(s);\n  } else {\n${tree}  }\n`
+      : `  {\n${tree}  }\n`) +
+    `  workgroupBarrier();\n  return s;\n}\n`
+  );
+}
+
 /** WGSL for one step program: forward function and reverse function. */
-function stepCode(m: MlpCombo, st: Step, off: number[], WG: number, v: Variant): string {
+function stepCode(m: MlpCombo, st: Step, pl: Place, WG: number, v: Variant): string {
   const p = st.prog;
-  const A = (id: number) => off[id];
-  const adjOf = (id: number) => off[id];
+  const V = pl.val;
+  const Dd = pl.adj;
   const size = (id: number) => p.arrs[id].size;
-  const val = (id: number, i: string) => (size(id) === 1 ? W(A(id)) : W(A(id), i));
+  const val = (id: number, i: string) => (size(id) === 1 ? V(id) : V(id, i));
   const loop = (n: number, body: string) => `  for (var i = lid; i < ${n}u; i = i + ${WG}u) {\n${body}\n  }\n`;
-  const reduceInto = (target: string, n: number, term: string, pre: string) =>
-    `  {\n    var acc = 0.0;\n    for (var i = lid; i < ${n}u; i = i + ${WG}u) {\n${pre}      acc = acc + ${term};\n    }\n    red[lid] = acc;\n    workgroupBarrier();\n` +
-    `    if (lid == 0u) { var s = 0.0; for (var j = 0u; j < ${WG}u; j = j + 1u) { s = s + red[j]; } ${target} = ${target} + s; }\n  }\n  sync();\n`;
+  /** target += Σ_i term(i) over n elements (pre: lets of the loop body); assign: target = the sum. */
+  const reduceInto = (target: string, n: number, term: string, pre: string, assign = false) =>
+    `  {\n    var acc = 0.0;\n    for (var i = lid; i < ${n}u; i = i + ${WG}u) {\n${pre}      acc = acc + ${term};\n    }\n    let tot = wg_sum(acc, sgok);\n` +
+    `    if (lid == 0u) { ${target} = ${assign ? '' : `${target} + `}tot; }\n  }\n  sync();\n`;
+  /**
+   * out(i) (+)= Σ_{j < nIn} term(i, j) for i < nOut. When nOut is small against the workgroup, P invocations share a
+   * row (lanes p, p + P, … of j: adjacent invocations read adjacent j) and their partials meet in `red`.
+   */
+  const gemv = (nOut: number, nIn: number, term: (i: string, j: string) => string, out: (i: string) => string, accumulate: boolean, extra = '') => {
+    let P = 1;
+    while (P < 32 && 2 * P * nOut <= WG && 2 * P <= nIn) P *= 2;
+    const put = (sum: string) => `${out('i')} = ${accumulate ? `${out('i')} + ` : ''}${sum};${extra}`;
+    if (P === 1) return loop(nOut, `    var s = 0.0;\n    for (var j = 0u; j < ${nIn}u; j = j + 1u) { s = s + ${term('i', 'j')}; }\n    ${put('s')}`);
+    const R = WG / P;
+    return (
+      `  {\n    let pp = lid % ${P}u;\n    for (var i0 = 0u; i0 < ${nOut}u; i0 = i0 + ${R}u) {\n      let i = i0 + lid / ${P}u;\n      var acc = 0.0;\n` +
+      `      if (i < ${nOut}u) { for (var j = pp; j < ${nIn}u; j = j + ${P}u) { acc = acc + ${term('i', 'j')}; } }\n      red[lid] = acc;\n      workgroupBarrier();\n` +
+      `      if (pp == 0u && i < ${nOut}u) {\n        var s = 0.0;\n        for (var q = 0u; q < ${P}u; q = q + 1u) { s = s + red[lid + q]; }\n        ${put('s')}\n      }\n      workgroupBarrier();\n    }\n  }\n`
+    );
+  };
   const b = m.bias;
   const biasPrelude = (op: Extract<Op, { kind: 'bias' }>, withBwd: boolean) => {
     const n = size(op.e);
-    let s = op.delta === null ? '' : `  let dl = ${W(A(op.delta))};\n`;
+    let s = op.delta === null ? '' : `  let dl = ${V(op.delta)};\n`;
     b.fwdSums.forEach((src, k) => {
-      s += `  var r${k} = 0.0;\n  for (var j = 0u; j < ${n}u; j = j + 1u) { let e = ${W(A(op.e), 'j')}; r${k} = r${k} + (${src}); }\n`;
+      s += `  var r${k} = 0.0;\n  for (var j = 0u; j < ${n}u; j = j + 1u) { let e = ${V(op.e, 'j')}; r${k} = r${k} + (${src}); }\n`;
     });
     if (withBwd) {
       b.bwdSums.forEach((src, k) => {
-        s += `  var s${k} = 0.0;\n  for (var j = 0u; j < ${n}u; j = j + 1u) { let e = ${W(A(op.e), 'j')}; let dg = ${AD(adjOf(op.out), 'j')}; s${k} = s${k} + (${src}); }\n`;
+        s += `  var s${k} = 0.0;\n  for (var j = 0u; j < ${n}u; j = j + 1u) { let e = ${V(op.e, 'j')}; let dg = ${Dd(op.out, 'j')}; s${k} = s${k} + (${src}); }\n`;
       });
     }
     return s;
@@ -164,54 +205,54 @@ function stepCode(m: MlpCombo, st: Step, off: number[], WG: number, v: Variant):
   };
 
   /** W[idx] − c[col] (or W[idx]) */
-  const wc = (Wid: number, c: number | null, idx: string, col: string) => (c === null ? W(A(Wid), idx) : `(${W(A(Wid), idx)} - ${W(A(c), col)})`);
+  const wc = (Wid: number, c: number | null, idx: string, col: string) => (c === null ? V(Wid, idx) : `(${V(Wid, idx)} - ${V(c, col)})`);
   let fwd = '';
   for (const op of p.ops) {
     switch (op.kind) {
       case 'map': {
         const n = size(op.out);
         const lets = op.args.map((a, k) => `    let ${op.names[k]} = ${val(a, 'i')};`).join('\n');
-        fwd += loop(n, `${lets}\n    ${W(A(op.out), 'i')} = ${op.expr};`);
+        fwd += loop(n, `${lets}\n    ${V(op.out, 'i')} = ${op.expr};`);
         break;
       }
       case 'matvec': {
         const { rows, cols } = p.arrs[op.W];
-        fwd += loop(rows, `    var s = 0.0;\n    for (var j = 0u; j < ${cols}u; j = j + 1u) { s = s + ${wc(op.W, op.c, `i * ${cols}u + j`, 'j')} * ${W(A(op.x), 'j')}; }\n    ${W(A(op.out), 'i')} = s;`);
+        fwd += gemv(rows, cols, (i, j) => `${wc(op.W, op.c, `${i} * ${cols}u + ${j}`, j)} * ${V(op.x, j)}`, (i) => V(op.out, i), false);
         break;
       }
       case 'vecmat': {
         const { rows, cols } = p.arrs[op.W];
-        fwd += loop(cols, `    var s = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { s = s + ${W(A(op.y), 'j')} * ${wc(op.W, op.c, `j * ${cols}u + i`, 'i')}; }\n    ${W(A(op.out), 'i')} = s;`);
+        fwd += gemv(cols, rows, (i, j) => `${V(op.y, j)} * ${wc(op.W, op.c, `${j} * ${cols}u + ${i}`, i)}`, (i) => V(op.out, i), false);
         break;
       }
       case 'colmean': {
         const { rows, cols } = p.arrs[op.W];
-        fwd += loop(cols, `    var s = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { s = s + ${W(A(op.W), `j * ${cols}u + i`)}; }\n    ${W(A(op.out), 'i')} = s * ${lit(1 / rows)};`);
+        fwd += loop(cols, `    var s = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { s = s + ${V(op.W, `j * ${cols}u + i`)}; }\n    ${V(op.out, 'i')} = s * ${lit(1 / rows)};`);
         break;
       }
       case 'outer': {
         const n = size(op.b);
-        fwd += loop(size(op.out), `    ${W(A(op.out), 'i')} = ${W(A(op.a), `i / ${n}u`)} * ${W(A(op.b), `i % ${n}u`)};`);
+        fwd += loop(size(op.out), `    ${V(op.out, 'i')} = ${V(op.a, `i / ${n}u`)} * ${V(op.b, `i % ${n}u`)};`);
         break;
       }
       case 'sum':
-        fwd += `  ${W(A(op.out))} = 0.0;\n  sync();\n` + reduceInto(W(A(op.out)), size(op.x), W(A(op.x), 'i'), '');
+        fwd += reduceInto(V(op.out), size(op.x), V(op.x, 'i'), '', true);
         continue;
       case 'bias': {
-        fwd += `  {\n${biasPrelude(op, false)}` + loop(size(op.out), `    let e = ${W(A(op.e), 'i')};\n    ${W(A(op.out), 'i')} = ${b.g};`) + '  }\n';
+        fwd += `  {\n${biasPrelude(op, false)}` + loop(size(op.out), `    let e = ${V(op.e, 'i')};\n    ${V(op.out, 'i')} = ${b.g};`) + '  }\n';
         break;
       }
       case 'softmax': {
         const { ns, len, idx } = slice(op);
-        const z = (j: string) => W(A(op.z), j);
+        const z = (j: string) => V(op.z, j);
         fwd += op.center
           ? `  for (var sl = lid; sl < ${ns}u; sl = sl + ${WG}u) {\n` +
             `    var s = 0.0;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { s = s + ${z(idx)}; }\n    s = s * ${lit(1 / len)};\n` +
-            `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${W(A(op.out), idx)} = ${z(idx)} - s; }\n  }\n`
+            `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${V(op.out, idx)} = ${z(idx)} - s; }\n  }\n`
           : `  for (var sl = lid; sl < ${ns}u; sl = sl + ${WG}u) {\n` +
             `    var mx = -3.0e38;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { mx = max(mx, ${z(idx)}); }\n` +
             `    var s = 0.0;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { s = s + exp(${z(idx)} - mx); }\n` +
-            `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${W(A(op.out), idx)} = ${lit(op.scale)} * exp(${z(idx)} - mx) / s; }\n  }\n`;
+            `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${V(op.out, idx)} = ${lit(op.scale)} * exp(${z(idx)} - mx) / s; }\n  }\n`;
         break;
       }
     }
@@ -219,7 +260,7 @@ function stepCode(m: MlpCombo, st: Step, off: number[], WG: number, v: Variant):
   }
 
   let rev = '';
-  const dA = (id: number, i?: string) => (size(id) === 1 || i === undefined ? AD(adjOf(id)) : AD(adjOf(id), i));
+  const dA = (id: number, i?: string) => (size(id) === 1 || i === undefined ? Dd(id) : Dd(id, i));
   for (let n = p.ops.length - 1; n >= 0; n--) {
     const op = p.ops[n];
     switch (op.kind) {
@@ -235,21 +276,22 @@ function stepCode(m: MlpCombo, st: Step, off: number[], WG: number, v: Variant):
       }
       case 'matvec': {
         const { rows, cols } = p.arrs[op.W];
-        rev += loop(rows * cols, `    ${dA(op.W, 'i')} = ${dA(op.W, 'i')} + ${dA(op.out, `i / ${cols}u`)} * ${W(A(op.x), `i % ${cols}u`)};`);
+        rev += loop(rows * cols, `    ${dA(op.W, 'i')} = ${dA(op.W, 'i')} + ${dA(op.out, `i / ${cols}u`)} * ${V(op.x, `i % ${cols}u`)};`);
         // dx_j = Σ_i (W_ij − c_j) dy_i;  dc_j = −x_j Σ_i dy_i
-        const dc = op.c === null ? '' : `\n    ${dA(op.c, 'i')} = ${dA(op.c, 'i')} - ${W(A(op.x), 'i')} * t;`;
+        const dc = op.c === null ? '' : `\n    ${dA(op.c, 'i')} = ${dA(op.c, 'i')} - ${V(op.x, 'i')} * t;`;
         const t = op.c === null ? '' : `\n    var t = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { t = t + ${dA(op.out, 'j')}; }`;
-        rev += loop(cols, `    var s = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { s = s + ${wc(op.W, op.c, `j * ${cols}u + i`, 'i')} * ${dA(op.out, 'j')}; }\n    ${dA(op.x, 'i')} = ${dA(op.x, 'i')} + s;${t}${dc}`);
+        if (op.c === null) rev += gemv(cols, rows, (i, j) => `${V(op.W, `${j} * ${cols}u + ${i}`)} * ${dA(op.out, j)}`, (i) => dA(op.x, i), true);
+        else rev += loop(cols, `    var s = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { s = s + ${wc(op.W, op.c, `j * ${cols}u + i`, 'i')} * ${dA(op.out, 'j')}; }\n    ${dA(op.x, 'i')} = ${dA(op.x, 'i')} + s;${t}${dc}`);
         rev += '  sync();\n';
         break;
       }
       case 'vecmat': {
         const { rows, cols } = p.arrs[op.W];
-        rev += loop(rows, `    var s = 0.0;\n    for (var j = 0u; j < ${cols}u; j = j + 1u) { s = s + ${wc(op.W, op.c, `i * ${cols}u + j`, 'j')} * ${dA(op.out, 'j')}; }\n    ${dA(op.y, 'i')} = ${dA(op.y, 'i')} + s;`);
-        rev += loop(rows * cols, `    ${dA(op.W, 'i')} = ${dA(op.W, 'i')} + ${W(A(op.y), `i / ${cols}u`)} * ${dA(op.out, `i % ${cols}u`)};`);
+        rev += gemv(rows, cols, (i, j) => `${wc(op.W, op.c, `${i} * ${cols}u + ${j}`, j)} * ${dA(op.out, j)}`, (i) => dA(op.y, i), true);
+        rev += loop(rows * cols, `    ${dA(op.W, 'i')} = ${dA(op.W, 'i')} + ${V(op.y, `i / ${cols}u`)} * ${dA(op.out, `i % ${cols}u`)};`);
         if (op.c !== null) {
           // dc_j = −dout_j Σ_i y_i
-          rev += loop(cols, `    var t = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { t = t + ${W(A(op.y), 'j')}; }\n    ${dA(op.c, 'i')} = ${dA(op.c, 'i')} - ${dA(op.out, 'i')} * t;`);
+          rev += loop(cols, `    var t = 0.0;\n    for (var j = 0u; j < ${rows}u; j = j + 1u) { t = t + ${V(op.y, 'j')}; }\n    ${dA(op.c, 'i')} = ${dA(op.c, 'i')} - ${dA(op.out, 'i')} * t;`);
         }
         rev += '  sync();\n';
         break;
@@ -262,9 +304,9 @@ function stepCode(m: MlpCombo, st: Step, off: number[], WG: number, v: Variant):
       case 'outer': {
         const ma = size(op.a);
         const nb = size(op.b);
-        rev += loop(ma, `    var s = 0.0;\n    for (var j = 0u; j < ${nb}u; j = j + 1u) { s = s + ${dA(op.out, `i * ${nb}u + j`)} * ${W(A(op.b), 'j')}; }\n    ${dA(op.a, 'i')} = ${dA(op.a, 'i')} + s;`);
+        rev += gemv(ma, nb, (i, j) => `${dA(op.out, `${i} * ${nb}u + ${j}`)} * ${V(op.b, j)}`, (i) => dA(op.a, i), true);
         rev += '  sync();\n';
-        rev += loop(nb, `    var s = 0.0;\n    for (var j = 0u; j < ${ma}u; j = j + 1u) { s = s + ${dA(op.out, `j * ${nb}u + i`)} * ${W(A(op.a), 'j')}; }\n    ${dA(op.b, 'i')} = ${dA(op.b, 'i')} + s;`);
+        rev += gemv(nb, ma, (i, j) => `${dA(op.out, `${j} * ${nb}u + ${i}`)} * ${V(op.a, j)}`, (i) => dA(op.b, i), true);
         rev += '  sync();\n';
         break;
       }
@@ -273,7 +315,7 @@ function stepCode(m: MlpCombo, st: Step, off: number[], WG: number, v: Variant):
         break;
       case 'bias': {
         const N = size(op.e);
-        const pre = `      let e = ${W(A(op.e), 'i')};\n      let dg = ${dA(op.out, 'i')};\n`;
+        const pre = `      let e = ${V(op.e, 'i')};\n      let dg = ${dA(op.out, 'i')};\n`;
         rev += `  {\n${biasPrelude(op, true)}` + loop(N, `${pre}      ${dA(op.e, 'i')} = ${dA(op.e, 'i')} + ${b.de};`) + '  sync();\n';
         if (op.delta !== null && b.ddelta !== '0.0') rev += reduceInto(dA(op.delta), N, `(${b.ddelta})`, pre);
         rev += '  }\n';
@@ -281,7 +323,7 @@ function stepCode(m: MlpCombo, st: Step, off: number[], WG: number, v: Variant):
       }
       case 'softmax': {
         const { ns, len, idx } = slice(op);
-        const y = (j: string) => W(A(op.out), j);
+        const y = (j: string) => V(op.out, j);
         // softmax: dz = y ⊙ (dy − Σ dy ⊙ y / c); centring: dz = dy − mean dy
         const term = op.center ? `${dA(op.out, idx)} * ${lit(1 / len)}` : `${dA(op.out, idx)} * ${y(idx)} / ${lit(op.scale)}`;
         const upd = op.center ? `${dA(op.out, idx)} - acc` : `${y(idx)} * (${dA(op.out, idx)} - acc)`;
@@ -293,7 +335,7 @@ function stepCode(m: MlpCombo, st: Step, off: number[], WG: number, v: Variant):
       }
     }
   }
-  return `fn fwd_${v}() {\n${fwd}}\n\nfn rev_${v}() {\n${rev}}\n`;
+  return `fn fwd_${v}(sgok: bool) {\n${fwd}}\n\nfn rev_${v}(sgok: bool) {\n${rev}}\n`;
 }
 
 function grid(n: number, per: number): [number, number, number] {
@@ -308,7 +350,9 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   const { batch: B, time: T, heads: H } = s;
   const { dk, dv } = m;
   if (s.dk !== dk || s.dv !== dv) throw new Error(`${m.id}: scan shape dk=${s.dk} dv=${s.dv} does not match the MLP memory (d_k = ${dk}, d_v = ${dv})`);
-  const WG = Math.min(256, caps.maxComputeInvocationsPerWorkgroup, caps.maxComputeWorkgroupSizeX);
+  // the largest power of two the adapter allows, up to 1024 (tree reductions and the row split of gemv want a power of two)
+  const WG = 2 ** Math.floor(Math.log2(Math.min(1024, caps.maxComputeInvocationsPerWorkgroup, caps.maxComputeWorkgroupSizeX)));
+  const sg = caps.subgroups;
   if (caps.maxStorageBuffersPerShaderStage < 8) throw new Error(`${m.id}: the MLP memory kernel binds 8 storage buffers; this adapter allows ${caps.maxStorageBuffersPerShaderStage}`);
   if (caps.maxComputeWorkgroupStorageSize < WG * 4) throw new Error(`${m.id}: needs ${WG * 4} bytes of workgroup memory`);
   if (B * H > caps.maxComputeWorkgroupsPerDimension) throw new Error(`${m.id}: batch·heads = ${B * H} exceeds the adapter's ${caps.maxComputeWorkgroupsPerDimension} workgroups per dimension`);
@@ -338,6 +382,49 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   const vs = variants(m);
   const first = L.steps[vs[0]];
   const offIn = L.off[vs[0]];
+
+  // ---- where each array lives. The per-token vectors (every array with one column that is not carried state: q, k,
+  // v, pre-activations, errors, LN statistics, per-token scalars) go to workgroup memory `wm`, values first, then
+  // their adjoints, as far as the adapter's workgroup memory allows (DEFAULT_CAPS: 16 KiB); the matrices and
+  // whatever does not fit stay in the storage scratch. Variants lay out their arrays independently (one runs per
+  // token) except the inputs, which come first in every variant and so get the same places.
+  const smBudget = Math.floor((caps.maxComputeWorkgroupStorageSize - WG * 4 - 64) / 4);
+  const place = {} as Record<Variant, Place>;
+  const adjZero = {} as Record<Variant, { wm: [number, number]; global: [number, number][] }>;
+  let SM = 0;
+  for (const v of vs) {
+    const st = L.steps[v];
+    const state = new Set([...st.stateIn, ...st.stateOut]);
+    const vec = st.prog.arrs.filter((a) => !state.has(a.id) && a.cols === 1);
+    const inVal = new Map<number, number>();
+    const inAdj = new Map<number, number>();
+    let cur = 0;
+    for (const a of vec) if (cur + a.size <= smBudget) inVal.set(a.id, (cur += a.size) - a.size);
+    const a0 = cur;
+    for (const a of vec) if (cur + a.size <= smBudget) inAdj.set(a.id, (cur += a.size) - a.size);
+    SM = Math.max(SM, cur);
+    const at = (m: Map<number, number>, id: number, i?: string) => `wm[${m.get(id)}u${i ? ` + ${i}` : ''}]`;
+    place[v] = {
+      val: (id, i) => (inVal.has(id) ? at(inVal, id, i) : W(L.off[v][id], i)),
+      adj: (id, i) => (inAdj.has(id) ? at(inAdj, id, i) : AD(L.off[v][id], i)),
+    };
+    // the adjoints to zero before each reverse step: wm's adjoint range, and the scratch ranges of the others
+    const global: [number, number][] = [];
+    for (const arr of st.prog.arrs) {
+      if (inAdj.has(arr.id)) continue;
+      const o = L.off[v][arr.id];
+      const last = global[global.length - 1];
+      if (last && last[1] === o) last[1] = o + arr.size;
+      else global.push([o, o + arr.size]);
+    }
+    adjZero[v] = { wm: [a0, cur], global };
+  }
+  for (const v of vs) {
+    for (const id of [first.q, first.k, first.v, ...Object.values(first.scalars)]) {
+      if (place[v].val(id, 'i') !== place[vs[0]].val(id, 'i')) throw new Error(`${m.id}: step variants place their inputs differently`);
+    }
+  }
+  const PV0 = place[vs[0]].val;
   const loop = (n: number | string, body: string) => `  for (var i = lid; i < ${n}u; i = i + ${WG}u) { ${body} }\n`;
 
   // save/restore: the step's state inputs ↔ a state copy in `buf` (checkpoints or segment states) at `at`.
@@ -346,7 +433,7 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
     let cum = 0;
     first.stateIn.forEach((id, k) => {
       const there = `${buf}[${baseVar} + at + ${cum}u + i]`;
-      const here = W(offIn[id], 'i');
+      const here = PV0(id, 'i');
       body += loop(L.slots[k], `${toBuf ? there : here} = ${toBuf ? here : there};`);
       cum += L.slots[k];
     });
@@ -355,23 +442,24 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   const gammaDecl = m.decay === 'constant' ? `var<private> GAMMA: array<f32, ${H}> = array<f32, ${H}>(${m.gammas.map(lit).join(', ')});\n` : '';
   const loadTok =
     `fn load_tok(row: u32, h: u32) {\n` +
-    loop(dk, `${W(offIn[first.q], 'i')} = tok[row * ${TW}u + i]; ${W(offIn[first.k], 'i')} = tok[row * ${TW}u + ${dk}u + i];`) +
-    loop(dv, `${W(offIn[first.v], 'i')} = tok[row * ${TW}u + ${2 * dk}u + i];`) +
-    `  if (lid == 0u) {\n${m.gates.map((g, j) => `    ${W(offIn[first.scalars[g]])} = tok[row * ${TW}u + ${G0 + j}u];\n`).join('')}${m.decay === 'constant' ? `    ${W(offIn[first.scalars.gamma])} = GAMMA[h];\n` : ''}  }\n  sync();\n}\n`;
-  const stepFns = vs.map((v) => stepCode(m, L.steps[v], L.off[v], WG, v)).join('\n');
+    loop(dk, `${PV0(first.q, 'i')} = tok[row * ${TW}u + i]; ${PV0(first.k, 'i')} = tok[row * ${TW}u + ${dk}u + i];`) +
+    loop(dv, `${PV0(first.v, 'i')} = tok[row * ${TW}u + ${2 * dk}u + i];`) +
+    `  if (lid == 0u) {\n${m.gates.map((g, j) => `    ${PV0(first.scalars[g])} = tok[row * ${TW}u + ${G0 + j}u];\n`).join('')}${m.decay === 'constant' ? `    ${PV0(first.scalars.gamma)} = GAMMA[h];\n` : ''}  }\n  sync();\n}\n`;
+  const stepFns = vs.map((v) => stepCode(m, L.steps[v], place[v], WG, v)).join('\n');
   const advance = (v: Variant) => {
     const st = L.steps[v];
-    return `fn advance_${v}() {\n${st.stateOut.map((id, k) => loop(L.slots[k], `${W(offIn[st.stateIn[k]], 'i')} = ${W(L.off[v][id], 'i')};`)).join('')}  sync();\n}\n`;
+    return `fn advance_${v}() {\n${st.stateOut.map((id, k) => loop(L.slots[k], `${PV0(st.stateIn[k], 'i')} = ${place[v].val(id, 'i')};`)).join('')}  sync();\n}\n`;
   };
   const dispatch = (t: string, call: (v: Variant) => string) =>
     vs.length === 1 ? call(vs[0]) : `      if (${t} % ${m.chunk}u == 0u) {\n${call('start')}\n      } else {\n${call('inner')}\n      }`;
   const decl = (names: [string, 'read' | 'read_write'][]) => names.map(([n, a], i) => `@group(0) @binding(${i}) var<storage, ${a}> ${n}: array<f32>;`).join('\n');
   const prelude = (bufs: string[]) =>
-    `${HELPERS}\nvar<workgroup> red: array<f32, ${WG}>;\n${bufs.map((b) => `var<private> ${b}: u32;`).join('\n')}\nvar<private> lid: u32;\n${gammaDecl}`;
+    `${HELPERS}\nvar<workgroup> red: array<f32, ${WG}>;\n${SM ? `var<workgroup> wm: array<f32, ${SM}>;\n` : ''}` +
+    `${sg ? `${SG_VARS}\nvar<private> sg_size: u32;\nvar<private> sg_lane: u32;\n` : ''}${bufs.map((b) => `var<private> ${b}: u32;`).join('\n')}\nvar<private> lid: u32;\n${gammaDecl}\n${wgSum(WG, sg)}${sg ? `\nfn sg_ok() -> bool {\n  let t = lid;\n  ${subgroupCheck(1).replace(/\bsgsz\b/g, 'sg_size')}\n  return sgok;\n}\n` : ''}`;
   const inputOffset = (k: number) => (first.init[k] as { offset: number }).offset;
   const entry = (bases: [string, number][]) =>
-    `@compute @workgroup_size(${WG})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {\n` +
-    `  lid = li;\n  let bh = wid.x;\n${bases.map(([v, stride]) => `  ${v} = bh * ${stride}u;\n`).join('')}  let b = bh / ${H}u;\n  let h = bh % ${H}u;\n`;
+    `@compute @workgroup_size(${WG})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32${sg ? ', @builtin(subgroup_size) sgsz: u32, @builtin(subgroup_invocation_id) sglane: u32' : ''}) {\n` +
+    `  lid = li;\n${sg ? `  sg_size = sgsz;\n  sg_lane = sglane;\n  let sgok = sg_ok();\n` : '  let sgok = false;\n'}  let bh = wid.x;\n${bases.map(([v, stride]) => `  ${v} = bh * ${stride}u;\n`).join('')}  let b = bh / ${H}u;\n  let h = bh % ${H}u;\n`;
 
   // ---- forward main: tok, init_state, o, final_state, work, ck
   let init = '';
@@ -379,17 +467,17 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   first.stateIn.forEach((id, k) => {
     const r = first.init[k];
     const src = r.from === 'input' ? `init_state[h * ${size}u + ${r.offset}u + i]` : r.from === 'log' ? `log(init_state[h * ${size}u + ${inputOffset(r.slot)}u + i])` : '0.0';
-    init += loop(L.slots[k], `${W(offIn[id], 'i')} = ${src};`);
-    if (r.from === 'input') writeFinal += loop(L.slots[k], `final_state[bh * ${size}u + ${r.offset}u + i] = ${W(offIn[id], 'i')};`);
+    init += loop(L.slots[k], `${PV0(id, 'i')} = ${src};`);
+    if (r.from === 'input') writeFinal += loop(L.slots[k], `final_state[bh * ${size}u + ${r.offset}u + i] = ${PV0(id, 'i')};`);
   });
-  const emitO = (v: Variant) => `  ` + loop(dv, `o[row * ${dv}u + i] = ${W(L.off[v][L.steps[v].o], 'i')};`);
+  const emitO = (v: Variant) => `  ` + loop(dv, `o[row * ${dv}u + i] = ${place[v].val(L.steps[v].o, 'i')};`);
   const fwdNames: [string, 'read' | 'read_write'][] = [['tok', 'read'], ['init_state', 'read'], ['o', 'read_write'], ['final_state', 'read_write'], ['work', 'read_write'], ['ck', 'read_write']];
   const fwdMain =
-    `${decl(fwdNames)}\n${prelude(['base', 'abase', 'cbase'])}\n${slotCopy('save_ck', 'ck', 'cbase', true)}\n${loadTok}\n` +
-    `${stepFns.replace(/fn rev_[a-z]+\(\) \{[\s\S]*?\n\}\n/g, '')}\n${vs.map(advance).join('\n')}\n` +
+    `${sg ? 'enable subgroups;\n' : ''}${decl(fwdNames)}\n${prelude(['base', 'abase', 'cbase'])}\n${slotCopy('save_ck', 'ck', 'cbase', true)}\n${loadTok}\n` +
+    `${stepFns.replace(/fn rev_[a-z]+\(sgok: bool\) \{[\s\S]*?\n\}\n/g, '')}\n${vs.map(advance).join('\n')}\n` +
     entry([['base', L.VS], ['cbase', L.CKS]]) +
     `${init}  sync();\n  for (var t = 0u; t < ${T}u; t = t + 1u) {\n    let row = (b * ${T}u + t) * ${H}u + h;\n    if (t % ${L.C}u == 0u) { save_ck((t / ${L.C}u) * ${L.SF}u); }\n    load_tok(row, h);\n` +
-    dispatch('t', (v) => `      fwd_${v}();\n${emitO(v)}      advance_${v}();`) +
+    dispatch('t', (v) => `      fwd_${v}(sgok);\n${emitO(v)}      advance_${v}();`) +
     `\n  }\n${writeFinal}}\n`;
 
   // ---- backward main: tok, grad_o, grad_fs, work, adj, ck, seg, dx
@@ -397,23 +485,26 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   const seedGrab = (v: Variant) => {
     const st = L.steps[v];
     const off = L.off[v];
-    let seed = `      ` + loop(L.arrSize, `${AD(0, 'i')} = 0.0;`) + '      sync();\n';
+    const z = adjZero[v];
+    let seed = z.global.map(([a, e]) => '      ' + loop(e - a, `${AD(a, 'i')} = 0.0;`)).join('');
+    if (z.wm[1] > z.wm[0]) seed += '      ' + loop(z.wm[1] - z.wm[0], `wm[${z.wm[0]}u + i] = 0.0;`);
+    seed += '      sync();\n';
     let cum = 0;
     st.stateOut.forEach((id, k) => {
-      seed += '      ' + loop(L.slots[k], `${AD(off[id], 'i')} = ${AD(L.DS + cum, 'i')};`);
+      seed += '      ' + loop(L.slots[k], `${place[v].adj(id, 'i')} = ${AD(L.DS + cum, 'i')};`);
       cum += L.slots[k];
     });
-    seed += '      ' + loop(dv, `${AD(off[st.o], 'i')} = grad_o[row * ${dv}u + i];`) + '      sync();\n';
+    seed += '      ' + loop(dv, `${place[v].adj(st.o, 'i')} = grad_o[row * ${dv}u + i];`) + '      sync();\n';
     let grab = '';
     cum = 0;
     st.stateIn.forEach((id, k) => {
-      grab += '      ' + loop(L.slots[k], `${AD(L.DS + cum, 'i')} = ${AD(off[id], 'i')};`);
+      grab += '      ' + loop(L.slots[k], `${AD(L.DS + cum, 'i')} = ${place[v].adj(id, 'i')};`);
       cum += L.slots[k];
     });
-    grab += '      ' + loop(dk, `dx[row * ${DXW}u + i] = ${AD(off[st.q], 'i')}; dx[row * ${DXW}u + ${dk}u + i] = ${AD(off[st.k], 'i')};`);
-    grab += '      ' + loop(dv, `dx[row * ${DXW}u + ${2 * dk}u + i] = ${AD(off[st.v], 'i')};`);
-    if (NG) grab += `      if (lid == 0u) {\n${m.gates.map((g, j) => `        dx[row * ${DXW}u + ${G0 + j}u] = ${AD(off[st.scalars[g]])};\n`).join('')}      }\n`;
-    return `      fwd_${v}();\n${seed}      rev_${v}();\n${grab}      sync();`;
+    grab += '      ' + loop(dk, `dx[row * ${DXW}u + i] = ${place[v].adj(st.q, 'i')}; dx[row * ${DXW}u + ${dk}u + i] = ${place[v].adj(st.k, 'i')};`);
+    grab += '      ' + loop(dv, `dx[row * ${DXW}u + ${2 * dk}u + i] = ${place[v].adj(st.v, 'i')};`);
+    if (NG) grab += `      if (lid == 0u) {\n${m.gates.map((g, j) => `        dx[row * ${DXW}u + ${G0 + j}u] = ${place[v].adj(st.scalars[g])};\n`).join('')}      }\n`;
+    return `      fwd_${v}(sgok);\n${seed}      rev_${v}(sgok);\n${grab}      sync();`;
   };
   let dsInit = '';
   const slotAt: number[] = [];
@@ -428,12 +519,12 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   }
   const bwdNames: [string, 'read' | 'read_write'][] = [['tok', 'read'], ['grad_o', 'read'], ['grad_fs', 'read'], ['work', 'read_write'], ['adj', 'read_write'], ['ck', 'read'], ['seg', 'read_write'], ['dx', 'read_write']];
   const bwdMain =
-    `${decl(bwdNames)}\n${prelude(['base', 'abase', 'cbase', 'sbase'])}\n${slotCopy('restore_ck', 'ck', 'cbase', false)}\n${slotCopy('save_seg', 'seg', 'sbase', true)}\n${slotCopy('restore_seg', 'seg', 'sbase', false)}\n${loadTok}\n${stepFns}\n${vs.map(advance).join('\n')}\n` +
+    `${sg ? 'enable subgroups;\n' : ''}${decl(bwdNames)}\n${prelude(['base', 'abase', 'cbase', 'sbase'])}\n${slotCopy('restore_ck', 'ck', 'cbase', false)}\n${slotCopy('save_seg', 'seg', 'sbase', true)}\n${slotCopy('restore_seg', 'seg', 'sbase', false)}\n${loadTok}\n${stepFns}\n${vs.map(advance).join('\n')}\n` +
     entry([['base', L.VS], ['abase', L.AS], ['cbase', L.CKS], ['sbase', L.SGS]]) +
     `${dsInit}  sync();\n` +
     `  for (var sgi = 0u; sgi < ${L.nseg}u; sgi = sgi + 1u) {\n    let sg = ${L.nseg - 1}u - sgi;\n    let t0 = sg * ${L.C}u;\n    let t1 = min(${T}u, t0 + ${L.C}u);\n` +
     `    restore_ck(sg * ${L.SF}u);\n    save_seg(0u);\n` +
-    `    for (var t = t0; t + 1u < t1; t = t + 1u) {\n      load_tok((b * ${T}u + t) * ${H}u + h, h);\n${dispatch('t', (v) => `      fwd_${v}();\n      advance_${v}();`)}\n      save_seg((t - t0 + 1u) * ${L.SF}u);\n    }\n` +
+    `    for (var t = t0; t + 1u < t1; t = t + 1u) {\n      load_tok((b * ${T}u + t) * ${H}u + h, h);\n${dispatch('t', (v) => `      fwd_${v}(sgok);\n      advance_${v}();`)}\n      save_seg((t - t0 + 1u) * ${L.SF}u);\n    }\n` +
     `    for (var tt = t1; tt > t0; tt = tt - 1u) {\n      let t = tt - 1u;\n      let row = (b * ${T}u + t) * ${H}u + h;\n      restore_seg((t - t0) * ${L.SF}u);\n      load_tok(row, h);\n` +
     dispatch('t', seedGrab) +
     `\n    }\n  }\n}\n`;
