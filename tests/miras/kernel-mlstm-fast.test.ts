@@ -4,7 +4,8 @@
  * float64 oracle: output, final state and every gradient (q, k, v, i, g, initialState). Tiny shapes with T not a
  * multiple of the checkpoint interval, several sub-segments per segment (the last one short), 2-8 invocations per
  * column, the row sums in 1-4 chunks, both branches of the max(|nᵀq'|, e^{−m}) denominator, d = 32 on the fast path and d = 64 on the general one (the fast
- * path at d = 64 needs 512 invocations, more than SwiftShader offers).
+ * path at d = 64 needs 512 invocations, more than SwiftShader offers); the subgroup row sums (sgLanes = 4 on SwiftShader's
+ * subgroups of 4) and their in-kernel fallback (more lanes than the subgroup holds).
  */
 import { describe, expect, it } from 'vitest';
 import { testGpu } from '../helpers/gpu';
@@ -19,6 +20,8 @@ import { gauss, mixer, randomInputs, relErr, rng } from './kernel-helpers';
 
 /** SwiftShader's limits (256 invocations, 32 KiB of workgroup memory). */
 const SWS: DeviceCaps = { ...DEFAULT_CAPS, maxComputeWorkgroupStorageSize: 32768 };
+/** SwiftShader offers subgroups of 4: sgLanes = 4 takes the subgroup path, more lanes the in-kernel fallback. */
+const SGC: DeviceCaps = { ...DEFAULT_CAPS, subgroups: true };
 const BLOCK = { mlstmNormalizer: true, betaActivation: 'exp' };
 const SIGMOID: ['scalar', object] = ['scalar', { parametrization: 'sigmoid' }];
 
@@ -51,6 +54,10 @@ const CASES: Case[] = [
   { name: 'd = 32 fast, R = 8 rows per invocation, row sums in 2 chunks', retention: SIGMOID, block: { memoryInit: 'learned' }, T: 21, ck: 8, d: 32, B: 1, H: 2, caps: SWS, path: { P: 4, LP: 5, NCH: 2 } },
   // d = 64 within SwiftShader's 256 invocations would need R = 16 rows per invocation, which the config refuses
   { name: 'd = 64 on SwiftShader limits picks the general kernel', retention: SIGMOID, T: 12, ck: 5, d: 64, B: 1, H: 1, caps: SWS, want: 'general' },
+  { name: 'subgroup path: row sums over 4 columns by shuffles, 4 groups through workgroup memory, learned init', retention: SIGMOID, block: { memoryInit: 'learned' }, T: 13, ck: 5, caps: SGC, path: { P: 2, LP: 3, NCH: 1, sgLanes: 4 } },
+  { name: 'subgroup path, e^{−m} branch of the denominator, P = 4', retention: SIGMOID, T: 9, ck: 4, caps: SGC, path: { P: 4, LP: 2, NCH: 2, sgLanes: 4 }, qScale: 1e-3 },
+  { name: 'subgroup path, d = 32, R = 8, constant decay', retention: ['constant'], T: 21, ck: 8, d: 32, B: 1, H: 2, caps: { ...SWS, subgroups: true }, path: { P: 4, LP: 5, NCH: 2, sgLanes: 4 } },
+  { name: 'subgroups offered, 16 lanes > the subgroup: in-kernel fallback', retention: SIGMOID, T: 11, ck: 6, caps: SGC, path: { P: 2, LP: 4, NCH: 1 } },
   { name: 'd = 64 general kernel', retention: SIGMOID, block: { memoryInit: 'learned' }, T: 21, ck: 8, d: 64, B: 1, H: 1, path: 'general' },
 ];
 
@@ -78,7 +85,11 @@ describe('mLSTM backward kernels vs float64', () => {
       let k = recurrentKernels(c, s, caps, { checkpoint: o.ck });
       const L = layout(c, s, { checkpoint: o.ck });
       if (o.path === 'general') k = replaceBackward(k, mlstmGeneralBackwardKernel(c, s, L, caps));
-      else if (o.path) k = replaceBackward(k, mlstmFastBackwardKernel(c, s, L, caps, o.path));
+      else if (o.path) {
+        const kernel = mlstmFastBackwardKernel(c, s, L, caps, o.path);
+        expect(kernel.wgsl.includes('subgroupShuffleXor'), 'subgroup code exactly when caps offer subgroups').toBe(!!caps.subgroups);
+        k = replaceBackward(k, kernel);
+      }
       else {
         const names = k.backward.map((kk) => kk.name);
         expect(names).toContain(o.want === 'fast' ? 'miras_recurrent_mlstm_bwd_fast' : 'miras_recurrent_mlstm_bwd');

@@ -22,6 +22,7 @@ import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
 import { lit } from '../math/expr';
 import { recomputeDecls, recomputeWalk } from './bwd-recompute';
+import { allSum, reduceScatter } from './bwd-subgroups';
 import { consts, header, mathFns, SG_VARS, splitConsts, SPLIT_IDS, staging, subgroupCheck, unrollLoops, type BackwardTune, type Layout } from './codegen';
 
 const u = (x: number) => `${x}u`;
@@ -180,26 +181,16 @@ export function fastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
   const rowArr: Record<string, string> = { k: 'pk', q: 'pq', l: 'pl' };
   const subgroupRows = () => {
     const NV = rows.length * R;
-    const K = Math.ceil(NV / TV);
-    const vals = Array.from({ length: K * TV }, (_, x) => (x < NV ? `${rowArr[rows[Math.floor(x / R)]]}[${x % R}]` : '0.0'));
-    const out = [`var rv = array<f32, ${K * TV}>(${vals.join(', ')});`];
-    for (let m = TV / 2, half = (K * TV) / 2; m >= 1; m /= 2, half /= 2) {
-      out.push(`{ let up = (jl & ${u(m)}) != 0u;`);
-      for (let x = 0; x < half; x++)
-        out.push(`  { let a = rv[${x}]; let b = rv[${x + half}]; rv[${x}] = select(a, b, up) + subgroupShuffleXor(select(b, a, up), ${u(m)}); }`);
-      out.push('}');
-    }
-    out.push('let tp = tau;');
-    for (let x = 0; x < K; x++)
-      out.push(`{ let vi = jl * ${u(K)} + ${u(x)}; let n = vi / R; let i = p * R + vi % R; var dst = 0xffffffffu;
+    const rs = reduceScatter(Array.from({ length: NV }, (_, x) => `${rowArr[rows[Math.floor(x / R)]]}[${x % R}]`), TV, 'jl');
+    const out = [rs.code, 'let tp = tau;'];
+    for (let x = 0; x < rs.K; x++)
+      out.push(`{ let vi = jl * ${u(rs.K)} + ${u(x)}; let n = vi / R; let i = p * R + vi % R; var dst = 0xffffffffu;
         ${rows.map((m, n) => `if (n == ${u(n)}) { dst = ${rowDst[m]}; }`).join(' ')}
         if (vi < ${u(NV)} && dst != 0xffffffffu) { dx[dst] = rv[${x}]; } }`);
-    sf.forEach((m, n) => {
-      const steps: string[] = [];
-      for (let mm = 1; mm < TV; mm *= 2) steps.push(`sa += subgroupShuffleXor(sa, ${u(mm)});`);
-      out.push(`{ var sa = ps[${n}]; ${steps.join(' ')}
-        if (jl == 0u) { dx[${u(DXG)} + (wid.y * ${u(L.PB)} + p) * ${u(L.dx.gReg)} + rowg(b, tau, h) + ${u(f[m]!)}] = sa; } }`);
-    });
+    sf.forEach((m, n) =>
+      out.push(`{ var sa = ps[${n}]; ${allSum('sa', TV)}
+        if (jl == 0u) { dx[${u(DXG)} + (wid.y * ${u(L.PB)} + p) * ${u(L.dx.gReg)} + rowg(b, tau, h) + ${u(f[m]!)}] = sa; } }`),
+    );
     return out.join('\n      ');
   };
   const writePending = `for (var r = 0u; r < R; r++) {

@@ -20,7 +20,8 @@
 import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
 import { recomputeDecls, recomputeWalk, type CarriedVar } from './bwd-recompute';
-import { consts, header, splitConsts, SPLIT_IDS, staging, unrollLoops, type BackwardTune, type Layout } from './codegen';
+import { consts, header, SG_VARS, splitConsts, SPLIT_IDS, staging, subgroupCheck, unrollLoops, type BackwardTune, type Layout } from './codegen';
+import { reduceScatter } from './bwd-subgroups';
 
 const u = (x: number) => `${x}u`;
 
@@ -40,6 +41,12 @@ export interface MlstmFastConfig {
   NCH: number;
   /** load the next sub-segment's operands during this one (default true; false for measurements) */
   prefetch?: boolean;
+  /**
+   * Invocations per subgroup row sum where caps offer `subgroups` (default min(d_v, 32); 0 turns the subgroup path
+   * off). Must be a power of two dividing d_v; the run-time check falls back to workgroup memory where the device's
+   * subgroups do not hold that many invocations with the expected lane mapping.
+   */
+  sgLanes?: number;
 }
 
 /** Staged floats per step: [k | q | v | ∂o | grad.v so far | ĩ | log f]. */
@@ -135,6 +142,38 @@ export function mlstmFastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: 
         let dnq = select(0.0, dden * sign(nq), absB);`;
   // reduction area: [CH row slots (slot x: ∂q row x, ∂k row x − d_k) | ∂f', ∂i' partials per row group | ∂v partials], per column
   const CRO = TV * XP;
+  // Subgroup path (caps.subgroups, never assumed; subgroupCheck(G) at run time, else the workgroup-memory path below):
+  // the step's 2R row partials and the ∂f', ∂i' partials are reduce-scattered over G columns by shuffles, so only
+  // d_v/G partials per value go through workgroup memory (with the ∂v column partials), double-buffered: one barrier
+  // per step instead of two per row chunk.
+  const G = cfg.sgLanes ?? Math.min(TV, 32);
+  const sg = !!caps.subgroups && G >= 2 && (G & (G - 1)) === 0 && TV % G === 0;
+  const NV = 2 * R + 2;
+  const SGP = (TV / G) * P * NV;
+  const SGB = SGP + W;
+  if (sg && 2 * SGB > RED) throw new Error(`${c.id}: fast mLSTM backward: the subgroup path's reduction area does not fit`);
+  const sgStep = () => {
+    const rs = reduceScatter([...Array.from({ length: R }, (_, r) => `pq[${r}]`), ...Array.from({ length: R }, (_, r) => `pk[${r}]`), 'pfs', 'pis'], G, 'jl');
+    const hsum = Array.from({ length: TV / G }, (_, hh) => `red[sb + ${u(hh * P * NV)} + x]`).join(' + ');
+    return `${rs.code}
+      ${Array.from({ length: rs.K }, (_, q) => `{ let vi = (jl % ${u(G)}) * ${u(rs.K)} + ${u(q)}; if (vi < ${u(NV)}) { red[sb + (jl / ${u(G)}) * ${u(P * NV)} + p * ${u(NV)} + vi] = rv[${q}]; } }`).join('\n      ')}
+      red[sb + ${u(SGP)} + t] = pdv;
+      workgroupBarrier();
+      for (var x = t; x < ${u(P * NV)}; x += W) {
+        let a = ${hsum};
+        let pp = x / ${u(NV)};
+        let vi = x % ${u(NV)};
+        if (vi < R) { dx[${u(L.dx.q)} + rowq(b, tau, h) + pp * R + vi] = a; }
+        else if (vi < ${u(2 * R)}) { dx[${u(L.dx.k)} + rowk(b, tau, h) + pp * R + vi - R] = a; }
+        else { dsa[l * ${u(2 * P)} + (vi - ${u(2 * R)}) * P + pp] = a; }
+      }
+      if (p == 0u) {
+        var dv = ${PRE(`${u(off.gv)} + j`)};
+        for (var pp = 0u; pp < P; pp++) { dv += red[sb + ${u(SGP)} + pp * TV + j]; }
+        grad_v[rowv(b, tau, h) + j] = dv;
+      }
+      sb = ${u(SGB)} - sb;`;
+  };
   const revStep = `        ${gates('histM[l]')}
         ${denAt}
         let doj = ${PRE(`${u(off.dout)} + j`)};
@@ -159,6 +198,9 @@ export function mlstmFastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: 
           Cn[r] = Cp;
           nn[r] = np;
         }
+        ${sg ? `if (sgok) {
+      ${sgStep()}
+      } else {` : ''}
         for (var ch = 0u; ch < ${u(NCH)}; ch++) {
         let lo = ch * ${u(CH)};
         for (var r = 0u; r < R; r++) {
@@ -193,9 +235,9 @@ export function mlstmFastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: 
           grad_v[rowv(b, tau, h) + j] = dv;
         }
         workgroupBarrier();
-        }`;
+        }${sg ? '\n        }' : ''}`;
   // the ∂m chain over the sub-segment (every invocation, identical arithmetic; invocation 0 writes the gate gradients)
-  const mChain = `      for (var tt = u0; tt < u1; tt++) {
+  const mChain = `${sg ? '      if (sgok) { workgroupBarrier(); }\n' : ''}      for (var tt = u0; tt < u1; tt++) {
         let tau = u1 - 1u - (tt - u0);
         let l = tau - u0;
         ${gates('histM[l]')}
@@ -234,7 +276,7 @@ export function mlstmFastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: 
   const binds = ['q', 'k', 'v', 'scratch.gates', 'grad.o', 'scratch.state', 'scratch.dx', 'grad.v'];
   const access = ['read', 'read', 'read', 'read', 'read', 'read_write', 'read_write', 'read_write'] as const;
   const decl = names.map((n, i) => `@group(0) @binding(${i}) var<storage, ${access[i]}> ${n}: array<f32>;`).join('\n');
-  const wgsl = `${header(c, s, L, 'backward (mLSTM, fast: column-split, two-level recompute)')}
+  const wgsl = `${sg ? 'enable subgroups;\n' : ''}${header(c, s, L, 'backward (mLSTM, fast: column-split, two-level recompute)')}
 //   ${P} invocations per value column (R = ${R} key rows each), all ${TV} columns in one workgroup; sub-segments of ${LP} steps
 ${decl}
 ${consts(c, L)}
@@ -243,12 +285,12 @@ var<workgroup> pre: array<f32, ${LP * PS}>;
 var<workgroup> red: array<f32, ${RED}>;
 var<workgroup> nqa: array<f32, ${LP * P}>;
 var<workgroup> dda: array<f32, ${LP * P}>;
-var<workgroup> dsa: array<f32, ${2 * LP * P}>;
+var<workgroup> dsa: array<f32, ${2 * LP * P}>;${sg ? `\n${SG_VARS}` : ''}
 
 @compute @workgroup_size(${W})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${sg ? ', @builtin(subgroup_size) sgsz: u32' : ''}) {
   ${names.map((n) => `_ = &${n};`).join(' ')}
-  ${SPLIT_IDS}
+  ${SPLIT_IDS}${sg ? `\n  ${subgroupCheck(G)}\n  var sb = 0u;` : ''}
   _ = j0;
   let first = select(0.0, 1.0, jl == 0u); // n is replicated over the columns: its terms are counted once
   var C: array<f32, R>;
