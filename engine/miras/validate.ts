@@ -9,6 +9,7 @@
  */
 import { AXES, AXIS_LABEL, type Axis, type MirasMixer, type ModelSpec } from '../spec';
 import { CATALOG, ComboParseError, catalogEntry, resolveCombo, type Combo, type ComboInput } from './catalog';
+import { stateLayout } from './cost';
 
 export interface MirasIssue {
   /** The node at fault: an axis node or the Miras block itself. */
@@ -220,4 +221,87 @@ export function compatibleKinds(axis: Axis, kind: string): Record<Axis, string[]
       .map((e) => e.kind);
   }
   return out;
+}
+
+/** A bad value in one scan input (the tensors of `miras scan`): which tensor, why, what would fix it. */
+export interface ScanInputIssue {
+  tensor: string;
+  message: string;
+  fix: string;
+}
+
+interface ScanDims {
+  batch: number;
+  time: number;
+  heads: number;
+  dk: number;
+  dv: number;
+}
+
+/**
+ * Value-level rules for explicit scan inputs (shapes are checked where they are read): every value finite; KL
+ * retention takes log W, so every memory entry of `initialState` must be > 0; a data-dependent Huber threshold
+ * δ_t must be > 0. Without them the scan writes NaN and reports success.
+ */
+export function scanInputIssues(c: Combo, s: ScanDims, inputs: Record<string, ArrayLike<number>>): ScanInputIssue[] {
+  const issues: ScanInputIssue[] = [];
+  for (const [name, x] of Object.entries(inputs)) {
+    let bad = 0;
+    let first = -1;
+    for (let i = 0; i < x.length; i++) {
+      if (!Number.isFinite(x[i])) {
+        bad++;
+        if (first < 0) first = i;
+      }
+    }
+    if (bad) issues.push({ tensor: name, message: `"${name}" has ${bad} non-finite value${bad > 1 ? 's' : ''} (first: ${x[first]} at flat index ${first}).`, fix: `Replace the NaN/Inf values of "${name}".` });
+  }
+  const init = inputs.initialState;
+  if (c.retention.kind === 'kl' && init) {
+    const layout = stateLayout(c, s.dk, s.dv);
+    const mem = layout.segments.filter((g) => g.name === 'S' || /^W\d+$/.test(g.name));
+    const rows = init.length / layout.size;
+    let bad = 0;
+    let where = '';
+    for (let r = 0; r < rows; r++)
+      for (const g of mem)
+        for (let i = 0; i < g.size; i++) {
+          const v = init[r * layout.size + g.offset + i];
+          if (v > 0) continue;
+          if (!bad) where = `${v} in segment ${g.name}, entry ${i}, of batch·head row ${r}`;
+          bad++;
+        }
+    if (bad) {
+      issues.push({
+        tensor: 'initialState',
+        message: `KL retention takes log W_{t−1}, so the initial memory must be strictly positive; "initialState" has ${bad} entr${bad > 1 ? 'ies' : 'y'} ≤ 0 (first: ${where}).`,
+        fix: 'Give a positive initial memory (e.g. uniform 1/n per softmax slice, or exp of a learned parameter), or leave initialState out for the uniform start.',
+      });
+    }
+  }
+  if (c.bias.kind === 'huber' && c.bias.params.delta === 'data' && inputs.delta) {
+    const d = inputs.delta;
+    let bad = 0;
+    let first = -1;
+    for (let i = 0; i < d.length; i++) {
+      if (d[i] > 0) continue;
+      bad++;
+      if (first < 0) first = i;
+    }
+    if (bad) issues.push({ tensor: 'delta', message: `The Huber threshold δ_t must be > 0; "delta" has ${bad} value${bad > 1 ? 's' : ''} ≤ 0 (first: ${d[first]} at flat index ${first}).`, fix: 'Produce δ_t with softplus or sigmoid (as the block does), or use a fixed δ.' });
+  }
+  return issues;
+}
+
+export class ScanInputError extends Error {
+  constructor(readonly issues: ScanInputIssue[]) {
+    super(issues.map((i) => `input ${i.message} Fix: ${i.fix}`).join('\n'));
+    this.name = 'ScanInputError';
+  }
+}
+
+/** Throws ScanInputError listing every bad input value (see scanInputIssues). */
+export function checkScanInputs(c: Combo, s: ScanDims, inputs: Record<string, ArrayLike<number>>): void {
+  const issues = scanInputIssues(c, s, inputs);
+  if (issues.length) throw new ScanInputError(issues);
 }

@@ -108,4 +108,14 @@ describe('scan with the documented flags', () => {
       for (const [n, e] of errs) expect(e, n).toBeLessThan(1e-4);
     });
   }
+
+  it('refuses an input outside its domain on both backends instead of writing NaN (KL retention, non-positive initial memory)', async () => {
+    const kl: ComboInput = { memory: { kind: 'matrix' }, bias: { kind: 'l2' }, retention: { kind: 'kl', params: { decay: false } }, learner: { kind: 'gd' }, block: { memoryInit: 'learned' } };
+    const s = { batch: 1, time: 3, heads: 1, dk: 2, dv: 2 };
+    const t = inputsFor(kl, s, 2);
+    t.initialState = { shape: [1, 1, 4], data: Float64Array.from([0.5, -0.125, 0.25, 0.25]) };
+    for (const backend of ['reference', 'webgpu'] as const) {
+      await expect(scan('kl-bad', kl, t, backend, false), backend).rejects.toThrow(/KL retention takes log W_\{t−1\}.*entry ≤ 0 \(first: -0.125 in segment S, entry 1.*Fix:/s);
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ModelSpecSchema } from '@/engine/spec';
-import { compatibleKinds, validateCombo, validateSpecMiras } from '@/engine/miras/validate';
+import { checkScanInputs, compatibleKinds, scanInputIssues, validateCombo, validateSpecMiras } from '@/engine/miras/validate';
+import { resolveCombo } from '@/engine/miras/catalog';
 import { mixerCost } from '@/engine/miras/cost';
 import { MIRAS_PRESETS } from '@/engine/presets/miras';
 
@@ -86,6 +87,38 @@ describe('validity rules', () => {
     expect(compatibleKinds('learner', 'implicit').bias).toEqual(['l2']);
     expect(compatibleKinds('memory', 'attention').learner).toEqual(['closed-form']);
     expect(compatibleKinds('retention', 'channel').memory).toEqual(['matrix', 'vector']);
+  });
+});
+
+describe('scan input values', () => {
+  const s = { batch: 1, time: 2, heads: 1, dk: 2, dv: 2 };
+  const ok = { q: [0.1, 0.2, 0.3, 0.4], k: [0.6, 0.8, 1, 0], v: [1, 2, 3, 4], beta: [0.5, 0.5] };
+  it('accept finite inputs in their domains', () => {
+    const kl = resolveCombo(combo('matrix', 'l2', 'kl', 'gd', { memoryInit: 'learned' }, { retention: { decay: false } }));
+    expect(scanInputIssues(kl, s, { ...ok, initialState: [0.25, 0.25, 0.25, 0.25] })).toEqual([]);
+  });
+  it('refuse non-finite values, naming the tensor and where', () => {
+    const gdn = resolveCombo(combo('matrix', 'l2', 'none', 'gd'));
+    const issues = scanInputIssues(gdn, s, { ...ok, k: [0.6, NaN, 1, Infinity] });
+    expect(issues).toHaveLength(1);
+    expect(issues[0].tensor).toBe('k');
+    expect(issues[0].message).toMatch(/"k" has 2 non-finite values \(first: NaN at flat index 1\)/);
+  });
+  it('KL retention needs a strictly positive initial memory (log W); the momentum part may be anything', () => {
+    const kl = resolveCombo(combo('matrix', 'l2', 'kl', 'gd', { memoryInit: 'learned' }, { retention: { decay: false } }));
+    const [issue] = scanInputIssues(kl, s, { ...ok, initialState: [0.5, -0.1, 0.3, 0] });
+    expect(issue.tensor).toBe('initialState');
+    expect(issue.message).toMatch(/strictly positive.*2 entries ≤ 0 \(first: -0.1 in segment S, entry 1/);
+    expect(issue.fix).toMatch(/positive initial memory/);
+    const klMom = resolveCombo(combo('matrix', 'l2', 'kl', 'momentum', { memoryInit: 'learned' }, { retention: { decay: false } }));
+    expect(scanInputIssues(klMom, s, { ...ok, eta: [0.5, 0.5], initialState: [0.25, 0.25, 0.25, 0.25, -1, 0, 1, -2] })).toEqual([]);
+    expect(() => checkScanInputs(kl, s, { ...ok, initialState: [0.5, -0.1, 0.3, 0.2] })).toThrow(/KL retention takes log.*Fix: Give a positive initial memory/);
+  });
+  it('a data-dependent Huber threshold must be positive', () => {
+    const huber = resolveCombo(combo('matrix', 'huber', 'none', 'gd', {}, { bias: { variant: 'norm', delta: 'data' } }));
+    const [issue] = scanInputIssues(huber, s, { ...ok, delta: [0.5, -0.2] });
+    expect(issue.tensor).toBe('delta');
+    expect(issue.message).toMatch(/δ_t must be > 0.*-0.2 at flat index 1/);
   });
 });
 

@@ -15,6 +15,7 @@ import { recurrentUnsupported } from '../math/combo';
 import { mlpUnsupported } from '../mlp/program';
 import { mlpProvider } from '../mlp/provider';
 import { runScanKernels } from '../recurrent/run';
+import { checkScanInputs } from '../validate';
 
 export interface ScanResult {
   o: Float64Array;
@@ -44,6 +45,7 @@ export function fusedProvider(c: Combo, s: ScanShape): ScanProvider {
 }
 
 export function runReference(c: Combo, s: ScanShape, inputs: ScanArrays, dOut?: { o: Float64Array; finalState?: Float64Array }): ScanResult {
+  checkScanInputs(c, s, inputs);
   if (!dOut) return referenceScan(c, s, inputs);
   const r = referenceScanGrad(c, s, inputs, dOut);
   return { o: r.o, finalState: r.finalState, grads: r.grads };
@@ -57,6 +59,7 @@ export async function runWebgpu(
   inputs: ScanArrays,
   dOut?: { o: Float64Array; finalState?: Float64Array },
 ): Promise<ScanResult> {
+  checkScanInputs(c, s, inputs);
   const provider = fusedProvider(c, s);
   const decls = { inputs: provider.inputs(s), outputs: provider.outputs(s) };
   const extra = Object.keys(inputs).filter((n) => !decls.inputs.some((d) => d.name === n) && !(n === 'beta' && inputs.beta.every((x) => x === 1)));
