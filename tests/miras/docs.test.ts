@@ -43,3 +43,36 @@ describe('fla equivalents in docs/miras.md', () => {
     }
   });
 });
+
+describe('the scan tensor table in docs/miras.md', () => {
+  it('gives every tensor the scan reads and writes, with the shape it has, for random valid combinations', async () => {
+    const { SCAN_TENSORS, scanInputDecls, scanOutputDecls } = await import('@/engine/miras/reference');
+    const { Rng, randomCombo } = await import('@/engine/miras/reference/random');
+    const { stateLayout } = await import('@/engine/miras/cost');
+    const rng = new Rng(8);
+    const s = { batch: 2, time: 3, heads: 5, dk: 4, dv: 6 };
+    const seen = new Set<string>();
+    const { MIRAS_PRESETS } = await import('@/engine/presets/miras');
+    const { resolveCombo } = await import('@/engine/miras/catalog');
+    const mlstm = MIRAS_PRESETS.find((p) => p.name === 'mlstm')!.build({ vocabSize: 8, dModel: 16, nLayers: 1 }).layers[0].mixer;
+    if (mlstm.type !== 'miras') throw new Error('mlstm is a Miras preset');
+    // random draws rarely hit the mLSTM normaliser (matrix + dot + one GD step + a scalar decay): add the preset's
+    for (let n = 0; n < 61; n++) {
+      const c = n === 60 ? resolveCombo(mlstm) : randomCombo(rng, { memories: ['matrix', 'vector', 'mlp', 'attention'] });
+      const nh = c.learner.kind === 'multistep' ? (c.learner.params.steps as number) : 1;
+      const sym: Record<string, number> = { B: s.batch, T: s.time, "T'": s.time * nh, H: s.heads, dk: s.dk, dv: s.dv, stateSize: stateLayout(c, s.dk, s.dv).size };
+      const documented = (name: string) => {
+        const row = SCAN_TENSORS.find((t) => t.name === name);
+        expect(row, `${name} is in the table`).toBeDefined();
+        return row!.shape.split(' or ').map((alt) => alt.replace(/^\[|\]$/g, '').split(', ').map((d) => sym[d.trim()]));
+      };
+      for (const d of [...scanInputDecls(c, s), ...scanOutputDecls(c, s)]) {
+        seen.add(d.name);
+        const alts = documented(d.name);
+        const plainMatrixState = d.name === 'finalState' || d.name === 'initialState' ? [[s.batch, s.heads, s.dk, s.dv]] : [];
+        expect([...alts, ...plainMatrixState], `${d.name} [${d.shape}] for ${c.memory.kind}/${c.bias.kind}/${c.retention.kind}/${c.learner.kind}`).toContainEqual(d.shape);
+      }
+    }
+    expect(SCAN_TENSORS.map((t) => t.name).filter((n) => !seen.has(n)), "tensors the draws never produced").toEqual([]);
+  });
+});
