@@ -10,7 +10,7 @@
  * --check first runs every preset's kernels at a small shape (d = 64, the device's limits) against the float64
  * oracle on this device, outputs and every gradient.
  * --fwd-only times only the forward list (gate packing + scan kernel), each kernel dispatched --inner N times
- * (default 20) inside one timestamped pass, so the 65.5 µs timestamp steps of this device resolve to 65.5/N µs;
+ * (default 10) inside one timestamped pass, so the 65.5 µs timestamp steps of this device resolve to 65.5/N µs;
  * --fwd-sweep also times forward launch shapes (RecurrentOptions.tune.forward, and the subgroup path switched
  * off) for the representative presets. --label names the run in the JSON file (scan-recurrent-LABEL.json).
  */
@@ -102,7 +102,7 @@ async function main() {
   const fwdOnly = process.argv.includes('--fwd-only');
   const fwdSweep = process.argv.includes('--fwd-sweep');
   const ii = process.argv.indexOf('--inner');
-  const inner = ii > 0 ? Number(process.argv[ii + 1]) : 20;
+  const inner = ii > 0 ? Number(process.argv[ii + 1]) : 10;
   const li = process.argv.indexOf('--label');
   const label = li > 0 ? process.argv[li + 1] : '';
   if (process.argv.includes('--check')) {
@@ -137,17 +137,24 @@ async function main() {
   if (fwdOnly) {
     const fwdRows: unknown[] = [];
     (out as unknown as { forward: unknown[] }).forward = fwdRows;
-    const noSg: DeviceCaps = { ...caps, subgroups: false };
     for (const name of list) {
       const base = getPreset(name).build({ vocabSize: 256, dModel: 1024, nLayers: 1 }).layers[0].mixer as MirasMixer;
       const mixer = { ...base, heads: shape.heads, headDimK: shape.dk, headDimV: shape.dv } as MirasMixer;
       if (!recurrentSupports(mixer)) continue;
       const variants: { tag: string; tune?: RecurrentOptions['tune']; caps?: DeviceCaps }[] = [{ tag: 'default' }];
-      if (fwdSweep && ['linear-attention', 'gla', 'gated-deltanet', 'deltaproduct', 'mlstm'].includes(name)) {
-        const shapes = [{ P: 8, TV: 16 }, { P: 16, TV: 16 }, { P: 8, TV: 8 }, { P: 16, TV: 8 }, { P: 4, TV: 16 }, { P: 8, TV: 32 }];
-        for (const vec4 of [false, true]) for (const f of shapes) variants.push({ tag: `P${f.P} TV${f.TV}${vec4 ? ' vec4' : ''}`, tune: { forward: { ...f, vec4 } } });
-        variants.push({ tag: 'P8 TV16 LP32', tune: { forward: { P: 8, TV: 16, LP: 32 } } });
-        if (caps.subgroups && !['linear-attention', 'gla', 'mlstm'].includes(name)) variants.push({ tag: 'default, no subgroups', caps: noSg });
+      if (fwdSweep) {
+        // launch shapes around the defaults; the delta rule also with the subgroup butterfly on the chain
+        const delta = ['deltanet', 'gated-deltanet', 'deltaproduct', 'longhorn'].includes(name);
+        type F = { P?: number; TV?: number; LP?: number; vec4?: boolean; CW?: number };
+        const shapes: F[] =
+          name === 'mlstm'
+            ? [{ P: 16, TV: 8 }, { P: 16, TV: 16 }, { P: 8, TV: 8 }]
+            : delta
+              ? [{ P: 16, TV: 8 }, { P: 8, TV: 8 }, { P: 8, TV: 16, vec4: true }]
+              : [{ P: 8, TV: 16 }, { P: 16, TV: 16 }, { P: 16, TV: 4 }, { P: 16, TV: 8, LP: 8 }, { P: 16, TV: 8, vec4: true }, { CW: 2 }, { CW: 2, TV: 8 }, { CW: 4, TV: 16 }, { CW: 4, vec4: true }];
+        const tag = (f: F) => [f.CW ? `CW${f.CW}` : '', f.P ? `P${f.P}` : '', f.TV ? `TV${f.TV}` : '', f.LP ? `LP${f.LP}` : '', f.vec4 ? 'vec4' : ''].filter(Boolean).join(' ');
+        for (const f of shapes) variants.push({ tag: tag(f), tune: { forward: f } });
+        if (delta && caps.subgroups) for (const f of [{ P: 8, TV: 16 }, { P: 16, TV: 8 }]) variants.push({ tag: `P${f.P} TV${f.TV} subgroups`, tune: { forward: { ...f, subgroups: true } } });
       }
       // inputs and outputs once per preset (the launch shape does not change them); scratch per variant
       const io: Record<string, GPUBuffer> = {};
@@ -171,7 +178,7 @@ async function main() {
           const ie = await device.popErrorScope();
           const ve = await device.popErrorScope();
           if (ie || ve) throw new Error(`pipeline: ${(ie ?? ve)!.message}`);
-          const per = await timeInner(device, ds, inner, 5, 1);
+          const per = await timeInner(device, ds, inner, 5, 3); // 3 warm-up reps: the clocks ramp up after the uploads
           for (const x of scratch) x.destroy();
           const ms = Object.values(per).reduce((a, b) => a + b, 0);
           const scan = Object.entries(per).find(([k]) => /fwd/.test(k))?.[1] ?? ms;

@@ -39,6 +39,10 @@ const CASES: Case[] = [
   ['gated deltanet, P = 16 (R = 1), checkpoint not a multiple of LP', ['matrix', ['l2'], ['scalar'], ['gd']], { forward: { P: 16, TV: 8, LP: 4 }, backward: { LP: 2 } }, { T: 19, ck: 6 }],
   ['mLSTM forward P = 4, 8-column tiles, full blocks, learned init', ['matrix', ['dot'], ['scalar', { parametrization: 'sigmoid' }], ['gd'], 2, 16, 16, { mlstmNormalizer: true, betaActivation: 'exp', memoryInit: 'learned' }], { forward: { P: 4, TV: 8, LP: 4 } }, { T: 21, ck: 8, B: 1, general: true }],
   ['mLSTM forward P = 1, checkpoint not a multiple of LP', ['matrix', ['dot'], ['scalar', { parametrization: 'sigmoid' }], ['gd'], 2, 16, 16, { mlstmNormalizer: true, betaActivation: 'exp' }], { forward: { P: 1, LP: 4 } }, { T: 15, ck: 6, B: 1, general: true }],
+  // the column-tiled Hebbian forward (fwd-hebbian.ts): CW value columns per invocation
+  ['gla, column-tiled forward (CW = 2, P = 4), full blocks', ['matrix', ['dot'], ['channel'], ['gd']], { forward: { CW: 2, P: 4, TV: 8, LP: 4 }, backward: { LP: 2 } }, { T: 22, ck: 8 }],
+  ['mamba2, column-tiled forward (CW = 4, vec4), checkpoint not a multiple of LP', ['matrix', ['dot'], ['scalar', { parametrization: 'mamba2' }], ['gd']], { forward: { CW: 4, P: 4, LP: 4, vec4: true }, backward: { LP: 2 } }, { T: 19, ck: 6 }],
+  ['retnet-like (constant decay), column-tiled forward, learned init, P = 1', ['matrix', ['dot'], ['constant'], ['gd'], 2, 16, 16, { memoryInit: 'learned' }], { forward: { CW: 2, P: 1, LP: 3 }, backward: { LP: 2 } }, { T: 13, ck: 6 }],
   // the mLSTM forward stages blocks of 16 steps: 3 blocks, the last one partial (its backward is the general kind)
   ['mLSTM staged forward over 3 blocks', ['matrix', ['dot'], ['scalar', { parametrization: 'sigmoid' }], ['gd'], 2, 16, 16, { mlstmNormalizer: true, betaActivation: 'exp' }], undefined, { T: 37, ck: 8, B: 1, general: true }],
 ];
@@ -62,6 +66,7 @@ describe('fast recurrent kernels vs float64', () => {
       const gf = Float64Array.from(want.finalState, () => gauss(r));
       const wantG = oracle.referenceBackward(x, { o: go, finalState: gf }, s);
       const k = recurrentKernels(c, s, o.caps ?? DEFAULT_CAPS, { checkpoint: o.ck ?? 6, tune });
+      if (tune?.forward?.CW) expect(k.forward.at(-1)!.wgsl, `${name}: the column-tiled Hebbian forward`).toContain('column-tiled');
       if (!o.general) expect(k.backward.map((kk) => kk.name)).toContain('miras_recurrent_bwd_fast');
       const got = await runScanKernels(device, k, { inputs: comboInputs(c, s), outputs: comboOutputs(c, s) }, x, { o: go, finalState: gf });
       const eo = relErr(got.o, want.o);

@@ -10,7 +10,7 @@ import { testGpu } from '../helpers/gpu';
 import { DEFAULT_CAPS, type DeviceCaps } from '@/engine/plan/kernel';
 import { adapterSummary, capsFromDescription } from '@/engine/gpu/describe';
 import { comboInputs, comboOutputs, resolveCombo } from '@/engine/miras/math/combo';
-import { recurrentKernels, SG_VARS, subgroupCheck, type RecurrentOptions } from '@/engine/miras/recurrent/codegen';
+import { recurrentKernels, SG_VARS, SUBGROUP_CHAIN, subgroupCheck, type RecurrentOptions } from '@/engine/miras/recurrent/codegen';
 import { runScanKernels } from '@/engine/miras/recurrent/run';
 import { referenceProviderFor } from '@/engine/miras/reference/provider';
 import { gauss, mixer, randomInputs, relErr, rng } from './kernel-helpers';
@@ -24,7 +24,10 @@ const GDN: Parameters<typeof mixer> = ['matrix', ['l2'], ['scalar'], ['gd']];
 
 describe('recurrent forward: subgroups used when present, never assumed', () => {
   it('emits subgroup builtins only when caps have subgroups (and the kernel has a chain column sum)', () => {
-    const on = fwd(GDN, SG, { forward: { P: 2 } });
+    // the chain's butterfly is opt-in (tune.forward.subgroups; default SUBGROUP_CHAIN, off: slower than the
+    // workgroup-memory sums on the H200)
+    expect(fwd(GDN, SG, { forward: { P: 2 } }).includes('subgroupShuffleXor')).toBe(SUBGROUP_CHAIN);
+    const on = fwd(GDN, SG, { forward: { P: 2, subgroups: true } });
     expect(on.startsWith('enable subgroups;')).toBe(true);
     expect(on).toContain('subgroupShuffleXor');
     expect(on).toContain('@builtin(subgroup_size)');
@@ -33,8 +36,8 @@ describe('recurrent forward: subgroups used when present, never assumed', () => 
     expect(off).not.toMatch(/subgroup/);
     expect(off).toContain('let jl = t % TV;');
     // P = 1 has no column sum; Hebbian steps have none on the chain
-    expect(fwd(GDN, SG, { forward: { P: 1 } })).not.toMatch(/subgroup/);
-    expect(fwd(['matrix', ['dot'], ['scalar'], ['gd']], SG, { forward: { P: 2 } })).not.toMatch(/subgroup/);
+    expect(fwd(GDN, SG, { forward: { P: 1, subgroups: true } })).not.toMatch(/subgroup/);
+    expect(fwd(['matrix', ['dot'], ['scalar'], ['gd']], SG, { forward: { P: 2, subgroups: true } })).not.toMatch(/subgroup/);
   });
 
   it('the run-time lane check passes where the subgroup covers the column and fails where it cannot', async () => {
@@ -83,13 +86,13 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(subgroup_size) sgsz: 
   });
 
   const CASES: [string, Parameters<typeof mixer>, RecurrentOptions['tune'], typeof s?][] = [
-    ['gated deltanet, P = 2', GDN, { forward: { P: 2, LP: 3 } }],
-    ['gated deltanet, P = 4, 8-column tiles', GDN, { forward: { P: 4, TV: 8, LP: 2 } }],
-    ['gated deltanet, P = 8 (fallback inside the subgroup layout)', GDN, { forward: { P: 8, LP: 2 } }],
-    ['huber norm (column sums over the workgroup), P = 4', ['matrix', ['huber', { variant: 'norm', delta: 'data' }], ['channel'], ['gd']], { forward: { P: 4, LP: 2 } }],
-    ['memora-like kl (key: max and sum column reductions), P = 2', ['matrix', ['l2'], ['kl', { axis: 'key' }], ['gd'], 2, 16, 16, { memoryInit: 'uniform' }], { forward: { P: 2 } }],
-    ['kl value (sums over values in the subgroup layout), P = 4', ['matrix', ['l2'], ['kl', { axis: 'value', scale: 2 }], ['momentum'], 2, 16, 16, { memoryInit: 'learned' }], { forward: { P: 4 } }],
-    ['gated deltanet at d = 64, P = 4', ['matrix', ['l2'], ['scalar'], ['gd'], 1, 64, 64], { forward: { P: 4 } }, { batch: 1, time: 13, heads: 1, dk: 64, dv: 64 }],
+    ['gated deltanet, P = 2', GDN, { forward: { P: 2, LP: 3, subgroups: true } }],
+    ['gated deltanet, P = 4, 8-column tiles', GDN, { forward: { P: 4, TV: 8, LP: 2, subgroups: true } }],
+    ['gated deltanet, P = 8 (fallback inside the subgroup layout)', GDN, { forward: { P: 8, LP: 2, subgroups: true } }],
+    ['huber norm (column sums over the workgroup), P = 4', ['matrix', ['huber', { variant: 'norm', delta: 'data' }], ['channel'], ['gd']], { forward: { P: 4, LP: 2, subgroups: true } }],
+    ['memora-like kl (key: max and sum column reductions), P = 2', ['matrix', ['l2'], ['kl', { axis: 'key' }], ['gd'], 2, 16, 16, { memoryInit: 'uniform' }], { forward: { P: 2, subgroups: true } }],
+    ['kl value (sums over values in the subgroup layout), P = 4', ['matrix', ['l2'], ['kl', { axis: 'value', scale: 2 }], ['momentum'], 2, 16, 16, { memoryInit: 'learned' }], { forward: { P: 4, subgroups: true } }],
+    ['gated deltanet at d = 64, P = 4', ['matrix', ['l2'], ['scalar'], ['gd'], 1, 64, 64], { forward: { P: 4, subgroups: true } }, { batch: 1, time: 13, heads: 1, dk: 64, dv: 64 }],
   ];
   for (const [name, args, tune, shape = s] of CASES) {
     for (const withSg of [true, false]) {

@@ -24,6 +24,7 @@ import { lit } from '../math/expr';
 import { threadKernel, type Bind } from '../../ops/wgsl';
 import { mlstmBackwardKernel, mlstmForwardKernel } from './mlstm';
 import { fastBackwardConfig, fastBackwardKernel, type FastConfig } from './fast';
+import { hebbianForwardKernel, hebbianTiledCovers } from './fwd-hebbian';
 
 const u = (x: number) => `${x}u`;
 
@@ -186,7 +187,17 @@ export interface ForwardTune {
   LP?: number;
   /** Read each invocation's rows of k, q and the channel gates as vec4 loads of workgroup memory (needs R % 4 == 0). */
   vec4?: boolean;
+  /** Where the device has `subgroups`: sum the chain's column partials with a shuffle butterfly (default SUBGROUP_CHAIN). */
+  subgroups?: boolean;
+  /** Value columns per invocation for the Hebbian combinations fwd-hebbian.ts covers (default HEBBIAN_CW; 1: forwardKernel). */
+  CW?: number;
 }
+
+/** Default value columns per invocation of the column-tiled Hebbian forward (fwd-hebbian.ts); 1 keeps forwardKernel. */
+export const HEBBIAN_CW = 1;
+
+/** Whether the forward's chain column sums use subgroups by default when the device has them. */
+export const SUBGROUP_CHAIN = false;
 
 /** Backward launch shape: invocations per value column (P), sub-steps per staged block (LP); `general` forces the general kernel. */
 export interface BackwardTune {
@@ -369,11 +380,16 @@ function etaAt(c: Combo): string {
 
 /** Pairwise (tree) sum of the terms: log₂n dependent adds instead of n. */
 export function treeSum(terms: string[]): string {
-  if (terms.length === 0) return '0.0';
+  return treeOp(terms, '+');
+}
+
+/** Pairwise (tree) sum or max of the terms. */
+export function treeOp(terms: string[], op: '+' | 'max'): string {
+  if (terms.length === 0) return op === '+' ? '0.0' : '-3.0e38';
   let t = terms;
   while (t.length > 1) {
     const n: string[] = [];
-    for (let a = 0; a < t.length; a += 2) n.push(a + 1 < t.length ? `(${t[a]} + ${t[a + 1]})` : t[a]);
+    for (let a = 0; a < t.length; a += 2) n.push(a + 1 >= t.length ? t[a] : op === '+' ? `(${t[a]} + ${t[a + 1]})` : `max(${t[a]}, ${t[a + 1]})`);
     t = n;
   }
   return t[0];
@@ -582,17 +598,23 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune:
   const nrm = !!c.retention.norm;
   const sxAxis = c.retention.simplex?.axis;
   const separable = nf === 0 && !nrm && (sxAxis === undefined || sxAxis === 'key');
+  // Default launch (H200 sweep, bench/results/h200-2026-11-29-s3/recurrent-forward.md): steps without a column
+  // sum on the chain (Hebbian) take up to 16 invocations per column (R ≥ 4) in tiles of 8 columns, so small
+  // batch·heads still give ~2 workgroups per SM; a chain column sum keeps P ≤ 8 (each doubling of P adds a
+  // level to the per-step reduction) and tiles of 16.
+  const hebbian = c.bias.hebbian;
+  const minTV = hebbian ? 8 : 16;
   let TV = L.DV;
   if (separable && tune.TV && L.DV % tune.TV === 0) TV = tune.TV;
-  else while (separable && TV > 16 && TV % 2 === 0 && L.B * L.H * (L.DV / TV) < 256) TV /= 2;
+  else while (separable && TV > minTV && TV % 2 === 0 && L.B * L.H * (L.DV / TV) < 256) TV /= 2;
   let P = 1;
-  const maxP = tune.P ?? 8;
+  const maxP = tune.P ?? (hebbian ? Math.min(16, Math.max(1, L.DK / 4)) : 8);
   while (P < maxP && L.DK % (P * 2) === 0 && TV * P * 2 <= maxInv) P *= 2;
   const R = L.DK / P;
   const W = TV * P;
   // Subgroup path (subgroupCheck): column-major ids and the chain's column sums (Sᵀk) as a shuffle butterfly,
   // no barrier, where the device has subgroups and a run-time check proves the lane mapping; else as before.
-  const sg = caps.subgroups && P > 1 && c.memory === 'matrix' && !c.bias.hebbian;
+  const sg = caps.subgroups && (tune.subgroups ?? SUBGROUP_CHAIN) && P > 1 && c.memory === 'matrix' && !c.bias.hebbian;
   const ix = (pE: string, jE: string) => (sg ? `(${jE}) * P + ${pE}` : `${pE} * TV + ${jE}`);
   const vectorSums = c.memory === 'vector' && nf > 0;
   const f = L.fields;
@@ -646,23 +668,19 @@ function forwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune:
   const colReduce = (x: string, out: string, op: '+' | 'max' = '+') => {
     if (P === 1) return `let ${out} = ${x};`;
     const a = `acc${uid++}`;
+    // subgroup path: both reductions between markers; the time loop is emitted twice (sgLoops), once per path
     if (sg)
       return `var ${a} = ${x};
-      if (sgok) {
-        ${subgroupColumn(P, a, op)}
-      } else {
-        cr[crb + t] = ${a};
-        workgroupBarrier();
-        var ${a}w = ${opInit(op)};
-        for (var pp = 0u; pp < P; pp++) { ${opAcc(op, `${a}w`, `cr[crb + ${ix('pp', 'jl')}]`)} }
-        crb = W - crb;
-        ${a} = ${a}w;
-      }
+      /*SG{*/ ${subgroupColumn(P, a, op)} /*}SG*/
+      /*WG{*/ cr[crb + t] = ${a};
+      workgroupBarrier();
+      ${a} = ${treeOp(Array.from({ length: P }, (_, pp) => `cr[crb + ${ix(u(pp), 'jl')}]`), op)};
+      crb = W - crb; /*}WG*/
       let ${out} = ${a};`;
     return `cr[crb + t] = ${x};
       workgroupBarrier();
-      var ${a} = ${opInit(op)};
-      for (var pp = 0u; pp < P; pp++) { ${opAcc(op, a, 'cr[crb + pp * TV + jl]')} }
+      // the P partials as an add (max) tree: on the chain, log₂P dependent operations instead of P
+      let ${a} = ${treeOp(Array.from({ length: P }, (_, pp) => `cr[crb + ${u(pp)} * TV + jl]`), op)};
       crb = W - crb;
       let ${out} = ${a};`;
   };
@@ -815,7 +833,7 @@ ${softmaxFwd}
       ${c.lagToken ? `if (${tmod(lc, c.chunk, 'CHUNK')} == 0u) { for (var r = 0u; r < R; r++) { A0[r] = ${Seff}; } } // lag token: anchor after the first step` : ''}
       if (sub == STEPS - 1u) {
         let op = ${treeSum(Array.from({ length: R }, (_, r) => `${atRow(Seff, r)} * ${atRow(QR, r)}`))};
-        ${P > 1 ? 'po[l * W + t] = op;' : 'o[rowo(b, tau / STEPS, h) + j] = SCALE * op;'}
+        ${P > 1 ? (lc === null ? 'po[l * W + t] = op;' : `opl[${lc}] = op;`) : 'o[rowo(b, tau / STEPS, h) + j] = SCALE * op;'}
       }`;
   const wgsl = `${sg ? 'enable subgroups;\n' : ''}${header(c, s, L, 'forward')}
 //   ${L.DV / TV} workgroup(s) of ${TV} value columns per head; ${P} invocations per column (R = ${R} key rows each); blocks of ${LP} sub-steps staged one block ahead
@@ -853,7 +871,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   ${nrm ? `// ℓq: the memory read is W = N(S) = nrm_f(S)·sc with sc = ‖S‖^{−expo}
   var sc = 1.0;
   ${normSc('sc')}` : ''}
-  ${st.loopHead}
+  /*LOOP{*/${st.loopHead}
     ${implicit ? `for (var l = t; l < LP; l += W) { var a = 0.0; for (var i = 0u; i < DK; i++) { let ki = ${PRE('i')}; a += ki * ki; } ${PRE('OKK')} = a; }
     workgroupBarrier();` : ''}
     // the next block's operands are in flight while this block runs
@@ -864,10 +882,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     }` : ''}
     if (base + LP <= TS) {
       // a full block: its LP sub-steps as straight-line code (constant l), so the compiler can overlap
-      // step l + 1's workgroup-memory loads and read-out with step l's chain
+      // step l + 1's workgroup-memory loads and read-out with step l's chain; the read-out partials stay in
+      // registers until the block's end (no workgroup-memory store between the steps' loads)
+      ${P > 1 ? 'var opl: array<f32, LP>;' : ''}
       ${Array.from({ length: LP }, (_, l) => `{
 ${stepCode(l)}
       }`).join(' ')}
+      ${P > 1 ? Array.from({ length: LP }, (_, l) => `po[${u(l)} * W + t] = opl[${l}];`).join(' ') : ''}
     } else {
       for (var l = 0u; l < TS - base; l++) {
 ${stepCode(null)}
@@ -888,7 +909,7 @@ ${stepCode(null)}
     }`
         : ''
     }
-  }
+  }/*}LOOP*/
   for (var r = 0u; r < R; r++) {
     let i = p * R + r;
     finalState[bh * SZ + i * DV + j] = S[r];
@@ -898,11 +919,26 @@ ${stepCode(null)}
 `;
   return {
     name: 'miras_recurrent_fwd',
-    wgsl: unrollLoops(wgsl, 'r', 'R', R),
+    wgsl: unrollLoops(sgLoops(wgsl), 'r', 'R', R),
     entryPoint: 'main',
     bindings: binds.map((buffer, i) => ({ buffer, access: access[i] })),
     workgroups: [L.B * L.H, L.DV / TV, 1],
   };
+}
+
+/**
+ * The forward's time loop (between LOOP markers) once per reduction path: with subgroups, \`if (sgok) { loop with
+ * the butterflies } else { loop with the workgroup-memory sums }\`, so the workgroup-uniform verdict is branched on
+ * once per kernel, not at every step's column sum (a branch per step split the unrolled block into basic blocks).
+ */
+function sgLoops(wgsl: string): string {
+  const a = wgsl.indexOf('/*LOOP{*/');
+  const b = wgsl.indexOf('/*}LOOP*/');
+  const loop = wgsl.slice(a + 9, b);
+  const drop = (x: string, tag: string) => x.replace(new RegExp(`/\\*${tag}\\{\\*/[\\s\\S]*?/\\*\\}${tag}\\*/`, 'g'), '');
+  const keep = (x: string, tag: string) => x.replaceAll(`/*${tag}{*/`, '').replaceAll(`/*}${tag}*/`, '');
+  const body = loop.includes('/*SG{*/') ? `if (sgok) {\n  ${keep(drop(loop, 'WG'), 'SG')}\n  } else {\n  ${keep(drop(loop, 'SG'), 'WG')}\n  }` : loop;
+  return wgsl.slice(0, a) + body + wgsl.slice(b + 9);
 }
 
 function backwardKernel(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps): KernelSpec {
@@ -1298,6 +1334,14 @@ function dfinalCopy(L: Layout, caps: DeviceCaps): KernelSpec {
   });
 }
 
+/** The scan's forward kernel: mLSTM's, the column-tiled Hebbian one (CW > 1 columns per invocation where it covers the combination and d_v), or forwardKernel. */
+function forwardOf(c: Combo, s: ScanDims, L: Layout, caps: DeviceCaps, tune: ForwardTune): KernelSpec {
+  if (c.mlstm) return mlstmForwardKernel(c, s, L, caps, tune);
+  const CW = tune.CW ?? HEBBIAN_CW;
+  if (CW > 1 && hebbianTiledCovers(c) && L.DV % CW === 0) return hebbianForwardKernel(c, s, L, caps, { ...tune, CW });
+  return forwardKernel(c, s, L, caps, tune);
+}
+
 /** Forward and backward KernelSpec lists for one combination and shape, within `caps`. */
 export function recurrentKernels(c: Combo, s: ScanDims, caps: DeviceCaps, opts: RecurrentOptions = {}): RecurrentKernels {
   // Fewer backward column tiles when their per-tile row sums would not fit one binding. The fast backward
@@ -1323,7 +1367,7 @@ export function recurrentKernels(c: Combo, s: ScanDims, caps: DeviceCaps, opts: 
     throw new Error(`${c.id}: the packed input gradients (${mib(L.dx.total)}) exceed the ${mib(maxFloats)} storage binding limit; use fewer batch·heads or a shorter sequence`);
   }
   return {
-    forward: [...packKernels(c, s, L, caps), c.mlstm ? mlstmForwardKernel(c, s, L, caps, opts.tune?.forward) : forwardKernel(c, s, L, caps, opts.tune?.forward)],
+    forward: [...packKernels(c, s, L, caps), forwardOf(c, s, L, caps, opts.tune?.forward ?? {})],
     backward: [dfinalCopy(L, caps), c.mlstm ? mlstmBackwardKernel(c, s, L, caps) : fast ? fastBackwardKernel(c, s, L, caps, fast) : backwardKernel(c, s, L, caps), ...unpackKernels(c, s, L, caps)],
     scratch: [
       { name: 'gates', bytes: Math.max(4, L.B * L.TS * L.H * L.NG * 4) },

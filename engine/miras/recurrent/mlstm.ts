@@ -100,17 +100,19 @@ export function mlstmForwardKernel(c: Combo, s: ScanDims, L: Layout, caps: Devic
       let mN = select(ig, fm, fm >= ig);
       let fs = exp(fm - mN);
       let is = exp(ig - mN);
-      let vj = ${PRE('OV + jl')};
+      let isv = is * ${PRE('OV + jl')};
       for (var r = 0u; r < R; r++) {
         let ki = ${PRE('p * R + r')};
-        C[r] = fs * C[r] + is * ki * vj;
+        C[r] = fs * C[r] + ki * isv;
         n[r] = fs * n[r] + is * ki;
       }
       m = mN;
       let num = ${treeSum(rows.map((r) => `C[${r}] * ${PRE(`OQ + p * R + ${u(r)}`)}`))};
       let nq = ${treeSum(rows.map((r) => `n[${r}] * ${PRE(`OQ + p * R + ${u(r)}`)}`))};
       ${
-        P > 1
+        P > 1 && lc !== null
+          ? `numl[${lc}] = num; nql[${lc}] = nq; ml[${lc}] = m;`
+          : P > 1
           ? `po[l * W + t] = num;
       if (jl == 0u) { pq[l * P + p] = nq; }
       if (t == 0u) { pm[l] = m; }`
@@ -145,8 +147,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     ${st.load('base + LP')}
     ${ckHoist ? `// CK is a multiple of LP: a checkpoint can only fall on the block's first step\n    if (base % CK == 0u) {\n      ${ckStore('base')}\n    }` : ''}
     if (base + LP <= TS) {
-      // a full block as straight-line code (constant l)
+      // a full block as straight-line code (constant l); read-out partials stay in registers until its end
+      ${P > 1 ? 'var numl: array<f32, LP>; var nql: array<f32, LP>; var ml: array<f32, LP>;' : ''}
       ${Array.from({ length: LP }, (_, l) => `{\n${step(l)}\n      }`).join(' ')}
+      ${P > 1 ? `${Array.from({ length: LP }, (_, l) => `po[${u(l)} * W + t] = numl[${l}];`).join(' ')}
+      if (jl == 0u) { ${Array.from({ length: LP }, (_, l) => `pq[${u(l)} * P + p] = nql[${l}];`).join(' ')} }
+      if (t == 0u) { ${Array.from({ length: LP }, (_, l) => `pm[${u(l)}] = ml[${l}];`).join(' ')} }` : ''}
     } else {
       for (var l = 0u; l < TS - base; l++) {
 ${step(null)}
