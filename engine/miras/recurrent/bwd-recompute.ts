@@ -80,7 +80,7 @@ export function recomputeWalk(w: RecomputeWalk): string {
   const pre = w.prefetch ?? true;
   // a sub-segment [u0, u1): the carried state copied in `enter`, the operands staged (and the next sub-segment's
   // loaded when prefetching: `next` is its first sub-step; the loads clamp, so past the ends is harmless), then the forward steps
-  const walk = (enter: string, next: string, keep: string, step: string) => `let u0 = t0 + ss * LP;
+  const walk = (enter: string, next: string, keep: string, step: string, end = 'u1') => `let u0 = t0 + ss * LP;
       let u1 = min(t1, u0 + LP);
       ${enter}
       workgroupBarrier();
@@ -89,7 +89,7 @@ export function recomputeWalk(w: RecomputeWalk): string {
       workgroupBarrier();
       ${w.stage.after ?? ''}
       ${pre ? w.stage.load(next) : ''}
-      for (var tau = u0; tau < u1; tau++) {
+      for (var tau = u0; tau < ${end}; tau++) {
         let l = tau - u0;${keep}
 ${step}
       }`;
@@ -99,10 +99,11 @@ ${step}
     let t0 = seg * CK;
     let t1 = min(TS, t0 + CK);
     let nsub = (t1 - t0 + LP - 1u) / LP;
-    // 1. recompute the segment from its checkpoint, keeping a sub-checkpoint every LP sub-steps
+    // 1. recompute the segment from its checkpoint, keeping a sub-checkpoint every LP sub-steps (no steps when the
+    //    segment is one sub-segment, CK ≤ LP: its sub-checkpoint is the checkpoint)
     ${w.load}
     for (var ss = 0u; ss < nsub; ss++) {
-      ${walk(copy(w.vars, sub, reg), 'select(t0 + (nsub - 1u) * LP, u0 + LP, ss + 1u < nsub)', '', w.step)}
+      ${walk(copy(w.vars, sub, reg), 'select(t0 + (nsub - 1u) * LP, u0 + LP, ss + 1u < nsub)', '', w.step, 'select(u1, u0, nsub == 1u)')}
     }
     // 2. sub-segments in reverse: recompute their LP states, then the reverse recurrence over them
     for (var sr = 0u; sr < nsub; sr++) {
