@@ -210,6 +210,9 @@ export function useTrainingSession() {
         case 'tried':
           patch({ tried: { text: m.text, accuracy: m.accuracy, detail: m.detail } });
           break;
+        case 'notice':
+          patch({ message: { kind: 'warn', text: m.message } });
+          break;
         case 'error': {
           if (m.kind === 'device-lost' && checkpoint.current && restarts.current < 3) {
             restarts.current++;

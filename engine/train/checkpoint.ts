@@ -4,6 +4,9 @@
  * Readable by any safetensors tool; the same bytes resume training on either backend.
  */
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../io/safetensors';
+import type { BuiltModel } from '../model/build';
+import { checkedCombo } from '../miras/validate';
+import { learnedStateSize, stateLayout } from '../miras/cost';
 import type { ModelSpec } from '../spec';
 import type { TrainState } from './backend';
 import type { Trainer } from './trainer';
@@ -15,6 +18,8 @@ export interface Checkpoint {
   step: number;
   spec: ModelSpec | null;
   metadata: Record<string, string>;
+  /** What loading had to change to fit the model (see upgradeCheckpointState), one sentence each. */
+  notices?: string[];
 }
 
 export function encodeCheckpoint(state: TrainState, meta: { step: number; spec?: ModelSpec; extra?: Record<string, string> }): Uint8Array {
@@ -55,10 +60,55 @@ export async function exportCheckpoint(trainer: Trainer): Promise<Uint8Array> {
   return encodeCheckpoint(await trainer.backend.getState(), { step: trainer.stepIndex, spec: trainer.backend.model.spec });
 }
 
+/**
+ * Fits a checkpoint's state to the model where the model's definition changed since it was saved, with a notice
+ * for each change; anything else is left for validateState to refuse with its specific error.
+ *
+ * Before Titans' momentum fix (session 2, commit cc94364), a momentum learner's learned initial state covered the
+ * momentum too: `state0` (or `state0_log`) was [H, memory + momentum], twice the memory for a matrix or MLP memory.
+ * The momentum now starts at zero (Titans Eq. 13–14, S_0 = 0) and `state0` is the memory alone, which comes first
+ * in the state layout. Such a checkpoint loads its memory part (and the AdamW moments of it); the learned initial
+ * momentum is dropped, and the notice says how large it was, since the loaded model's first steps differ by it.
+ */
+export function upgradeCheckpointState(model: BuiltModel, s: TrainState): { state: TrainState; notices: string[] } {
+  const notices: string[] = [];
+  const state: TrainState = { params: { ...s.params }, m: { ...s.m }, v: { ...s.v } };
+  model.spec.layers.forEach((layer, i) => {
+    const mixer = layer.mixer;
+    if (mixer.type !== 'miras') return;
+    const c = checkedCombo(mixer, { headDimK: mixer.headDimK, headDimV: mixer.headDimV });
+    if (c.learner.kind !== 'momentum' || c.block.memoryInit !== 'learned') return;
+    const learned = learnedStateSize(c, mixer.headDimK, mixer.headDimV);
+    const full = stateLayout(c, mixer.headDimK, mixer.headDimV).size;
+    for (const name of [`layers.${i}.mixer.state0`, `layers.${i}.mixer.state0_log`]) {
+      const p = model.graph.params.find((q) => q.tensor.id === name);
+      const saved = state.params[name];
+      if (!p || !saved || saved.data.length !== mixer.heads * full || p.tensor.size !== mixer.heads * learned) continue;
+      const memoryOf = (x: Float32Array) => {
+        const out = new Float32Array(mixer.heads * learned);
+        for (let h = 0; h < mixer.heads; h++) out.set(x.subarray(h * full, h * full + learned), h * learned);
+        return out;
+      };
+      let dropped = 0;
+      for (let h = 0; h < mixer.heads; h++) for (let j = h * full + learned; j < (h + 1) * full; j++) dropped = Math.max(dropped, Math.abs(saved.data[j]));
+      state.params[name] = { shape: p.tensor.shape, data: memoryOf(saved.data) };
+      if (state.m[name]?.length === saved.data.length) state.m[name] = memoryOf(state.m[name]);
+      if (state.v[name]?.length === saved.data.length) state.v[name] = memoryOf(state.v[name]);
+      notices.push(
+        `${name}: this checkpoint was saved before the Titans momentum fix, when a learned initial state held the momentum too ` +
+          `([${mixer.heads}, ${full}] = memory + momentum). Loaded its memory part ([${mixer.heads}, ${learned}]); the learned initial ` +
+          `momentum (largest |value| ${dropped.toPrecision(3)}) is dropped: the momentum now starts at zero (Titans Eq. 13–14).`,
+      );
+    }
+  });
+  return { state, notices };
+}
+
 /** Load parameters, optimizer state and the step counter into a trainer of the same model. */
 export async function importCheckpoint(trainer: Trainer, bytes: ArrayBuffer | Uint8Array): Promise<Checkpoint> {
   const ck = decodeCheckpoint(bytes);
-  await trainer.backend.setState(ck.state);
+  const { state, notices } = upgradeCheckpointState(trainer.backend.model, ck.state);
+  await trainer.backend.setState(state);
   trainer.stepIndex = ck.step;
-  return ck;
+  return { ...ck, state, notices };
 }

@@ -33,8 +33,8 @@ export interface TrainerHandle {
   lastLogits(ids: Int32Array): Promise<Float32Array>;
   /** Parameters, optimizer state and step as safetensors bytes. */
   exportCheckpoint(): Promise<ArrayBuffer>;
-  /** Load a checkpoint; returns the step it was taken at. */
-  importCheckpoint(bytes: ArrayBuffer): Promise<number>;
+  /** Load a checkpoint; returns the step it was taken at and what loading had to change to fit the model. */
+  importCheckpoint(bytes: ArrayBuffer): Promise<{ step: number; notices: string[] }>;
   /** Per layer/head state norm and gate values over positions for one sequence; null when the model has no recurrent memory. */
   memoryTrace(ids: Int32Array): Promise<Omit<MemoryView, 'step'> | null>;
   dispose(): void;

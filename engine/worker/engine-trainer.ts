@@ -3,7 +3,7 @@
  * detection) and its safetensors checkpoints, through engine/index.ts, plus the memory trace for
  * the panel's heatmaps, computed with the float64 reference on one sequence.
  */
-import { Trainer, buildModel, decodeCheckpoint, encodeCheckpoint, referenceForward, type BuiltModel, type StepEvent, type TrainState } from '../index';
+import { Trainer, buildModel, encodeCheckpoint, importCheckpoint, referenceForward, type BuiltModel, type StepEvent, type TrainState } from '../index';
 import { scanOp, type ScanAttrs } from '../ir/scan';
 import { DEFAULT_CAPS } from '../plan/kernel';
 import type { MemoryView } from './protocol';
@@ -61,10 +61,8 @@ export async function createTrainer(opts: TrainerOptions): Promise<TrainerHandle
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     },
     async importCheckpoint(bytes) {
-      const ck = decodeCheckpoint(bytes);
-      await trainer.backend.setState(ck.state);
-      trainer.stepIndex = ck.step;
-      return ck.step;
+      const ck = await importCheckpoint(trainer, bytes);
+      return { step: ck.step, notices: ck.notices ?? [] };
     },
     async memoryTrace(ids) {
       const T = Math.min(ids.length, MEMORY_TRACE_MAX_LEN);

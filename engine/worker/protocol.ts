@@ -86,6 +86,8 @@ export type WorkerToMain =
   | { type: 'memory'; view: MemoryView }
   | { type: 'checkpoint'; step: number; bytes: ArrayBuffer }
   | { type: 'tried'; id: number; text?: string; accuracy?: number; detail: string }
+  /** Something the researcher should know that does not stop the run (e.g. how an old checkpoint was loaded). */
+  | { type: 'notice'; step: number; message: string }
   /** `kind` lets the UI tell numeric blow-ups and device loss (resumable) from other failures. */
   | { type: 'error'; kind: 'nan' | 'device-lost' | 'no-webgpu' | 'invalid' | 'internal'; message: string; step: number }
   | { type: 'done'; step: number; reason: 'completed' | 'stopped' };

@@ -82,9 +82,11 @@ async function start(msg: StartMessage) {
   try {
     const t = await createTrainer({ spec, task, config, device });
     trainer = t;
-    const startStep = msg.resume ? await t.importCheckpoint(msg.resume.bytes) : 0;
+    const loaded = msg.resume ? await t.importCheckpoint(msg.resume.bytes) : { step: 0, notices: [] };
+    const startStep = loaded.step;
     currentStep = startStep;
     emit({ type: 'ready', adapter: adapterInfo, backend: config.backend, parameterCount: t.parameterCount, vocabSize: task.vocabSize, startStep });
+    for (const message of loaded.notices) emit({ type: 'notice', step: startStep, message });
     const result = await runLoop({
       trainer: t,
       task,

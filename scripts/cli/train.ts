@@ -83,7 +83,8 @@ export const trainCommand: Command = {
           evalBatches: f['eval-batches'] as number,
         },
       });
-      if (f.resume) await importCheckpoint(trainer, readFileSync(String(f.resume)));
+      // How an older checkpoint was fitted to the model (e.g. Titans' dropped initial momentum) goes to stderr.
+      if (f.resume) for (const n of (await importCheckpoint(trainer, readFileSync(String(f.resume)))).notices ?? []) console.error(`notice: ${n}`);
       const header = {
         type: 'start',
         model: source,

@@ -118,7 +118,7 @@ function pipelined(losses: number[]): TrainerHandle & { log: string[] } {
     async evaluate() { idle('evaluate'); log.push('eval'); return { loss: 0.5, accuracy: 0.75 }; },
     async lastLogits() { idle('lastLogits'); return new Float32Array([0, 1]); },
     async exportCheckpoint() { idle('checkpoint'); log.push(`checkpoint ${submitted}`); return new Uint32Array([submitted]).buffer; },
-    async importCheckpoint() { return submitted; },
+    async importCheckpoint() { return { step: submitted, notices: [] }; },
     async memoryTrace() { idle('memoryTrace'); return null; },
     dispose() {},
   };

@@ -25,7 +25,7 @@ function scripted(losses: number[], start = 0): TrainerHandle & { taken: number[
     async evaluate() { return { loss: 0.5, accuracy: 0.75 }; },
     async lastLogits() { return new Float32Array([0, 1]); },
     async exportCheckpoint() { return new Uint32Array([stepIndex]).buffer; },
-    async importCheckpoint() { return stepIndex; },
+    async importCheckpoint() { return { step: stepIndex, notices: [] }; },
     async memoryTrace() { return null; },
     dispose() {},
   };
