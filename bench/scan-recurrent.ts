@@ -148,10 +148,10 @@ async function main() {
         type F = { P?: number; TV?: number; LP?: number; vec4?: boolean; CW?: number };
         const shapes: F[] =
           name === 'mlstm'
-            ? [{ P: 16, TV: 8 }, { P: 16, TV: 16 }, { P: 8, TV: 8 }]
+            ? [{ P: 16, TV: 8 }, { P: 16, TV: 16 }, { P: 8, TV: 8 }, { P: 8, TV: 4 }]
             : delta
-              ? [{ P: 16, TV: 8 }, { P: 8, TV: 8 }, { P: 8, TV: 16, vec4: true }]
-              : [{ P: 8, TV: 16 }, { P: 16, TV: 16 }, { P: 16, TV: 4 }, { P: 16, TV: 8, LP: 8 }, { P: 16, TV: 8, vec4: true }, { CW: 2 }, { CW: 2, TV: 8 }, { CW: 4, TV: 16 }, { CW: 4, vec4: true }];
+              ? [{ P: 16, TV: 8 }, { P: 8, TV: 8 }, { P: 8, TV: 4 }, { P: 4, TV: 8 }, { P: 8, TV: 16, vec4: true }]
+              : [{ P: 8, TV: 16 }, { P: 16, TV: 16 }, { P: 16, TV: 4 }, { P: 16, TV: 2 }, { P: 16, TV: 8, LP: 8 }, { P: 16, TV: 8, vec4: true }, { CW: 2 }, { CW: 2, TV: 8 }, { CW: 4, TV: 16 }, { CW: 4, vec4: true }];
         const tag = (f: F) => [f.CW ? `CW${f.CW}` : '', f.P ? `P${f.P}` : '', f.TV ? `TV${f.TV}` : '', f.LP ? `LP${f.LP}` : '', f.vec4 ? 'vec4' : ''].filter(Boolean).join(' ');
         for (const f of shapes) variants.push({ tag: tag(f), tune: { forward: f } });
         if (delta && caps.subgroups) for (const f of [{ P: 8, TV: 16 }, { P: 16, TV: 8 }]) variants.push({ tag: `P${f.P} TV${f.TV} subgroups`, tune: { forward: { ...f, subgroups: true } } });

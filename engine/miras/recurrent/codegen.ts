@@ -101,6 +101,24 @@ export function staging(segs: StageSeg[], LP: number, W: number, vec4 = false) {
   return { decl, load, store, loopHead };
 }
 
+/**
+ * The steps of one staged block (inside the loop over `base`): a full block as straight-line code, step(l) for the
+ * constant l = 0 … LP−1 between `regs` (declarations) and `flush` (e.g. read-out partials kept in registers, stored
+ * after the last step), so the compiler can overlap step l + 1's workgroup-memory loads with step l's chain; a
+ * partial last block runs step(null) in a rolled loop over the variable l.
+ */
+export function blockSteps(LP: number, step: (lc: number | null) => string, regs = '', flush = ''): string {
+  return `if (base + LP <= TS) {
+      ${regs}
+      ${Array.from({ length: LP }, (_, l) => `{\n${step(l)}\n      }`).join(' ')}
+      ${flush}
+    } else {
+      for (var l = 0u; l < TS - base; l++) {
+${step(null)}
+      }
+    }`;
+}
+
 /** Constants of a column-split launch: LP staged sub-steps, P invocations per column, R rows each, TV columns, W invocations, PS staged floats per sub-step. */
 export function splitConsts(x: { LP: number; P: number; R: number; TV: number; W: number; PS: number }): string {
   return Object.entries(x)
@@ -194,7 +212,7 @@ export interface ForwardTune {
 }
 
 /** Default value columns per invocation of the column-tiled Hebbian forward (fwd-hebbian.ts); 1 keeps forwardKernel. */
-export const HEBBIAN_CW = 1;
+export const HEBBIAN_CW = 2;
 
 /** Whether the forward's chain column sums use subgroups by default when the device has them. */
 export const SUBGROUP_CHAIN = false;
@@ -880,20 +898,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     if (base % CK == 0u) {
       ${ckStore}
     }` : ''}
-    if (base + LP <= TS) {
-      // a full block: its LP sub-steps as straight-line code (constant l), so the compiler can overlap
-      // step l + 1's workgroup-memory loads and read-out with step l's chain; the read-out partials stay in
-      // registers until the block's end (no workgroup-memory store between the steps' loads)
-      ${P > 1 ? 'var opl: array<f32, LP>;' : ''}
-      ${Array.from({ length: LP }, (_, l) => `{
-${stepCode(l)}
-      }`).join(' ')}
-      ${P > 1 ? Array.from({ length: LP }, (_, l) => `po[${u(l)} * W + t] = opl[${l}];`).join(' ') : ''}
-    } else {
-      for (var l = 0u; l < TS - base; l++) {
-${stepCode(null)}
-      }
-    }
+    // full blocks as straight-line code; the read-out partials stay in registers until the block's end (no
+    // workgroup-memory store between the steps' loads)
+    ${blockSteps(LP, stepCode, P > 1 ? 'var opl: array<f32, LP>;' : '', P > 1 ? Array.from({ length: LP }, (_, l) => `po[${u(l)} * W + t] = opl[${l}];`).join(' ') : '')}
     ${
       P > 1
         ? `// read-out of the block: o = SCALE · Σ over the P partials of each column

@@ -9,7 +9,7 @@
  */
 import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
-import { consts, header, splitConsts, staging, treeSum, type ForwardTune, type Layout } from './codegen';
+import { blockSteps, consts, header, splitConsts, staging, treeSum, type ForwardTune, type Layout } from './codegen';
 
 const u = (x: number) => `${x}u`;
 
@@ -142,15 +142,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     // the next block's operands are in flight while this block runs
     ${st.load('base + LP')}
     ${ckHoist ? `if (base % CK == 0u) {\n      ${ckStore('base')}\n    }` : ''}
-    if (base + LP <= TS) {
-      ${P > 1 ? `var opl: array<f32, ${LP * CW}>;` : ''}
-      ${Array.from({ length: LP }, (_, l) => `{\n${step(l)}\n      }`).join(' ')}
-      ${P > 1 ? Array.from({ length: LP }, (_, l) => cols.map((cc) => `po[${u(l)} * (P * TV) + p * TV + jg * CW + ${u(cc)}] = opl[${l * CW + cc}];`).join(' ')).join('\n      ') : ''}
-    } else {
-      for (var l = 0u; l < TS - base; l++) {
-${step(null)}
-      }
-    }
+    ${blockSteps(
+      LP,
+      step,
+      P > 1 ? `var opl: array<f32, ${LP * CW}>;` : '',
+      P > 1 ? Array.from({ length: LP }, (_, l) => cols.map((cc) => `po[${u(l)} * (P * TV) + p * TV + jg * CW + ${u(cc)}] = opl[${l * CW + cc}];`).join(' ')).join('\n      ') : '',
+    )}
     ${
       P > 1
         ? `// read-out of the block: o = SCALE · Σ over the P partials of each column

@@ -8,7 +8,7 @@
  */
 import type { DeviceCaps, KernelSpec } from '../../plan/kernel';
 import type { Combo, ScanDims } from '../math/combo';
-import { budget, consts, header, splitConsts, SPLIT_IDS, staging, treeSum, unrollLoops, type ForwardTune, type Layout } from './codegen';
+import { blockSteps, budget, consts, header, splitConsts, SPLIT_IDS, staging, treeSum, unrollLoops, type ForwardTune, type Layout } from './codegen';
 import { mlstmFastBackwardKernel, mlstmFastConfig } from './mlstm-fast';
 
 const u = (x: number) => `${x}u`;
@@ -146,18 +146,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     // the next block's operands are in flight while this block runs
     ${st.load('base + LP')}
     ${ckHoist ? `// CK is a multiple of LP: a checkpoint can only fall on the block's first step\n    if (base % CK == 0u) {\n      ${ckStore('base')}\n    }` : ''}
-    if (base + LP <= TS) {
-      // a full block as straight-line code (constant l); read-out partials stay in registers until its end
-      ${P > 1 ? 'var numl: array<f32, LP>; var nql: array<f32, LP>; var ml: array<f32, LP>;' : ''}
-      ${Array.from({ length: LP }, (_, l) => `{\n${step(l)}\n      }`).join(' ')}
-      ${P > 1 ? `${Array.from({ length: LP }, (_, l) => `po[${u(l)} * W + t] = numl[${l}];`).join(' ')}
+    // full blocks as straight-line code; read-out partials stay in registers until the block's end
+    ${blockSteps(
+      LP,
+      step,
+      P > 1 ? 'var numl: array<f32, LP>; var nql: array<f32, LP>; var ml: array<f32, LP>;' : '',
+      P > 1
+        ? `${Array.from({ length: LP }, (_, l) => `po[${u(l)} * W + t] = numl[${l}];`).join(' ')}
       if (jl == 0u) { ${Array.from({ length: LP }, (_, l) => `pq[${u(l)} * P + p] = nql[${l}];`).join(' ')} }
-      if (t == 0u) { ${Array.from({ length: LP }, (_, l) => `pm[${u(l)}] = ml[${l}];`).join(' ')} }` : ''}
-    } else {
-      for (var l = 0u; l < TS - base; l++) {
-${step(null)}
-      }
-    }
+      if (t == 0u) { ${Array.from({ length: LP }, (_, l) => `pm[${u(l)}] = ml[${l}];`).join(' ')} }`
+        : '',
+    )}
     ${
       P > 1
         ? `// read-out of the block: o = Cᵀq' / max(|nᵀq'|, e^{−m}), each sum over the P partials of the column
