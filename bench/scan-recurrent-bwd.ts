@@ -27,10 +27,9 @@ import { fastBackwardConfig, fastBackwardKernel, type FastConfig } from '../engi
 import { mlstmFastBackwardKernel, mlstmFastConfig, type MlstmFastConfig } from '../engine/miras/recurrent/mlstm-fast';
 import { mlstmGeneralBackwardKernel } from '../engine/miras/recurrent/mlstm';
 import { runScanKernels } from '../engine/miras/recurrent/run';
-import { referenceProviderFor } from '../engine/miras/reference/provider';
 import { prepare, uploadF32, zerosF32, type Dispatch } from '../engine/miras/chunk/exec';
 import { median, timeForwardBackward } from './gpu/timing';
-import { gauss, randomInputs, relErr, rng } from '../tests/miras/kernel-helpers';
+import { gauss, oracleCase, randomInputs, relErr, rng } from '../tests/miras/kernel-helpers';
 
 const BW = 4.3e12;
 const PRESETS = ['linear-attention', 'retnet', 'gla', 'mamba2', 'hgrn2', 'mlstm', 'deltanet', 'gated-deltanet', 'deltaproduct', 'longhorn'];
@@ -124,17 +123,11 @@ async function main() {
     const cs: ScanDims = smoke ? { batch: 1, time: 13, heads: 2, dk: 16, dv: 16 } : { batch: 1, time: 40, heads: 2, dk: 64, dv: 64 };
     for (const name of list) {
       const c = resolveCombo(mixerOf(name, cs));
-      const x = randomInputs(c, cs, 3);
-      const r = rng(5);
-      const oracle = referenceProviderFor(c.catalog);
-      const want = oracle.referenceForward(x, cs);
-      const go = Float64Array.from(want.o, () => gauss(r));
-      const gf = Float64Array.from(want.finalState, () => gauss(r));
-      const wantG = oracle.referenceBackward(x, { o: go, finalState: gf }, cs);
+      const { x, want, up, wantG } = oracleCase(c, cs, 3, 5);
       for (const v of checkVariants) {
         const ks = kernelsFor(c, cs, caps, v);
         if (!ks) continue;
-        const got = await runScanKernels(device, ks, { inputs: comboInputs(c, cs), outputs: comboOutputs(c, cs) }, x, { o: go, finalState: gf });
+        const got = await runScanKernels(device, ks, { inputs: comboInputs(c, cs), outputs: comboOutputs(c, cs) }, x, up);
         const errs: Record<string, number> = { o: relErr(got.o, want.o), finalState: relErr(got.finalState, want.finalState) };
         for (const n of Object.keys(wantG)) errs[`d${n}`] = relErr(got.grads![n], wantG[n]);
         const worst = Math.max(...Object.values(errs));

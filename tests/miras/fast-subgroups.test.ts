@@ -15,8 +15,7 @@ import { DEFAULT_CAPS, type DeviceCaps } from '@/engine/plan/kernel';
 import { comboInputs, comboOutputs, resolveCombo } from '@/engine/miras/math/combo';
 import { recurrentKernels, type RecurrentOptions } from '@/engine/miras/recurrent/codegen';
 import { runScanKernels } from '@/engine/miras/recurrent/run';
-import { referenceProviderFor } from '@/engine/miras/reference/provider';
-import { gauss, mixer, randomInputs, relErr, rng } from './kernel-helpers';
+import { mixer, oracleCase, relErr } from './kernel-helpers';
 
 const SG: DeviceCaps = { ...DEFAULT_CAPS, subgroups: true };
 type Args = Parameters<typeof mixer>;
@@ -60,16 +59,10 @@ describe('fast recurrent backward: subgroup row sums when present, never assumed
       const m = mixer(args[0], args[1], args[2], args[3], 2, dk, dv, args[7] ?? {});
       const c = resolveCombo(m);
       const s = { batch: 2, time: 11, heads: 2, dk, dv };
-      const x = randomInputs(c, s, 17);
-      const r = rng(19);
-      const oracle = referenceProviderFor(c.catalog);
-      const want = oracle.referenceForward(x, s);
-      const go = Float64Array.from(want.o, () => gauss(r));
-      const gf = Float64Array.from(want.finalState, () => gauss(r));
-      const wantG = oracle.referenceBackward(x, { o: go, finalState: gf }, s);
+      const { x, want, up, wantG } = oracleCase(c, s, 17, 19);
       const k = recurrentKernels(c, s, SG, { checkpoint: 5, tune });
       expect(bwdOf(k)).toContain('subgroupShuffleXor');
-      const got = await runScanKernels(device, k, { inputs: comboInputs(c, s), outputs: comboOutputs(c, s) }, x, { o: go, finalState: gf });
+      const got = await runScanKernels(device, k, { inputs: comboInputs(c, s), outputs: comboOutputs(c, s) }, x, up);
       const eg = Object.fromEntries(Object.keys(wantG).map((n) => [n, relErr(got.grads![n], wantG[n])]));
       console.log(`[fast-subgroups] ${name}: ${Object.entries(eg).map(([n, e]) => `${n} ${e.toExponential(2)}`).join(' ')}`);
       expect(relErr(got.o, want.o)).toBeLessThan(1e-4);

@@ -1,6 +1,7 @@
 /** Shared fixtures of the fused-recurrent-kernel tests: seeded mixers, inputs and error metrics. */
 import type { MirasMixer } from '../../engine/spec';
 import { comboInputs, type Combo, type ScanDims } from '../../engine/miras/math/combo';
+import { referenceProviderFor } from '../../engine/miras/reference/provider';
 
 /** mulberry32, shared with the chunk-kernel tests. */
 export { rng } from '../../engine/miras/chunk/random';
@@ -72,4 +73,19 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
     den = Math.max(den, Math.abs(b[i]));
   }
   return num / (den + 1e-30);
+}
+
+/**
+ * One oracle case of a fused recurrent combination: seeded inputs (`edit` may rescale them), seeded Gaussian upstream
+ * gradients of o and the final state, and the float64 oracle's outputs and input gradients.
+ */
+export function oracleCase(c: Combo, s: ScanDims, seed: number, gradSeed: number, edit?: (x: Record<string, Float64Array>) => void) {
+  const x = randomInputs(c, s, seed);
+  edit?.(x);
+  const r = rng(gradSeed);
+  const oracle = referenceProviderFor(c.catalog);
+  const want = oracle.referenceForward(x, s);
+  const up = { o: Float64Array.from(want.o, () => gauss(r)), finalState: Float64Array.from(want.finalState, () => gauss(r)) };
+  const wantG = oracle.referenceBackward(x, up, s);
+  return { x, want, up, wantG };
 }

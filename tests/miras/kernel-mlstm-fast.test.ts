@@ -15,8 +15,7 @@ import { layout, recurrentKernels, type RecurrentKernels } from '@/engine/miras/
 import { mlstmGeneralBackwardKernel } from '@/engine/miras/recurrent/mlstm';
 import { mlstmFastBackwardKernel, mlstmFastConfig, type MlstmFastConfig } from '@/engine/miras/recurrent/mlstm-fast';
 import { runScanKernels } from '@/engine/miras/recurrent/run';
-import { referenceProviderFor } from '@/engine/miras/reference/provider';
-import { gauss, mixer, randomInputs, relErr, rng } from './kernel-helpers';
+import { mixer, oracleCase, relErr } from './kernel-helpers';
 
 /** SwiftShader's limits (256 invocations, 32 KiB of workgroup memory). */
 const SWS: DeviceCaps = { ...DEFAULT_CAPS, maxComputeWorkgroupStorageSize: 32768 };
@@ -74,14 +73,9 @@ describe('mLSTM backward kernels vs float64', () => {
       const c = resolveCombo(mixer('matrix', ['dot'], o.retention, ['gd'], H, d, d, { ...BLOCK, ...(o.block ?? {}) }));
       const s = { batch: o.B ?? 2, time: o.T, heads: H, dk: d, dv: d };
       const caps = o.caps ?? DEFAULT_CAPS;
-      const x = randomInputs(c, s, 17);
-      if (o.qScale) x.q = x.q.map((v) => v * o.qScale!);
-      const r = rng(19);
-      const oracle = referenceProviderFor(c.catalog);
-      const want = oracle.referenceForward(x, s);
-      const go = Float64Array.from(want.o, () => gauss(r));
-      const gf = Float64Array.from(want.finalState, () => gauss(r));
-      const wantG = oracle.referenceBackward(x, { o: go, finalState: gf }, s);
+      const { x, want, up, wantG } = oracleCase(c, s, 17, 19, (x) => {
+        if (o.qScale) x.q = x.q.map((v) => v * o.qScale!);
+      });
       let k = recurrentKernels(c, s, caps, { checkpoint: o.ck });
       const L = layout(c, s, { checkpoint: o.ck });
       if (o.path === 'general') k = replaceBackward(k, mlstmGeneralBackwardKernel(c, s, L, caps));
@@ -95,7 +89,7 @@ describe('mLSTM backward kernels vs float64', () => {
         expect(names).toContain(o.want === 'fast' ? 'miras_recurrent_mlstm_bwd_fast' : 'miras_recurrent_mlstm_bwd');
         expect(mlstmFastConfig(c, L, caps) !== null).toBe(o.want === 'fast');
       }
-      const got = await runScanKernels(device, k, { inputs: comboInputs(c, s), outputs: comboOutputs(c, s) }, x, { o: go, finalState: gf });
+      const got = await runScanKernels(device, k, { inputs: comboInputs(c, s), outputs: comboOutputs(c, s) }, x, up);
       const eo = relErr(got.o, want.o);
       const ef = relErr(got.finalState, want.finalState);
       const eg = Object.fromEntries(Object.keys(wantG).map((n) => [n, relErr(got.grads![n], wantG[n])]));

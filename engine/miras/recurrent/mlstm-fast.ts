@@ -147,11 +147,11 @@ export function mlstmFastBackwardKernel(c: Combo, s: ScanDims, L: Layout, caps: 
   // d_v/G partials per value go through workgroup memory (with the ∂v column partials), double-buffered: one barrier
   // per step instead of two per row chunk.
   const G = cfg.sgLanes ?? Math.min(TV, 32);
-  const sg = !!caps.subgroups && G >= 2 && (G & (G - 1)) === 0 && TV % G === 0;
   const NV = 2 * R + 2;
-  const SGP = (TV / G) * P * NV;
+  const SGP = (TV / Math.max(1, G)) * P * NV;
   const SGB = SGP + W;
-  if (sg && 2 * SGB > RED) throw new Error(`${c.id}: fast mLSTM backward: the subgroup path's reduction area does not fit`);
+  // (its double buffer lives in the reduction area; where it would not fit, only the workgroup-memory path is emitted)
+  const sg = !!caps.subgroups && G >= 2 && (G & (G - 1)) === 0 && TV % G === 0 && 2 * SGB <= RED;
   const sgStep = () => {
     const rs = reduceScatter([...Array.from({ length: R }, (_, r) => `pq[${r}]`), ...Array.from({ length: R }, (_, r) => `pk[${r}]`), 'pfs', 'pis'], G, 'jl');
     const hsum = Array.from({ length: TV / G }, (_, hh) => `red[sb + ${u(hh * P * NV)} + x]`).join(' + ');
