@@ -6,7 +6,7 @@
 import type { DeviceCaps, KernelSpec, ScratchBuffer } from '../../plan/kernel';
 import type { ChunkScanConfig, ChunkScanShape } from './types';
 import { validateChunkScan } from './types';
-import { generateChunkKernels, type ChunkKernelLists, type ChunkTiling } from './wgsl';
+import { generateChunkKernels, type ChunkKernelLists, type ChunkPrecision, type ChunkTiling } from './wgsl';
 
 export interface ChunkPlan {
   tiling: ChunkTiling;
@@ -30,6 +30,35 @@ export interface ChunkPlanOptions {
   workgroupSize?: number;
   /** stage operand tiles in workgroup memory when they fit (default true) */
   stage?: boolean;
+  /**
+   * 'f16' stages the operand tiles as f16 (half the workgroup memory and its traffic, so larger tiles fit),
+   * accumulating in f32; it needs the device feature 'shader-f16' and is refused without it, never assumed.
+   * Default 'f32' (the kernels are then exactly those of a plan without this option). See the chunk README.
+   */
+  precision?: ChunkPrecision;
+  /**
+   * Subgroup reductions (the chunk-end sums, the dg reverse cumsums) when the device has `subgroups`
+   * (default: whenever caps.subgroups); false forces the workgroup-memory path. true on a device without
+   * the feature is an error.
+   */
+  subgroups?: boolean;
+}
+
+/**
+ * Dawn instance toggles under which NVIDIA's Vulkan driver reports shader-f16 (Dawn hides the feature there by
+ * default): pass as createNodeGpu({ dawnFlags }) when asking for precision 'f16'. Other drivers ignore them.
+ */
+export const F16_DAWN_FLAGS = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'];
+
+/** The error of a precision the device cannot run, or null. */
+export function precisionUnsupported(precision: ChunkPrecision | undefined, caps: DeviceCaps): string | null {
+  if (precision === undefined || precision === 'f32') return null;
+  if (precision !== 'f16') return `chunk scan: precision must be 'f32' or 'f16', got '${String(precision)}'`;
+  if (!caps.shaderF16) {
+    return "chunk scan: precision 'f16' needs the WebGPU feature 'shader-f16', which this device does not have " +
+      "(request it at requestDevice when the adapter offers it; on NVIDIA under Dawn it needs the toggle vulkan_enable_f16_on_nvidia); use precision 'f32'";
+  }
+  return null;
 }
 
 function fits(lists: ChunkKernelLists, caps: DeviceCaps): string | null {
@@ -47,6 +76,13 @@ function fits(lists: ChunkKernelLists, caps: DeviceCaps): string | null {
 
 export function planChunkScan(cfg: ChunkScanConfig, s: ChunkScanShape, caps: DeviceCaps, opts: ChunkPlanOptions = {}): ChunkPlan {
   validateChunkScan(cfg, s);
+  const bad = precisionUnsupported(opts.precision, caps);
+  if (bad) throw new Error(bad);
+  if (opts.subgroups === true && !caps.subgroups) throw new Error("chunk scan: subgroups requested, but the device does not have the WebGPU feature 'subgroups'");
+  const half = {
+    ...(opts.precision === 'f16' ? { precision: 'f16' as const } : {}),
+    ...(caps.subgroups && opts.subgroups !== false ? { subgroups: true } : {}),
+  };
   const WG = opts.workgroupSize ?? Math.min(256, caps.maxComputeInvocationsPerWorkgroup, caps.maxComputeWorkgroupSizeX);
   if (!Number.isInteger(WG) || WG < 1 || WG > caps.maxComputeInvocationsPerWorkgroup || WG > caps.maxComputeWorkgroupSizeX) {
     throw new Error(`chunk scan: workgroup size ${WG} is outside the device's limits`);
@@ -70,7 +106,7 @@ export function planChunkScan(cfg: ChunkScanConfig, s: ChunkScanShape, caps: Dev
   const reasons: string[] = [];
   for (const C of chunks) {
     for (const VT of tiles) {
-      const tiling = { C, VT, WG, stageBytes: opts.stage === false ? 0 : caps.maxComputeWorkgroupStorageSize };
+      const tiling = { C, VT, WG, stageBytes: opts.stage === false ? 0 : caps.maxComputeWorkgroupStorageSize, ...half };
       const lists = generateChunkKernels(cfg, s, tiling);
       const why = fits(lists, caps);
       if (why) {

@@ -102,7 +102,8 @@ function chunkKernels(cfg: ChunkScanConfig, s: ScanShape, caps: DeviceCaps, opts
 
 /**
  * The provider: float64 semantics from B1's oracle; kernels chunked or recurrent per chooseScanForm.
- * `opts.form` forces one form (tests, benchmarks).
+ * `opts.form` forces one form (tests, benchmarks). `opts.precision: 'f16'` (chunk kernels only, device feature
+ * shader-f16) is never dropped silently: where the chunk form cannot run in f16, kernels() throws and says why.
  */
 export function chunkProvider(mixer: MirasMixer, opts: ChunkPlanOptions & { form?: 'chunked' | 'recurrent' } = {}): ScanProvider {
   const combo = resolveCatalogCombo(mixer);
@@ -120,8 +121,11 @@ export function chunkProvider(mixer: MirasMixer, opts: ChunkPlanOptions & { form
       if (s.heads !== mixer.heads || s.dk !== mixer.headDimK || s.dv !== mixer.headDimV) {
         throw new Error(`${comboId(combo)}: scan shape H=${s.heads} dk=${s.dk} dv=${s.dv} does not match the mixer (H=${mixer.heads} dk=${mixer.headDimK} dv=${mixer.headDimV})`);
       }
-      const form = opts.form ?? chooseScanForm(combo, s, caps, opts).form;
-      if (form === 'chunked') return chunkKernels(cc.config, s, caps, opts);
+      const choice: ScanFormChoice = opts.form ? { form: opts.form, why: 'forced' } : chooseScanForm(combo, s, caps, opts);
+      if (choice.form === 'chunked') return chunkKernels(cc.config, s, caps, opts);
+      if (opts.precision === 'f16') {
+        throw new Error(`${comboId(combo)}: precision 'f16' is implemented by the chunk kernels only, and this scan runs the fused recurrent kernel (${choice.why})`);
+      }
       if (!recurrentSupports(mixer)) throw new Error(`${comboId(combo)}: the fused recurrent kernel does not cover this combination`);
       return recurrentProvider(mixer).kernels(caps, s);
     },

@@ -32,7 +32,22 @@ export interface ChunkTiling {
   VT: number;
   /** invocations per workgroup */
   WG: number;
+  /**
+   * 'f16' (needs the device feature shader-f16): operand tiles whose scale is that of the inputs (q, k, v, do,
+   * w, u, v_new, the intra-chunk matrices A and dS) are staged in workgroup memory as f16, products accumulate
+   * in f32. Gate cumsums, states and state gradients, the WY inverse and every reduction stay f32 (README).
+   * Default 'f32': the WGSL is exactly that of a tiling without this field.
+   */
+  precision?: ChunkPrecision;
+  /**
+   * Reductions through subgroup operations (device feature `subgroups`, never assumed): the workgroup sums of the
+   * chunk-end term and the dg reverse cumsums, each behind a run-time check with the workgroup-memory fallback.
+   * Absent or false: the WGSL is exactly that of a tiling without this field.
+   */
+  subgroups?: boolean;
 }
+
+export type ChunkPrecision = 'f32' | 'f16';
 
 /** Logical buffer names, engine/ir/scan.ts convention. */
 const BUF: Record<string, string> = {
@@ -73,6 +88,59 @@ export function scratchLayout(cfg: ChunkScanConfig, s: ChunkScanShape, C: number
 
 /** Linear rule with β: the kernels read v' = β⊙v and accumulate dv' in scratch; small kernels convert. */
 let bufMap: Record<string, string> = BUF;
+/** Precision of the operand tiles while one configuration is generated (see ChunkTiling.precision). */
+let half = false;
+/** Subgroup reductions while one configuration is generated (see ChunkTiling.subgroups). */
+let sgOn = false;
+
+/**
+ * Subgroup sum of arr[0 .. n) into `v`, in workgroup-uniform control flow: every subgroup sums all n entries
+ * (lane l takes l, l + sgsz, …) and reduces with subgroupAdd. WGSL promises no mapping of invocations to lanes;
+ * this needs none, only that the subgroup is full (its lanes then cover every residue mod sgsz), which it
+ * checks: `${v}Full` = subgroupAdd(1) == sgsz. Where that is false the caller runs its fallback.
+ */
+function sgTotal(v: string, arr: string, n: string): string {
+  return `
+  var ${v}P = 0.0;
+  for (var l = sgid; l < ${n}; l += sgsz) { ${v}P += ${arr}[l]; }
+  let ${v} = subgroupAdd(${v}P);
+  let ${v}Full = subgroupAdd(1u) == sgsz;`;
+}
+
+/**
+ * The gate gradient's reverse cumsum over the chunk's valid rows: dst(i) += init + Σ_{i ≤ i' < cv} x(i').
+ * Serial: invocation 0 walks the rows (after `serialInit`, which may add to its `run`). With subgroups: the subgroup holding
+ * invocation 0 scans segments of sgsz rows with subgroupInclusiveAdd (lane l takes row cv − 1 − (s0 + l)); every
+ * subgroup runs the loop (cv and sgsz are uniform), so the subgroup operations stay in uniform control flow,
+ * and only that subgroup writes. It needs a full subgroup (checked); else invocation 0 runs the serial walk.
+ * `sgInit` is the subgroup path's start value (e.g. an sgTotal).
+ */
+function reverseCumsum(x: (i: string) => string, dst: (i: string) => string, sgInit = '0.0', serialInit = ''): string {
+  const serial = `
+    var run = 0.0;${serialInit}
+    for (var ii = 0u; ii < cv; ii++) {
+      let i = cv - 1u - ii;
+      run += ${x('i')};
+      ${dst('i')} += run;
+    }`;
+  if (!sgOn) return `
+  if (tid == 0u) {${serial}
+  }`;
+  return `
+  let rcLead = subgroupAny(tid == 0u);
+  let rcFull = subgroupAdd(1u) == sgsz;
+  var rcCarry = ${sgInit};
+  for (var s0 = 0u; s0 < cv; s0 += sgsz) {
+    let ii = s0 + sgid;
+    var xv = 0.0;
+    if (ii < cv) { let i = cv - 1u - ii; xv = ${x('i')}; }
+    let incl = subgroupInclusiveAdd(xv);
+    if (rcLead && rcFull && ii < cv) { let i = cv - 1u - ii; ${dst('i')} += rcCarry + incl; }
+    rcCarry += subgroupAdd(xv);
+  }
+  if (tid == 0u && !rcFull) {${serial}
+  }`;
+}
 
 /** β of the chunk's rows into sBeta (zero past T). */
 const BETA_LOAD = 'for (var e = tid; e < C; e += WG) { var bt = 0.0; if (e < cv) { bt = beta[(b * T + n0 + e) * H + h]; } sBeta[e] = bt; }';
@@ -179,9 +247,79 @@ class Kernel {
     this.shared.push([name, Math.max(1, n), 'vec4<f32>']);
     return this;
   }
-  get smemBytes() {
-    return this.shared.reduce((a, [, n, ty]) => a + (ty === 'f32' ? 4 : 16) * n, 0);
+  /**
+   * An operand tile: f16 in the 'f16' precision mode (every access converted by halveAccesses in finish()),
+   * else f32. Only for values on the inputs' scale, never for gate cumsums, states or reductions.
+   */
+  op(name: string, n: number) {
+    this.shared.push([name, Math.max(1, n), half ? 'f16' : 'f32']);
+    return this;
   }
+  /** vec4 operand tile (see op) */
+  op4(name: string, n: number) {
+    this.shared.push([name, Math.max(1, n), half ? 'vec4<f16>' : 'vec4<f32>']);
+    return this;
+  }
+  get smemBytes() {
+    return this.shared.reduce((a, [, n, ty]) => a + SMEM_BYTES[ty] * n, 0);
+  }
+}
+
+const SMEM_BYTES: Record<string, number> = { f32: 4, f16: 2, 'vec4<f32>': 16, 'vec4<f16>': 8 };
+/** Bytes of one operand-tile element in the current precision. */
+const opBytes = () => (half ? 2 : 4);
+
+/**
+ * Rewrites every access to the f16 workgroup arrays of a kernel: a read becomes f32(a[i]) (vec4f for vec4
+ * arrays), a store a[i] = x becomes a[i] = f16(x), a compound store a[i] op= x becomes a[i] = f16(f32(a[i]) op (x)).
+ * So the generators write one WGSL for both precisions, and the arithmetic stays f32 in registers.
+ */
+export function halveAccesses(code: string, arrays: Map<string, string>): string {
+  if (!arrays.size) return code;
+  const pat = `(?<![\\w.])(${[...arrays.keys()].join('|')})\\[`;
+  const re = new RegExp(pat, 'g');
+  let out = '';
+  let pos = 0;
+  for (let m = re.exec(code); m; m = re.exec(code)) {
+    const name = m[1];
+    const open = m.index + name.length;
+    let depth = 0;
+    let close = open;
+    for (; close < code.length; close++) {
+      if (code[close] === '[') depth++;
+      else if (code[close] === ']' && --depth === 0) break;
+    }
+    const idx = code.slice(open + 1, close);
+    if (new RegExp(pat).test(idx)) {
+      throw new Error(`halveAccesses: nested f16 array access in ${name}[${idx}]`);
+    }
+    const vec = arrays.get(name)!.startsWith('vec4');
+    const rd = vec ? 'vec4f' : 'f32';
+    const wr = vec ? 'vec4<f16>' : 'f16';
+    const after = code.slice(close + 1);
+    const st = /^\s*([-+*]?)=(?!=)/.exec(after);
+    out += code.slice(pos, m.index);
+    if (st) {
+      // the stored expression runs to the statement's ';' at bracket depth 0
+      let d = 0;
+      let end = close + 1 + st[0].length;
+      for (; end < code.length; end++) {
+        const ch = code[end];
+        if (ch === '(' || ch === '[') d++;
+        else if (ch === ')' || ch === ']') d--;
+        else if (ch === ';' && d === 0) break;
+      }
+      const rhs = halveAccesses(code.slice(close + 1 + st[0].length, end).trim(), arrays);
+      const val = st[1] ? `${rd}(${name}[${idx}]) ${st[1]} (${rhs})` : rhs;
+      out += `${name}[${idx}] = ${wr}(${val})`;
+      pos = end;
+    } else {
+      out += `${rd}(${name}[${idx}])`;
+      pos = close + 1;
+    }
+    re.lastIndex = pos;
+  }
+  return out + code.slice(pos);
 }
 
 export interface GeneratedKernel extends KernelSpec {
@@ -283,7 +421,7 @@ fn vi(b: u32, t: u32, h: u32, d: u32) -> u32 { return ((b * T + t) * H + h) * V 
   gateSmem(k: Kernel, needCross: boolean) {
     if (this.gated) k.smem('sB', this.C * this.GK);
     if (this.vec && needCross && this.NC > 1) {
-      k.smem('sQF', this.C * this.s.K).smem('sKE', this.C * this.s.K).smem('sM', this.NC * this.NC * this.s.K);
+      k.op('sQF', this.C * this.s.K).op('sKE', this.C * this.s.K).smem('sM', this.NC * this.NC * this.s.K);
     }
   }
 
@@ -435,10 +573,14 @@ fn dkIntra(b: u32, h: u32, n0: u32, cv: u32, j: u32, kk: u32) -> f32 {
     const staged = new Set<string>();
     // rows padded by one float: lanes reading one column of consecutive rows hit distinct banks
     const size = (a: string) => acc[a].rows * (acc[a].cols + 1);
+    // f16 mode: the tiles on the inputs' scale go to f16; states (HH, DH) and what is derived from the state
+    // gradient (DV2, DW) stay f32, since f16's range (65504) does not bound them (an ungated state sums T outer products)
+    const opTile = (a: string) => ['Q', 'KK', 'VV', 'DO', 'VNd'].includes(a);
     for (const a of [...priority, ...used]) {
       if (!used.includes(a) || staged.has(a)) continue;
-      if (k.smemBytes + 4 * size(a) > budget) continue;
-      k.smem(`st${a}`, size(a));
+      if (k.smemBytes + (opTile(a) ? opBytes() : 4) * size(a) > budget) continue;
+      if (opTile(a)) k.op(`st${a}`, size(a));
+      else k.smem(`st${a}`, size(a));
       staged.add(a);
     }
     let fns = '\nvar<private> pb: u32;\nvar<private> ph: u32;\nvar<private> pn0: u32;\nvar<private> pbh: u32;\nvar<private> pn: u32;\n';
@@ -472,9 +614,16 @@ fn dkIntra(b: u32, h: u32, n0: u32, cv: u32, j: u32, kk: u32) -> f32 {
     // and a bind group naming them fails validation (seen on the H200: the linear rule's dq never reads q)
     const code = extra + body;
     k.binds = k.binds.filter((b) => new RegExp(`\\b${b.name.replace('.', '\\.')}\\[`).test(code));
-    let wgsl = `${this.prelude(k)}${extra}
+    const halved = new Map(k.shared.filter(([, , ty]) => ty.includes('f16')).map(([n, , ty]) => [n, ty]));
+    if (halved.size) {
+      extra = halveAccesses(extra, halved);
+      body = halveAccesses(body, halved);
+    }
+    const sg = /\bsg(id|sz)\b/.test(body);
+    const enables = `${halved.size ? 'enable f16;\n' : ''}${sg ? 'enable subgroups;\n' : ''}`;
+    let wgsl = `${enables}${this.prelude(k)}${extra}
 @compute @workgroup_size(${this.t.WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {${body}
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32${sg ? ', @builtin(subgroup_invocation_id) sgid: u32, @builtin(subgroup_size) sgsz: u32' : ''}) {${body}
 }
 `;
     // One invocation per workgroup needs no barriers: the barrier-free option for software adapters
@@ -654,7 +803,7 @@ function deltaStateFast(x: Ctx): GeneratedKernel | null {
   const k = new Kernel('chunk_state_fwd').bind('k', 'read');
   if (x.cfg.initialState) k.bind('h0', 'read');
   k.bind('wsS', 'read_write').bind('wsT', 'read_write').bind('ht', 'read_write');
-  k.smem('sW', C * K).smem('sK', C * K).smem('sV', C * VT).smem('sH', K * VT);
+  k.op('sW', C * K).op('sK', C * K).op('sV', C * VT).smem('sH', K * VT);
   if (x.gated) k.smem('sB', C);
   if (!x.t.stageBytes || k.smemBytes > x.t.stageBytes) return null;
   const decayV = (i: string) => (x.gated ? ` * exp2(sB[C - 1u] - sB[${i}])` : '');
@@ -704,7 +853,7 @@ function deltaDstateFast(x: Ctx): GeneratedKernel | null {
   const k = new Kernel('chunk_dstate_bwd').bind('q', 'read').bind('k', 'read').bind('dO', 'read').bind('dht', 'read');
   k.bind('wsS', 'read_write').bind('wsT', 'read_write');
   if (x.cfg.initialState) k.bind('dh0', 'read_write');
-  k.smem('sK', C * K).smem('sW', C * K).smem('sQ', C * K).smem('sDO', C * VT).smem('sD', C * VT).smem('sH', K * VT);
+  k.op('sK', C * K).op('sW', C * K).op('sQ', C * K).op('sDO', C * VT).smem('sD', C * VT).smem('sH', K * VT);
   if (x.gated) k.smem('sB', C);
   if (!x.t.stageBytes || k.smemBytes > x.t.stageBytes) return null;
   const gf = x.gated ? ' * exp2(wsT[GC_OFF + bh * TP + nx0 + i])' : '';
@@ -866,9 +1015,12 @@ function localStateKernel(x: Ctx, bwd: boolean): GeneratedKernel {
   const { K, V } = x.s;
   const KQ = Math.ceil(K / 4);
   const VQ = Math.ceil(V / 4);
-  k.smem4('sX', x.C * KQ);
-  if (x.vec) k.smem4('sL', KQ);
-  else if (x.gated) k.smem('sB', x.C);
+  // the vector gate's log2 cumsum runs in sX first: f32 there
+  if (x.vec) k.smem4('sX', x.C * KQ).smem4('sL', KQ);
+  else {
+    k.op4('sX', x.C * KQ);
+    if (x.gated) k.smem('sB', x.C);
+  }
   const scale = bwd ? 'SCALE * ' : '';
   const factor = !x.gated
     ? ''
@@ -986,7 +1138,7 @@ function outputKernel(x: Ctx): GeneratedKernel {
   if (x.delta) k.bind('wsT', 'read');
   k.bind('o', 'read_write');
   x.gateSmem(k, true);
-  k.smem('sA', x.C * x.C);
+  k.op('sA', x.C * x.C);
   // vector gate: once A is built, sB is turned in place into q ⊙ e^B for the inter-chunk term
   const body = `${x.parHead}
   ${x.gateCumsum()}
@@ -1018,7 +1170,7 @@ function dvLocalKernel(x: Ctx): GeneratedKernel {
   if (x.gateTensor) k.bind('g', 'read');
   k.bind('dO', 'read').bind('wsT', 'read_write');
   x.gateSmem(k, false);
-  k.smem('sA', x.C * x.C);
+  k.op('sA', x.C * x.C);
   const body = `${x.parHead}
   ${x.gateCumsum()}
   ${x.intraA()}
@@ -1130,9 +1282,9 @@ function dsSnippet(x: Ctx): string {
 }
 
 /** Sums the NB column-group partials sP of each row into DB (op '=' or '-='); `extra` may add to acc. */
-function rowReduceDB(op: string, NB: number, extra = ''): string {
+function rowReduceDB(op: string, NB: number, extra = '', uniformPre = ''): string {
   return `
-  workgroupBarrier();
+  workgroupBarrier();${uniformPre}
   for (var r = tid; r < cv; r += WG) {
     var acc = 0.0;
     for (var l = 0u; l < ${u(NB)}; l++) { acc += sP[r * ${u(NB)} + l]; }${extra}
@@ -1168,10 +1320,11 @@ function dqKernel(x: Ctx): GeneratedKernel {
   x.gateSmem(k, true);
   const { NB } = gemmShape(x.C, x.s.K, x.t.WG);
   const rowDB = dbWrite && !x.vec;
-  k.smem('sDS', x.C * x.C);
+  k.op('sDS', x.C * x.C);
   if (rowDB) k.smem('sP', x.C * NB);
-  // the chunk-end partials reuse sDS when it has a slot per invocation (the memory goes to staged tiles)
-  const endArr = x.C * x.C >= x.t.WG ? 'sDS' : 'sE';
+  // the chunk-end partials reuse sDS when it has a slot per invocation (the memory goes to staged tiles);
+  // not an f16 sDS: the partials are sums of state products
+  const endArr = x.C * x.C >= x.t.WG && !half ? 'sDS' : 'sE';
   if (x.delta && endArr === 'sE') k.smem('sE', x.t.WG);
   const WG = x.t.WG;
   const dqStore = (i: string, c: string, v: string, rs: string) => x.vec
@@ -1210,8 +1363,9 @@ function dqKernel(x: Ctx): GeneratedKernel {
     })}${chunkEnd(endArr)}`;
   }
   if (rowDB) {
+    const serialEnd = `for (var l = 0u; l < WG; l++) { acc += ${endArr}[l]; }`;
     body += rowReduceDB('=', NB, x.delta ? `
-    if (r == cv - 1u) { for (var l = 0u; l < WG; l++) { acc += ${endArr}[l]; } }` : '');
+    if (r == cv - 1u) { ${sgOn ? `if (endSFull) { acc += endS; } else { ${serialEnd} }` : serialEnd} }` : '', x.delta && sgOn ? sgTotal('endS', endArr, 'WG') : '');
   }
   // staging order: operands read transposed (a state's column, v's column) first: from global memory
   // each of their warp-wide loads touches one cache line per lane
@@ -1229,11 +1383,11 @@ function dkvKernel(x: Ctx): GeneratedKernel {
   x.gateSmem(k, true);
   const { NB } = gemmShape(x.C, x.s.K, x.t.WG);
   const rowDB = x.needDg && !x.vec;
-  k.smem('sDS', x.C * x.C).smem('sA', x.C * x.C);
+  k.op('sDS', x.C * x.C).op('sA', x.C * x.C);
   if (rowDB) k.smem('sP', x.C * NB);
   // vector gate: k⊙e^{L−B} staged once when the workgroup memory allows, else an exp per product term
-  const kl = x.vec && k.smemBytes + 4 * x.C * x.s.K <= (x.t.stageBytes ?? 0);
-  if (kl) k.smem('sKL', x.C * x.s.K);
+  const kl = x.vec && k.smemBytes + opBytes() * x.C * x.s.K <= (x.t.stageBytes ?? 0);
+  if (kl) k.op('sKL', x.C * x.s.K);
   const WG = x.t.WG;
   const decay = (i: string) => `exp2(${x.G('C - 1u')} - ${x.G(i)})`;
   const body = `${x.parHead}
@@ -1303,16 +1457,9 @@ function dgKernel(x: Ctx): GeneratedKernel {
       dg[qi(b, n0 + i, h, kk)] += run;
     }
   }`
-    : `${x.parHead}${ends}
-  if (tid == 0u) {
-    var run = 0.0;
-    for (var l = 0u; l < K * ${u(R)}; l++) { run += sP[l]; }
-    for (var ii = 0u; ii < cv; ii++) {
-      let i = cv - 1u - ii;
-      run += wsS[DB_OFF + bh * TP + n0 + i];
-      dg[(b * T + n0 + i) * H + h] += run;
-    }
-  }`;
+    : `${x.parHead}${ends}${sgOn ? sgTotal('endS', 'sP', `K * ${u(R)}`) : ''}${reverseCumsum(
+      (i) => `wsS[DB_OFF + bh * TP + n0 + ${i}]`, (i) => `dg[(b * T + n0 + ${i}) * H + h]`, 'endS', `
+    for (var l = 0u; l < K * ${u(R)}; l++) { run += sP[l]; }`)}`;
   return x.finish(k, body, '', x.parGrid);
 }
 
@@ -1413,15 +1560,7 @@ function wyBwdBKernel(x: Ctx): GeneratedKernel {
     dbeta[(b * T + n0 + r) * H + h] += rs;
     sDB[r] = wsS[DB_OFF + bh * TP + n0 + r] + sBeta[r] * rs - cs;
   }
-  ${x.needDg ? `workgroupBarrier();
-  if (tid == 0u) {
-    var run = 0.0;
-    for (var ii = 0u; ii < cv; ii++) {
-      let i = cv - 1u - ii;
-      run += sDB[i];
-      dg[(b * T + n0 + i) * H + h] += run;
-    }
-  }` : ''}`;
+  ${x.needDg ? `workgroupBarrier();${reverseCumsum((i) => `sDB[${i}]`, (i) => `dg[(b * T + n0 + ${i}) * H + h]`)}` : ''}`;
   return x.finish(k, body, '', x.parGrid, ['KK']);
 }
 
@@ -1436,10 +1575,14 @@ export interface ChunkKernelLists {
 export function generateChunkKernels(cfg: ChunkScanConfig, s: ChunkScanShape, t: ChunkTiling): ChunkKernelLists {
   const scaled = cfg.rule === 'linear' && !!cfg.beta;
   bufMap = scaled ? { ...BUF, v: 'scratch.vbeta', dv: 'scratch.dvbeta' } : BUF;
+  half = t.precision === 'f16';
+  sgOn = !!t.subgroups;
   try {
     return generate(cfg, s, t, scaled);
   } finally {
     bufMap = BUF;
+    half = false;
+    sgOn = false;
   }
 }
 
