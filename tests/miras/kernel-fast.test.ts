@@ -79,3 +79,29 @@ describe('fast recurrent kernels vs float64', () => {
     });
   }
 });
+
+describe('default forward launch (chosen from the H200 sweep)', () => {
+  const H200: DeviceCaps = { ...BIG, subgroups: true };
+  const fwdOf = (args: Parameters<typeof mixer>, caps: DeviceCaps) => {
+    const s = { batch: 2, time: 4096, heads: 16, dk: 64, dv: 64 };
+    return recurrentKernels(resolveCombo(mixer(args[0], args[1], args[2], args[3], 16, 64, 64, args[7] ?? {})), s, caps).forward.at(-1)!;
+  };
+  it('Hebbian combinations take the column-tiled kernel (2 columns per invocation), within DEFAULT_CAPS too', () => {
+    for (const caps of [H200, DEFAULT_CAPS]) {
+      for (const decay of ['none', 'constant', 'scalar', 'channel'] as const) {
+        const k = fwdOf(['matrix', ['dot'], [decay], ['gd']], caps);
+        expect(k.wgsl, decay).toContain('column-tiled');
+        expect(k.wgsl).toContain('2 columns per invocation');
+        const wg = Number(/@workgroup_size\((\d+)\)/.exec(k.wgsl)![1]);
+        expect(wg).toBeLessThanOrEqual(caps.maxComputeInvocationsPerWorkgroup);
+      }
+    }
+    // β per channel is not covered by the tiled kernel: the general forward
+    expect(fwdOf(['matrix', ['dot'], ['scalar'], ['gd'], 16, 64, 64, { betaPerChannel: true }], H200).wgsl).not.toContain('column-tiled');
+  });
+  it('the delta rule keeps 8 invocations per column and the barrier path even where the device has subgroups', () => {
+    const k = fwdOf(['matrix', ['l2'], ['scalar'], ['gd']], H200);
+    expect(k.wgsl).toContain('8 invocations per column');
+    expect(k.wgsl).not.toMatch(/subgroup/);
+  });
+});
