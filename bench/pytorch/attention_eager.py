@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from chunk_eager import timed  # noqa: E402  (CUDA events, median after warm-ups)
 
 
 def window_mask(T, window, device):
@@ -82,20 +84,6 @@ def check(case_path):
     return worst, data["mixers"]
 
 
-def timed(fn, reps, warmup=3):
-    ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(reps)]
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    for a, b in ev:
-        a.record()
-        fn()
-        b.record()
-    torch.cuda.synchronize()
-    ts = sorted(a.elapsed_time(b) for a, b in ev)
-    return ts[len(ts) // 2], ts
-
-
 def sdpa_backends(q, k, v, window):
     """Which SDPA backends run this call (fp32, forward and backward), probed one at a time."""
     try:
@@ -141,14 +129,14 @@ def main():
         for name, fn in (("eager", lambda a, b, c: eager(a, b, c, W, mask)), ("sdpa", lambda a, b, c: sdpa(a, b, c, W, mask))):
             try:
                 with torch.no_grad():
-                    f_ms, f_all = timed(lambda: fn(q, k, v), reps)
+                    f_ms = timed(lambda: fn(q, k, v), reps)
                 xg = [t.clone().requires_grad_(True) for t in (q, k, v)]
 
                 def fb():
                     fn(*xg).backward(do)
 
-                fb_ms, fb_all = timed(fb, reps)
-                row[name] = {"fwd_ms": f_ms, "fwd_bwd_ms": fb_ms, "bwd_ms": fb_ms - f_ms, "fwd_all": f_all, "fwd_bwd_all": fb_all}
+                fb_ms = timed(fb, reps)
+                row[name] = {"fwd_ms": f_ms, "fwd_bwd_ms": fb_ms, "bwd_ms": fb_ms - f_ms}
                 print(f"time {name:5s} W={str(W):5s} ({', '.join(presets)}): fwd {f_ms:8.3f} ms  fwd+bwd {fb_ms:8.3f} ms", flush=True)
             except Exception as e:  # report and go on: one failing column must not hide the other
                 row[name] = {"error": f"{type(e).__name__}: {e}"[:400]}
