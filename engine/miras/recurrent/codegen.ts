@@ -8,8 +8,9 @@
  *     invocations splitting its d_k rows (R = d_k/P registers each); column sums (Sᵀk, Sᵀq) combine the P
  *     partials in workgroup memory; sums over columns (norm-based biases, ℓq, KL over values) go through
  *     workgroup memory too. Every operand of LP sub-steps is staged in workgroup memory from registers
- *     loaded one block ahead (branch-free loads), so the latency-bound time loop reads on-chip operands; the
- *     read-out Sᵀq is reduced once per block.
+ *     loaded one block ahead (branch-free loads), so the latency-bound time loop reads on-chip operands; a full
+ *     block is straight-line code (blockSteps) and the read-out Sᵀq is reduced once per block. Hebbian
+ *     combinations default to the column-tiled variant in fwd-hebbian.ts (CW value columns per invocation).
  *   - The elementwise-bias, multiplicative-decay combinations use the fast backward in fast.ts.
  *   - Forward stores the state (and momentum) every CK sub-steps in scratch.state. The general backward walks the
  *     segments in reverse: it reloads a checkpoint, recomputes and stores the segment's states, then runs
