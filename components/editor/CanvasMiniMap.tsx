@@ -4,7 +4,8 @@
  * dragging 300 selected nodes re-rendered 300 minimap nodes on every frame (about a third of the
  * script time per frame in bench/editor-frames.ts). This one subscribes to React Flow's store and
  * redraws a software canvas at most every 80 ms, with no React work per node. Click or drag on it to
- * move the view there; the rectangle is what the canvas shows.
+ * move the view there; the wheel over it zooms the view about its centre, as React Flow's <MiniMap
+ * pannable zoomable> does; the rectangle is what the canvas shows.
  */
 import { Panel, useReactFlow, useStoreApi, type ReactFlowState } from '@xyflow/react';
 import { useEffect, useRef } from 'react';
@@ -13,6 +14,8 @@ const W = 200;
 const H = 150;
 const PAD = 8;
 const MIN_INTERVAL_MS = 80;
+/** log2 zoom per wheel pixel (line and page modes scaled as React Flow's MiniMap does). */
+const WHEEL_ZOOM = { pixel: 0.002, line: 0.05, page: 1 };
 
 interface Frame {
   /** flow → minimap: mx = (x - ox) * k + PAD */
@@ -23,7 +26,7 @@ interface Frame {
 
 export function CanvasMiniMap({ colorOf, label = 'Minimap' }: { colorOf: (type: string | undefined) => string; label?: string }) {
   const store = useStoreApi();
-  const { setCenter } = useReactFlow();
+  const { setCenter, zoomTo } = useReactFlow();
   const canvas = useRef<HTMLCanvasElement>(null);
   const frame = useRef<Frame>({ ox: 0, oy: 0, k: 1 });
 
@@ -105,15 +108,26 @@ export function CanvasMiniMap({ colorOf, label = 'Minimap' }: { colorOf: (type: 
       else go();
     };
     schedule();
+    // Wheel: zoom the view about its centre. A native listener, since React's wheel listeners are passive and
+    // the page must not scroll; the canvas is `nowheel`, so React Flow's pane does not zoom as well.
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      const s = store.getState();
+      const perUnit = e.deltaMode === 1 ? WHEEL_ZOOM.line : e.deltaMode === 2 ? WHEEL_ZOOM.page : WHEEL_ZOOM.pixel;
+      const next = Math.min(s.maxZoom, Math.max(s.minZoom, s.transform[2] * 2 ** (-e.deltaY * perUnit)));
+      if (next !== s.transform[2]) void zoomTo(next);
+    };
+    el.addEventListener('wheel', onWheel, { passive: false });
     const unsub = store.subscribe((s, prev) => {
       if (s.nodes !== prev.nodes || s.transform !== prev.transform || s.width !== prev.width || s.height !== prev.height || s.nodeLookup !== prev.nodeLookup) schedule();
     });
     return () => {
+      el.removeEventListener('wheel', onWheel);
       unsub();
       if (raf) cancelAnimationFrame(raf);
       if (timer) clearTimeout(timer);
     };
-  }, [store, colorOf]);
+  }, [store, colorOf, zoomTo]);
 
   const moveTo = (e: React.PointerEvent<HTMLCanvasElement>) => {
     const r = e.currentTarget.getBoundingClientRect();
@@ -125,6 +139,7 @@ export function CanvasMiniMap({ colorOf, label = 'Minimap' }: { colorOf: (type: 
     <Panel position="bottom-right" className="minimap">
       <canvas
         ref={canvas}
+        className="nowheel"
         style={{ width: W, height: H, display: 'block', cursor: 'pointer' }}
         aria-label={label}
         role="img"

@@ -1,7 +1,7 @@
 /**
  * The node editor in Chromium, driven through real pointer events (page.mouse) against the
  * built app: palette drag-and-drop, typed connections, inspector edits, undo, every preset,
- * export/import and malformed files. Also writes the editor screenshots under docs/.
+ * export/import and malformed files, the minimap's wheel zoom and drag. Also writes the editor screenshots under docs/.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -354,5 +354,48 @@ describe('editor in Chromium', () => {
     expect(await page.getByTestId('design-name').inputValue()).toBe('my mamba');
     expect(await graphStats()).toEqual(stats);
     expect(await page.getByTestId('presets-gallery').count()).toBe(0);
+  });
+});
+
+/** React Flow's zoom and the flow point at the pane's centre, and the page's scroll offsets. */
+async function viewState() {
+  return page.evaluate(() => {
+    const vp = document.querySelector('.react-flow__viewport') as HTMLElement;
+    const m = new DOMMatrixReadOnly(getComputedStyle(vp).transform);
+    const r = (document.querySelector('.react-flow') as HTMLElement).getBoundingClientRect();
+    return { zoom: m.a, cx: (r.width / 2 - m.e) / m.a, cy: (r.height / 2 - m.f) / m.a, scroll: [window.scrollX, window.scrollY] };
+  });
+}
+
+describe('minimap in Chromium', () => {
+  const zoomChange = async (before: number) => {
+    await expect.poll(async () => (await viewState()).zoom, { timeout: 10_000 }).not.toBe(before);
+    return viewState();
+  };
+
+  it('zooms the view with the wheel about its centre (React Flow MiniMap zoomable), without scrolling the page', async () => {
+    await loadPreset('gated-deltanet');
+    const b = (await page.getByTestId('minimap').boundingBox())!;
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+    const v0 = await viewState();
+    await page.mouse.wheel(0, -200); // 2^(200 · 0.002) = 1.32× in, up to the editor's maxZoom (2)
+    const v1 = await zoomChange(v0.zoom);
+    expect(v1.zoom).toBeCloseTo(Math.min(2, v0.zoom * 2 ** 0.4), 3);
+    expect(Math.abs(v1.cx - v0.cx) + Math.abs(v1.cy - v0.cy)).toBeLessThan(1);
+    await page.mouse.wheel(0, 500); // 0.5× out
+    const v2 = await zoomChange(v1.zoom);
+    expect(v2.zoom).toBeCloseTo(Math.max(0.1, v1.zoom / 2), 3);
+    expect(Math.abs(v2.cx - v0.cx) + Math.abs(v2.cy - v0.cy)).toBeLessThan(1);
+    expect(v2.scroll).toEqual(v0.scroll);
+    for (let i = 0; i < 4; i++) await page.mouse.wheel(0, 1500);
+    await expect.poll(async () => (await viewState()).zoom, { timeout: 10_000 }).toBeCloseTo(0.1, 5); // minZoom
+  });
+
+  it('still moves the view when dragged, keeping the zoom', async () => {
+    const b = (await page.getByTestId('minimap').boundingBox())!;
+    const v0 = await viewState();
+    await drag({ x: b.x + 20, y: b.y + 20 }, { x: b.x + b.width - 20, y: b.y + b.height - 20 });
+    await expect.poll(async () => (await viewState()).cx, { timeout: 10_000 }).not.toBe(v0.cx);
+    expect((await viewState()).zoom).toBeCloseTo(v0.zoom, 5);
   });
 });
