@@ -95,7 +95,9 @@ export function planChunkScan(cfg: ChunkScanConfig, s: ChunkScanShape, caps: Dev
   // gate ran fastest with C = 16 (GLA 3.87 ms against 7.27 at 32: its 16-token sub-chunk tiles stay on
   // chip), every other form with C = 32 (linear attention 2.03 against 2.49 at 16 and 4.13 at 64;
   // Mamba2 2.88 / 3.41 / 5.11; DeltaNet 4.92 / 5.05). 64 first only where its tiles fit on chip (unmeasured).
-  const small = cfg.gate === 'vector' ? [16, 32, 64] : [32, 16, 64];
+  // precision 'f16' (third sitting, bench/results/h200-2026-11-29-s3/chunk): the delta rule ran fastest with C = 16
+  // (DeltaNet 4.72 against 4.98 ms at 32), the channel-wise gate with 16 as in f32.
+  const small = cfg.gate === 'vector' || (opts.precision === 'f16' && cfg.rule === 'delta') ? [16, 32, 64] : [32, 16, 64];
   const chunks = opts.chunk ? [opts.chunk] : caps.maxComputeWorkgroupStorageSize < 65536 ? small : [64, 32, 16];
   if (opts.chunk && ![16, 32, 64].includes(opts.chunk)) throw new Error(`chunk length must be 16, 32 or 64, got ${opts.chunk}`);
   const vmax = 1 << Math.ceil(Math.log2(s.V));

@@ -803,7 +803,9 @@ function deltaStateFast(x: Ctx): GeneratedKernel | null {
   const k = new Kernel('chunk_state_fwd').bind('k', 'read');
   if (x.cfg.initialState) k.bind('h0', 'read');
   k.bind('wsS', 'read_write').bind('wsT', 'read_write').bind('ht', 'read_write');
-  k.op('sW', C * K).op('sK', C * K).op('sV', C * VT).smem('sH', K * VT);
+  // f32 in both precisions: these tiles fit on chip anyway, and on the H200 the f16 conversions on the serial
+  // chunk chain made this pass slower (DeltaNet C = 16: 0.98 against 0.79 ms; bench/results/h200-2026-11-29-s3/chunk)
+  k.smem('sW', C * K).smem('sK', C * K).smem('sV', C * VT).smem('sH', K * VT);
   if (x.gated) k.smem('sB', C);
   if (!x.t.stageBytes || k.smemBytes > x.t.stageBytes) return null;
   const decayV = (i: string) => (x.gated ? ` * exp2(sB[C - 1u] - sB[${i}])` : '');
@@ -853,7 +855,8 @@ function deltaDstateFast(x: Ctx): GeneratedKernel | null {
   const k = new Kernel('chunk_dstate_bwd').bind('q', 'read').bind('k', 'read').bind('dO', 'read').bind('dht', 'read');
   k.bind('wsS', 'read_write').bind('wsT', 'read_write');
   if (x.cfg.initialState) k.bind('dh0', 'read_write');
-  k.op('sK', C * K).op('sW', C * K).op('sQ', C * K).op('sDO', C * VT).smem('sD', C * VT).smem('sH', K * VT);
+  // f32 in both precisions, as in deltaStateFast (f16 tiles measured slower here on the H200)
+  k.smem('sK', C * K).smem('sW', C * K).smem('sQ', C * K).smem('sDO', C * VT).smem('sD', C * VT).smem('sH', K * VT);
   if (x.gated) k.smem('sB', C);
   if (!x.t.stageBytes || k.smemBytes > x.t.stageBytes) return null;
   const gf = x.gated ? ' * exp2(wsT[GC_OFF + bh * TP + nx0 + i])' : '';

@@ -15,6 +15,8 @@ import { recurrentUnsupported } from '../math/combo';
 import { mlpUnsupported } from '../mlp/program';
 import { mlpProvider } from '../mlp/provider';
 import { runScanKernels } from '../recurrent/run';
+import { chunkProvider } from '../chunk/provider';
+import type { ChunkPrecision } from '../chunk/wgsl';
 import { checkScanInputs } from '../validate';
 
 export interface ScanResult {
@@ -58,9 +60,13 @@ export async function runWebgpu(
   s: ScanShape,
   inputs: ScanArrays,
   dOut?: { o: Float64Array; finalState?: Float64Array },
+  opts: { precision?: ChunkPrecision } = {},
 ): Promise<ScanResult> {
   checkScanInputs(c, s, inputs);
-  const provider = fusedProvider(c, s);
+  // precision 'f16' is a mode of the chunk kernels (engine/miras/chunk): it runs them, or fails saying why
+  const provider = opts.precision === 'f16'
+    ? chunkProvider({ type: 'miras', heads: s.heads, headDimK: s.dk, headDimV: s.dv, memory: c.memory, bias: c.bias, retention: c.retention, learner: c.learner, block: c.block }, { precision: 'f16', form: 'chunked' })
+    : fusedProvider(c, s);
   const decls = { inputs: provider.inputs(s), outputs: provider.outputs(s) };
   const extra = Object.keys(inputs).filter((n) => !decls.inputs.some((d) => d.name === n) && !(n === 'beta' && inputs.beta.every((x) => x === 1)));
   if (extra.length) throw new Error(`the WebGPU kernel for ${provider.id} does not read ${extra.join(', ')}`);

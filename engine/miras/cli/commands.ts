@@ -2,12 +2,14 @@
  * Miras CLI subcommands (wired into `npm run miras -- <command>` by scripts/miras.ts; also runnable as
  * `npx tsx engine/miras/cli/main.ts <command>`):
  *
- *   scan  --combo FILE.json --in FILE.safetensors --out FILE.safetensors [--backend reference|webgpu] [--grad]
+ *   scan  --combo FILE.json --in FILE.safetensors --out FILE.safetensors [--backend reference|webgpu] [--grad] [--precision f32|f16]
  *         Runs only the mixer recurrence of one combination on explicit inputs (fla layout [B, T, H, D]):
  *         q [B,T,H,dk], k [B,T',H,dk], v [B,T',H,dv], and the gates the combination reads
  *         (beta, g, eta, delta, i, initialState; see docs/miras.md and engine/miras/reference/scan.ts).
  *         Writes o [B,T,H,dv] and finalState [B,H,stateSize]; with --grad it reads the upstream gradient
  *         `do` [B,T,H,dv] (and optionally `dfinalState`) and also writes d<name> for every input (dq, dk, ...).
+ *         --precision f16 (webgpu only) runs the chunk kernels with f16 operand tiles (f32 accumulation); it needs
+ *         the adapter feature shader-f16 and a combination with a chunk form, and fails saying which is missing.
  *   check --random N --seed S [--dim D]   |   check --preset P
  *         WebGPU fused kernel against the float64 reference, outputs and gradients.
  *
@@ -15,6 +17,8 @@
  */
 import type { ScanShape } from '../../ir/scan';
 import { createNodeGpu, type NodeGpu } from '../../gpu/node';
+import { adapterSummary } from '../../gpu/describe';
+import { F16_DAWN_FLAGS } from '../chunk/chunk';
 import { relError } from '../../reference/compare';
 import type { Preset } from '../../spec';
 import { MIRAS_PRESETS } from '../../presets/miras';
@@ -110,7 +114,7 @@ async function gpu(): Promise<NodeGpu> {
   return createNodeGpu();
 }
 
-const SCAN_USAGE = 'scan --combo FILE.json --in FILE.safetensors --out FILE.safetensors [--backend reference|webgpu] [--grad]';
+const SCAN_USAGE = 'scan --combo FILE.json --in FILE.safetensors --out FILE.safetensors [--backend reference|webgpu] [--grad] [--precision f32|f16]';
 const CHECK_USAGE = 'check --random N --seed S [--dim D] [--tol X]  |  check --preset NAME [--dim D]';
 
 export const scanCommand: CliCommand = {
@@ -123,10 +127,13 @@ export const scanCommand: CliCommand = {
 };
 
 async function scanBody(argv: string[], log: (line: string) => void): Promise<number> {
-  const f = parseFlags(argv, { combo: 'string', in: 'string', out: 'string', backend: 'string', grad: 'boolean' });
+  const f = parseFlags(argv, { combo: 'string', in: 'string', out: 'string', backend: 'string', grad: 'boolean', precision: 'string' });
   for (const k of ['combo', 'in', 'out']) if (!f[k]) throw new CliError(`missing --${k}; usage: ${SCAN_USAGE}`);
   const backend = (f.backend as string) ?? 'reference';
   if (!['reference', 'webgpu'].includes(backend)) throw new CliError(`--backend must be reference or webgpu, got "${backend}"`);
+  const precision = (f.precision as string | undefined) ?? 'f32';
+  if (precision !== 'f32' && precision !== 'f16') throw new CliError(`--precision must be f32 or f16, got "${precision}"`);
+  if (f.precision && backend !== 'webgpu') throw new CliError('--precision applies to --backend webgpu (the reference backend computes in float64)');
   const c = parseComboJson(await readFile(f.combo as string, 'utf8'), f.combo as string);
   const t = await readTensors(f.in as string);
   const s = shapeFromInputs(c, t);
@@ -140,9 +147,17 @@ async function scanBody(argv: string[], log: (line: string) => void): Promise<nu
   let r: ScanResult;
   if (backend === 'reference') r = runReference(c, s, inputs, dOut);
   else {
-    const g = await gpu();
+    // f16: the instance toggles that let NVIDIA's driver report shader-f16 under Dawn (ignored elsewhere)
+    const g = precision === 'f16' ? await createNodeGpu({ dawnFlags: F16_DAWN_FLAGS }) : await gpu();
     try {
-      r = await runWebgpu(g.device, g.description, c, s, inputs, dOut);
+      if (precision === 'f16' && !g.description.features.includes('shader-f16')) {
+        throw new CliError(`--precision f16 needs the WebGPU feature 'shader-f16', which this adapter does not offer (${adapterSummary(g.description)}); run without --precision or with --precision f32`);
+      }
+      r = await runWebgpu(g.device, g.description, c, s, inputs, dOut, { precision });
+    } catch (e) {
+      // the chunk kernels refuse combinations without a chunk form: a user error, said in one line
+      if (precision === 'f16' && e instanceof Error && !(e instanceof CliError) && /chunk/.test(e.message)) throw new CliError(`--precision f16: ${e.message}`);
+      throw e;
     } finally {
       g.destroy();
     }
@@ -153,8 +168,8 @@ async function scanBody(argv: string[], log: (line: string) => void): Promise<nu
     finalState: { shape: c.memory.kind === 'matrix' || c.memory.kind === 'vector' ? (stateSize === s.dk * s.dv ? [s.batch, s.heads, s.dk, s.dv] : [s.batch, s.heads, stateSize]) : [s.batch, s.heads, stateSize], data: r.finalState },
   };
   for (const [name, g] of Object.entries(r.grads ?? {})) out[`d${name}`] = { shape: t[name].shape, data: g };
-  await writeTensors(f.out as string, out, { backend, combo: JSON.stringify(c) });
-  log(`wrote ${Object.keys(out).join(', ')} to ${f.out} (${backend}, B=${s.batch} T=${s.time} H=${s.heads} dk=${s.dk} dv=${s.dv})`);
+  await writeTensors(f.out as string, out, { backend, combo: JSON.stringify(c), ...(backend === 'webgpu' ? { precision } : {}) });
+  log(`wrote ${Object.keys(out).join(', ')} to ${f.out} (${backend}${backend === 'webgpu' && precision === 'f16' ? ', f16 chunk kernels' : ''}, B=${s.batch} T=${s.time} H=${s.heads} dk=${s.dk} dv=${s.dv})`);
   return 0;
 }
 
