@@ -7,21 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CAPS } from '@/engine/plan/kernel';
 import { planChunkScan } from '@/engine/miras/chunk/chunk';
 import { chooseScanForm, chunkProvider } from '@/engine/miras/chunk/provider';
-import type { ChunkScanConfig } from '@/engine/miras/chunk/types';
 import { resolveCombo } from '@/engine/miras/catalog';
 import { findScanProvider } from '@/engine/ir/scan';
 import { getPreset } from '@/engine/presets';
 import type { MirasMixer } from '@/engine/spec';
+import { CHUNK_FORMS, H200_CAPS } from './harness';
 
-const FORMS: Omit<ChunkScanConfig, 'scale' | 'initialState'>[] = [
-  { rule: 'linear', gate: 'none' },
-  { rule: 'linear', gate: 'const', logDecay: [-0.03, -0.01] },
-  { rule: 'linear', gate: 'scalar', beta: true },
-  { rule: 'linear', gate: 'vector' },
-  { rule: 'delta', gate: 'none' },
-  { rule: 'delta', gate: 'scalar' },
-];
-const H200 = { ...DEFAULT_CAPS, maxComputeWorkgroupStorageSize: 49152, maxComputeInvocationsPerWorkgroup: 1024, maxStorageBuffersPerShaderStage: 16, maxStorageBufferBindingSize: 2 ** 31 - 1, maxBufferSize: 2 ** 31 - 1 };
+const FORMS = CHUNK_FORMS;
+const H200 = H200_CAPS;
 const mixerOf = (name: string) => getPreset(name).build({ vocabSize: 32, dModel: 128, nLayers: 1 }).layers[0].mixer as MirasMixer;
 
 describe('chunk scan planning', () => {

@@ -15,19 +15,17 @@
  * enables f16 and declares f16 tiles.
  */
 import { describe, expect, it } from 'vitest';
-import { recurrentBackward, recurrentForward } from '@/engine/miras/chunk/naive';
 import { planChunkScan } from '@/engine/miras/chunk/chunk';
 import { capsFromDescription } from '@/engine/gpu/describe';
-import type { ChunkScanConfig, ChunkScanInputs } from '@/engine/miras/chunk/types';
+import type { ChunkScanConfig } from '@/engine/miras/chunk/types';
 import { gradNames } from '@/engine/miras/chunk/types';
 import { f16Gpu } from '../helpers/f16-gpu';
-import { randomInputs, relErr, runChunkOnGpu } from '../chunk/harness';
+import { gpuErrors } from '../chunk/harness';
 
 const U = 2 ** -11;
 const TOL_FWD = 6 * U;
 const TOL_BWD = 10 * U;
 
-type F = Float64Array;
 const retnet = [Math.log(1 - 2 ** -5), Math.log(1 - 2 ** -6)];
 const WG = 64; // lavapipe runs a workgroup's invocations as coroutines: 64-invocation workgroups keep the file quick
 const CASES: [string, Omit<ChunkScanConfig, 'scale' | 'initialState'>, { T: number; K: number; V: number; H: number; chunk: number }][] = [
@@ -52,17 +50,11 @@ describe("chunk scans in precision 'f16' (shader-f16) vs the float64 token recur
       expect(f16Kernels.map((k) => k.name)).toContain('chunk_output_fwd');
       expect(f16Kernels.map((k) => k.name)).toContain(c.rule === 'delta' ? 'chunk_dqk_bwd' : 'chunk_dq_bwd');
 
-      const { x, dO, dht } = randomInputs(cfg, s, 2000 + sh.T);
-      const r = await runChunkOnGpu(device, cfg, s, x, dO, dht, caps, { chunk: sh.chunk, precision: 'f16', workgroupSize: WG });
-      const xi = x as unknown as ChunkScanInputs<F>;
-      const ref = recurrentForward(cfg, s, xi);
-      const gref = recurrentBackward(cfg, s, xi, { do: dO, dht }) as unknown as Record<string, F>;
-      const errs: Record<string, number> = { o: relErr(r.o, ref.o), ht: relErr(r.ht, ref.ht) };
-      for (const n of gradNames(cfg)) errs[n] = relErr(r.grads[n], gref[n]);
+      const { errs, chunk } = await gpuErrors(device, cfg, s, 2000 + sh.T, caps, { chunk: sh.chunk, precision: 'f16', workgroupSize: WG });
       const fwd = Math.max(errs.o, errs.ht);
       const bwd = Math.max(...gradNames(cfg).map((n) => errs[n]));
-      console.log(`[chunk f16] ${label}: C=${r.chunk} ${Object.entries(errs).map(([n, e]) => `${n} ${e.toExponential(1)}`).join(' ')}`);
-      expect(r.chunk).toBe(sh.chunk);
+      console.log(`[chunk f16] ${label}: C=${chunk} ${Object.entries(errs).map(([n, e]) => `${n} ${e.toExponential(1)}`).join(' ')}`);
+      expect(chunk).toBe(sh.chunk);
       expect(fwd).toBeLessThan(TOL_FWD);
       expect(bwd).toBeLessThan(TOL_BWD);
       // f16 rounding is visible in o and in the gradients: the f16 tiles were really used
@@ -79,12 +71,8 @@ describe("chunk scans in precision 'f16' (shader-f16) vs the float64 token recur
       const cfg: ChunkScanConfig = { ...c, scale: 0.25, initialState: true };
       const plan = planChunkScan(cfg, s, caps, { chunk: 16, workgroupSize: WG });
       for (const k of [...plan.forward, ...plan.backward]) expect(k.wgsl).not.toContain('f16');
-      const { x, dO, dht } = randomInputs(cfg, s, 77);
-      const r = await runChunkOnGpu(device, cfg, s, x, dO, dht, caps, { chunk: 16, workgroupSize: WG });
-      const xi = x as unknown as ChunkScanInputs<F>;
-      const ref = recurrentForward(cfg, s, xi);
-      const gref = recurrentBackward(cfg, s, xi, { do: dO, dht }) as unknown as Record<string, F>;
-      const worst = Math.max(relErr(r.o, ref.o), relErr(r.ht, ref.ht), ...gradNames(cfg).map((n) => relErr(r.grads[n], gref[n])));
+      const { errs } = await gpuErrors(device, cfg, s, 77, caps, { chunk: 16, workgroupSize: WG });
+      const worst = Math.max(...Object.values(errs));
       console.log(`[chunk f16] control f32 ${c.rule}/${c.gate}: max rel err ${worst.toExponential(1)}`);
       expect(worst).toBeLessThan(1e-4);
     }

@@ -12,16 +12,10 @@ import { halveAccesses } from '@/engine/miras/chunk/wgsl';
 import type { ChunkScanConfig } from '@/engine/miras/chunk/types';
 import { getPreset } from '@/engine/presets';
 import type { MirasMixer } from '@/engine/spec';
+import { CHUNK_FORMS, H200_CAPS } from '../chunk/harness';
 
-const FORMS: Omit<ChunkScanConfig, 'scale' | 'initialState'>[] = [
-  { rule: 'linear', gate: 'none' },
-  { rule: 'linear', gate: 'const', logDecay: [-0.03, -0.01] },
-  { rule: 'linear', gate: 'scalar', beta: true },
-  { rule: 'linear', gate: 'vector' },
-  { rule: 'delta', gate: 'none' },
-  { rule: 'delta', gate: 'scalar' },
-];
-const H200 = { ...DEFAULT_CAPS, maxComputeWorkgroupStorageSize: 49152, maxComputeInvocationsPerWorkgroup: 1024, maxStorageBuffersPerShaderStage: 16 };
+const FORMS = CHUNK_FORMS;
+const H200 = H200_CAPS;
 const F16 = { ...H200, shaderF16: true };
 const shape = { B: 2, T: 300, H: 2, K: 64, V: 64 };
 const all = (p: ReturnType<typeof planChunkScan>) => [...p.forward, ...p.backward];
