@@ -145,23 +145,90 @@ export interface Place {
  * tree over workgroup memory (log₂ WG barriers). Either way the partials go through `red` once.
  */
 function wgSum(WG: number, sg: boolean): string {
-  const tree = `    for (var st = ${WG / 2}u; st > 0u; st = st >> 1u) {\n      if (lid < st) { red[lid] = red[lid] + red[lid + st]; }\n      workgroupBarrier();\n    }\n    s = red[0];\n`;
+  // The tree's barriers sit in a loop with a workgroup-uniform trip count (0 on the subgroup path), never inside a
+  // branch: SwiftShader's compiler took minutes on barriers inside the if/else of the two paths.
+  const LOG = Math.log2(WG);
+  const tree = (steps: string) =>
+    `  var st = ${WG / 2}u;\n  for (var k = 0u; k < ${steps}; k = k + 1u) {\n    if (lid < st) { red[lid] = red[lid] + red[lid + st]; }\n    workgroupBarrier();\n    st = st >> 1u;\n  }\n`;
   return (
     `fn wg_sum(acc: f32, sgok: bool) -> f32 {\n  red[lid] = acc;\n  workgroupBarrier();\n  var s = 0.0;\n` +
     (sg
-      ? `  if (sgok) {\n    for (var j = sg_lane; j < ${WG}u; j = j + sg_size) { s = s + red[j]; }\n    s = subgroupAdd(s);\n  } else {\n${tree}  }\n`
-      : `  {\n${tree}  }\n`) +
+      ? `  if (sgok) {\n    for (var j = sg_lane; j < ${WG}u; j = j + sg_size) { s = s + red[j]; }\n    s = subgroupAdd(s);\n  }\n` +
+        tree(`select(${LOG}u, 0u, sgok)`) +
+        `  if (!sgok) { s = red[0]; }\n`
+      : `${tree(`${LOG}u`)}  s = red[0];\n`) +
     `  workgroupBarrier();\n  return s;\n}\n`
   );
 }
 
 /** WGSL for one step program: forward function and reverse function. */
-function stepCode(m: MlpCombo, st: Step, pl: Place, WG: number, v: Variant): string {
+function stepCode(m: MlpCombo, st: Step, pl: Place, WG: number, v: Variant, inline: boolean): { helpers: string; fwd: string; rev: string } {
   const p = st.prog;
-  const V = pl.val;
   const Dd = pl.adj;
   const size = (id: number) => p.arrs[id].size;
+  // Matrix-shaped elementwise results (maps and outer products of the inner gradient, the update, the normalised
+  // memory, …) are not stored: every read recomputes them from their arguments through a small function, so an
+  // elementwise chain over the weights costs one pass instead of one global store + reload per op. Not for the
+  // carried state, the output, vectors (they live in workgroup memory) or deep chains (cost ≤ 6 nested reads).
+  const keep = new Set([...st.stateIn, ...st.stateOut, st.o]);
+  const inl = new Map<number, number>();
+  for (const op of p.ops) {
+    if ((op.kind !== 'map' && op.kind !== 'outer') || keep.has(op.out) || p.arrs[op.out].cols === 1) continue;
+    const args = op.kind === 'map' ? op.args : [op.a, op.b];
+    const cost = 1 + args.reduce((a, x) => a + (inl.get(x) ?? 0), 0);
+    if (inline && cost <= 6) inl.set(op.out, cost);
+  }
+  const V = (id: number, i?: string) => (inl.has(id) ? `ival_${v}_${id}(${i ?? '0u'})` : pl.val(id, i));
   const val = (id: number, i: string) => (size(id) === 1 ? V(id) : V(id, i));
+  // Barriers only where a hazard needs one. An elementwise loop (for i = lid; i < n; i += WG) touches element e of a
+  // same-size array from invocation e mod WG only ("own"); a broadcast read of a size-1 array, or any other op
+  // (matvec, sums, softmax, …: "complex"), may touch any element. Two accesses to one array since the last barrier
+  // conflict when one writes and not both are own. Complex ops get a barrier before (if anything is pending) and after.
+  type Acc = [number, 'own' | 'all', boolean];
+  const producer = new Map(p.ops.map((op) => [op.out, op] as const));
+  const reads = (id: number, mode: 'own' | 'all', out: Acc[]) => {
+    const op = producer.get(id);
+    if (!inl.has(id) || !op) out.push([id, mode, false]);
+    else if (op.kind === 'map') for (const x of op.args) reads(x, size(x) === size(id) ? mode : 'all', out);
+    else if (op.kind === 'outer') {
+      reads(op.a, 'all', out);
+      reads(op.b, 'all', out);
+    }
+    return out;
+  };
+  const hz = { w: new Map<number, 'own' | 'all'>(), r: new Map<number, 'own' | 'all'>() };
+  const clash = (a: 'own' | 'all', b: 'own' | 'all' | undefined) => b !== undefined && (a === 'all' || b === 'all');
+  /** The barrier (or nothing) to put before an op with these accesses (null: a complex op), and record them. */
+  const before = (accs: Acc[] | null): string => {
+    const pending = hz.w.size + hz.r.size > 0;
+    const need = accs === null ? pending : accs.some(([x, m, wr]) => clash(m, hz.w.get(x)) || (wr && clash(m, hz.r.get(x))));
+    if (need) {
+      hz.w.clear();
+      hz.r.clear();
+    }
+    for (const [x, m, wr] of accs ?? []) {
+      const t = wr ? hz.w : hz.r;
+      t.set(x, t.get(x) === 'all' ? 'all' : m);
+    }
+    return need ? '  sync();\n' : '';
+  };
+  const after = () => {
+    hz.w.clear();
+    hz.r.clear();
+  };
+  /** Accesses of an elementwise map loop over `out` (values: id ≥ 0; adjoints: −1 − id). */
+  const mapAccs = (out: number, args: number[], extra: Acc[] = []): Acc[] => {
+    const a: Acc[] = [...extra];
+    for (const x of args) reads(x, size(x) === size(out) ? 'own' : 'all', a);
+    return a;
+  };
+  const ADJ = (id: number) => -1 - id;
+  let helpers = '';
+  for (const op of p.ops) {
+    if (!inl.has(op.out)) continue;
+    if (op.kind === 'map') helpers += `fn ival_${v}_${op.out}(i: u32) -> f32 {\n${op.args.map((a, k) => `  let ${op.names[k]} = ${val(a, 'i')};`).join('\n')}\n  return ${op.expr};\n}\n`;
+    else if (op.kind === 'outer') helpers += `fn ival_${v}_${op.out}(i: u32) -> f32 {\n  return ${V(op.a, `i / ${size(op.b)}u`)} * ${V(op.b, `i % ${size(op.b)}u`)};\n}\n`;
+  }
   const loop = (n: number, body: string) => `  for (var i = lid; i < ${n}u; i = i + ${WG}u) {\n${body}\n  }\n`;
   /** target += Σ_i term(i) over n elements (pre: lets of the loop body); assign: target = the sum. */
   const reduceInto = (target: string, n: number, term: string, pre: string, assign = false) =>
@@ -208,12 +275,14 @@ function stepCode(m: MlpCombo, st: Step, pl: Place, WG: number, v: Variant): str
   const wc = (Wid: number, c: number | null, idx: string, col: string) => (c === null ? V(Wid, idx) : `(${V(Wid, idx)} - ${V(c, col)})`);
   let fwd = '';
   for (const op of p.ops) {
+    if (inl.has(op.out)) continue;
+    if (op.kind !== 'map') fwd += before(null);
     switch (op.kind) {
       case 'map': {
         const n = size(op.out);
         const lets = op.args.map((a, k) => `    let ${op.names[k]} = ${val(a, 'i')};`).join('\n');
-        fwd += loop(n, `${lets}\n    ${V(op.out, 'i')} = ${op.expr};`);
-        break;
+        fwd += before(mapAccs(op.out, op.args, [[op.out, 'own', true]])) + loop(n, `${lets}\n    ${V(op.out, 'i')} = ${op.expr};`);
+        continue;
       }
       case 'matvec': {
         const { rows, cols } = p.arrs[op.W];
@@ -257,22 +326,30 @@ function stepCode(m: MlpCombo, st: Step, pl: Place, WG: number, v: Variant): str
       }
     }
     fwd += '  sync();\n';
+    after();
   }
+  fwd += before(null);
 
   let rev = '';
   const dA = (id: number, i?: string) => (size(id) === 1 || i === undefined ? Dd(id) : Dd(id, i));
   for (let n = p.ops.length - 1; n >= 0; n--) {
     const op = p.ops[n];
+    if (op.kind !== 'map') rev += before(null);
     switch (op.kind) {
       case 'map': {
         const N = size(op.out);
         const lets = op.args.map((a, k) => `      let ${op.names[k]} = ${val(a, 'i')};`).join('\n') + `\n      let dy_ = ${dA(op.out, 'i')};`;
         op.args.forEach((arg, k) => {
           if (op.d[k] === '0.0') return;
-          if (size(arg) === 1 && N > 1) rev += reduceInto(dA(arg), N, `dy_ * (${op.d[k]})`, lets + '\n');
-          else rev += loop(N, `${lets}\n      ${dA(arg, 'i')} = ${dA(arg, 'i')} + dy_ * (${op.d[k]});`) + '  sync();\n';
+          if (size(arg) === 1 && N > 1) {
+            rev += before(null) + reduceInto(dA(arg), N, `dy_ * (${op.d[k]})`, lets + '\n');
+            after();
+          } else {
+            const accs = mapAccs(op.out, op.args, [[ADJ(op.out), 'own', false], [ADJ(arg), 'own', false], [ADJ(arg), 'own', true]]);
+            rev += before(accs) + loop(N, `${lets}\n      ${dA(arg, 'i')} = ${dA(arg, 'i')} + dy_ * (${op.d[k]});`);
+          }
         });
-        break;
+        continue;
       }
       case 'matvec': {
         const { rows, cols } = p.arrs[op.W];
@@ -334,8 +411,10 @@ function stepCode(m: MlpCombo, st: Step, pl: Place, WG: number, v: Variant): str
         break;
       }
     }
+    after();
   }
-  return `fn fwd_${v}(sgok: bool) {\n${fwd}}\n\nfn rev_${v}(sgok: bool) {\n${rev}}\n`;
+  rev += before(null);
+  return { helpers, fwd: `fn fwd${inline ? 'i' : ''}_${v}(sgok: bool) {\n${fwd}}\n`, rev: `fn rev_${v}(sgok: bool) {\n${rev}}\n` };
 }
 
 function grid(n: number, per: number): [number, number, number] {
@@ -445,7 +524,13 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
     loop(dk, `${PV0(first.q, 'i')} = tok[row * ${TW}u + i]; ${PV0(first.k, 'i')} = tok[row * ${TW}u + ${dk}u + i];`) +
     loop(dv, `${PV0(first.v, 'i')} = tok[row * ${TW}u + ${2 * dk}u + i];`) +
     `  if (lid == 0u) {\n${m.gates.map((g, j) => `    ${PV0(first.scalars[g])} = tok[row * ${TW}u + ${G0 + j}u];\n`).join('')}${m.decay === 'constant' ? `    ${PV0(first.scalars.gamma)} = GAMMA[h];\n` : ''}  }\n  sync();\n}\n`;
-  const stepFns = vs.map((v) => stepCode(m, L.steps[v], place[v], WG, v)).join('\n');
+  // The forward kernel, and the backward's recomputation of a segment's states, run the step with the elementwise
+  // matrices inlined (fwdi_*: only the state and o are stored); the backward's per-token recomputation stores every
+  // array for the reverse step (fwd_*, rev_*: inlined reads there made SwiftShader's compiler run for minutes).
+  const fast = vs.map((v) => stepCode(m, L.steps[v], place[v], WG, v, true));
+  const full = vs.map((v) => stepCode(m, L.steps[v], place[v], WG, v, false));
+  const fastFns = fast.map((c) => `${c.helpers}\n${c.fwd}`).join('\n');
+  const fullFns = full.map((c) => `${c.fwd}\n${c.rev}`).join('\n');
   const advance = (v: Variant) => {
     const st = L.steps[v];
     return `fn advance_${v}() {\n${st.stateOut.map((id, k) => loop(L.slots[k], `${PV0(st.stateIn[k], 'i')} = ${place[v].val(id, 'i')};`)).join('')}  sync();\n}\n`;
@@ -474,10 +559,10 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   const fwdNames: [string, 'read' | 'read_write'][] = [['tok', 'read'], ['init_state', 'read'], ['o', 'read_write'], ['final_state', 'read_write'], ['work', 'read_write'], ['ck', 'read_write']];
   const fwdMain =
     `${sg ? 'enable subgroups;\n' : ''}${decl(fwdNames)}\n${prelude(['base', 'abase', 'cbase'])}\n${slotCopy('save_ck', 'ck', 'cbase', true)}\n${loadTok}\n` +
-    `${stepFns.replace(/fn rev_[a-z]+\(sgok: bool\) \{[\s\S]*?\n\}\n/g, '')}\n${vs.map(advance).join('\n')}\n` +
+    `${fastFns}\n${vs.map(advance).join('\n')}\n` +
     entry([['base', L.VS], ['cbase', L.CKS]]) +
     `${init}  sync();\n  for (var t = 0u; t < ${T}u; t = t + 1u) {\n    let row = (b * ${T}u + t) * ${H}u + h;\n    if (t % ${L.C}u == 0u) { save_ck((t / ${L.C}u) * ${L.SF}u); }\n    load_tok(row, h);\n` +
-    dispatch('t', (v) => `      fwd_${v}(sgok);\n${emitO(v)}      advance_${v}();`) +
+    dispatch('t', (v) => `      fwdi_${v}(sgok);\n${emitO(v)}      advance_${v}();`) +
     `\n  }\n${writeFinal}}\n`;
 
   // ---- backward main: tok, grad_o, grad_fs, work, adj, ck, seg, dx
@@ -519,12 +604,12 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   }
   const bwdNames: [string, 'read' | 'read_write'][] = [['tok', 'read'], ['grad_o', 'read'], ['grad_fs', 'read'], ['work', 'read_write'], ['adj', 'read_write'], ['ck', 'read'], ['seg', 'read_write'], ['dx', 'read_write']];
   const bwdMain =
-    `${sg ? 'enable subgroups;\n' : ''}${decl(bwdNames)}\n${prelude(['base', 'abase', 'cbase', 'sbase'])}\n${slotCopy('restore_ck', 'ck', 'cbase', false)}\n${slotCopy('save_seg', 'seg', 'sbase', true)}\n${slotCopy('restore_seg', 'seg', 'sbase', false)}\n${loadTok}\n${stepFns}\n${vs.map(advance).join('\n')}\n` +
+    `${sg ? 'enable subgroups;\n' : ''}${decl(bwdNames)}\n${prelude(['base', 'abase', 'cbase', 'sbase'])}\n${slotCopy('restore_ck', 'ck', 'cbase', false)}\n${slotCopy('save_seg', 'seg', 'sbase', true)}\n${slotCopy('restore_seg', 'seg', 'sbase', false)}\n${loadTok}\n${fastFns}\n${fullFns}\n${vs.map(advance).join('\n')}\n` +
     entry([['base', L.VS], ['abase', L.AS], ['cbase', L.CKS], ['sbase', L.SGS]]) +
     `${dsInit}  sync();\n` +
     `  for (var sgi = 0u; sgi < ${L.nseg}u; sgi = sgi + 1u) {\n    let sg = ${L.nseg - 1}u - sgi;\n    let t0 = sg * ${L.C}u;\n    let t1 = min(${T}u, t0 + ${L.C}u);\n` +
     `    restore_ck(sg * ${L.SF}u);\n    save_seg(0u);\n` +
-    `    for (var t = t0; t + 1u < t1; t = t + 1u) {\n      load_tok((b * ${T}u + t) * ${H}u + h, h);\n${dispatch('t', (v) => `      fwd_${v}(sgok);\n      advance_${v}();`)}\n      save_seg((t - t0 + 1u) * ${L.SF}u);\n    }\n` +
+    `    for (var t = t0; t + 1u < t1; t = t + 1u) {\n      load_tok((b * ${T}u + t) * ${H}u + h, h);\n${dispatch('t', (v) => `      fwdi_${v}(sgok);\n      advance_${v}();`)}\n      save_seg((t - t0 + 1u) * ${L.SF}u);\n    }\n` +
     `    for (var tt = t1; tt > t0; tt = tt - 1u) {\n      let t = tt - 1u;\n      let row = (b * ${T}u + t) * ${H}u + h;\n      restore_seg((t - t0) * ${L.SF}u);\n      load_tok(row, h);\n` +
     dispatch('t', seedGrab) +
     `\n    }\n  }\n}\n`;
