@@ -27,6 +27,13 @@ export interface TrainingPanelProps {
   name?: string;
 }
 
+/** What the scan precision option does (its tooltip). */
+const PRECISION_TIP =
+  'f16 stages the chunk-parallel scans’ operand tiles (q, k, v and their gradients) as half precision and accumulates in f32: ' +
+  'less workgroup memory and faster on GPUs with fast f16, errors near f16’s roundoff (≈5e-4 relative). ' +
+  'Gates, states and the optimizer stay f32; scans that run the fused recurrent kernel (short sequences) stay f32.';
+const F16_UNAVAILABLE = 'This browser’s GPU adapter has no shader-f16, so f16 scans cannot run here; use fp32.';
+
 /** Reference backend (float64 on the CPU) is only offered for tiny models. */
 const REFERENCE_MAX_PARAMS = 200_000;
 
@@ -62,15 +69,19 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
   const [textName, setTextName] = useState<string | undefined>(undefined);
   const [prompt, setPrompt] = useState('Shall I compare thee');
   const [webgpu, setWebgpu] = useState<'checking' | 'yes' | 'no'>('checking');
+  // Whether this browser's adapter offers shader-f16 (null until known): the f16 scan option needs it.
+  const [shaderF16, setShaderF16] = useState<boolean | null>(null);
   const running = view.state === 'running' || view.state === 'starting' || view.state === 'paused' || view.state === 'stopping';
 
   useEffect(() => {
     let live = true;
     void (async () => {
       const gpu = typeof navigator !== 'undefined' ? (navigator.gpu as GPU | undefined) : undefined;
-      const ok = !!gpu && (await gpu.requestAdapter().catch(() => null)) !== null;
+      const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+      const ok = adapter !== null;
       if (!live) return;
       setWebgpu(ok ? 'yes' : 'no');
+      setShaderF16(adapter ? adapter.features.has('shader-f16') : false);
       if (!ok) setConfig((c) => ({ ...c, backend: 'reference' }));
     })();
     return () => {
@@ -86,6 +97,7 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
     try {
       const task = createTask(config.task, config.taskSettings, config.seed);
       if (config.seqLen < task.minSeqLen) return `sequence length ${config.seqLen} is too short for this task (needs ≥ ${task.minSeqLen})`;
+      if (config.backend === 'webgpu' && config.precision === 'f16' && shaderF16 === false) return F16_UNAVAILABLE;
       if (config.backend === 'reference' && approxParams(spec, task.vocabSize) > REFERENCE_MAX_PARAMS) {
         return `the reference backend is for tiny models (≤ ${REFERENCE_MAX_PARAMS.toLocaleString()} parameters); reduce dModel or layers`;
       }
@@ -93,7 +105,7 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
       return (e as Error).message;
     }
     return null;
-  }, [spec, specError, config]);
+  }, [spec, specError, config, shaderF16]);
 
   const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K]) => setConfig((c) => ({ ...c, [k]: v }));
   const num = (k: keyof TrainConfig, label: string, opts: { step?: number | 'any'; min?: number; max?: number } = {}) => (
@@ -173,6 +185,18 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
               <option value="webgpu" disabled={webgpu === 'no'}>WebGPU</option>
               <option value="reference">reference (CPU, tiny models)</option>
             </select>
+          </label>
+          <label htmlFor="train-precision" title={PRECISION_TIP}>
+            <span>Scan precision</span>
+            <select id="train-precision" value={config.precision} aria-describedby="train-precision-note"
+              disabled={config.backend !== 'webgpu'}
+              onChange={(e) => set('precision', e.target.value as TrainConfig['precision'])}>
+              <option value="f32">fp32</option>
+              <option value="f16" disabled={shaderF16 === false}>f16 operands (needs shader-f16)</option>
+            </select>
+            <span className="muted" id="train-precision-note" data-testid="train-precision-note">
+              {config.backend !== 'webgpu' ? 'WebGPU backend only' : shaderF16 === false ? F16_UNAVAILABLE : PRECISION_TIP}
+            </span>
           </label>
         </div>
       </fieldset>

@@ -40,6 +40,13 @@ export interface DeviceCaps {
   maxBufferSize: number;
   subgroups: boolean;
   shaderF16: boolean;
+  /**
+   * The precision asked for the chunk-parallel scans (engine/miras/chunk): 'f16' stages their operand tiles as
+   * f16 and accumulates in f32 (errors near f16's unit roundoff, 4.9e-4); absent or 'f32' runs them in f32. A
+   * preference, not a demand: scans that run the fused recurrent kernel stay f32. It needs `shaderF16`; asking
+   * for 'f16' on a device without it is an error naming the feature, never a silent f32 run.
+   */
+  scanPrecision?: 'f32' | 'f16';
 }
 
 /** The WebGPU defaults every adapter offers: the plan must work within these. */

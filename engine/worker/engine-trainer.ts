@@ -5,12 +5,27 @@
  */
 import { Trainer, buildModel, encodeCheckpoint, importCheckpoint, referenceForward, type BuiltModel, type StepEvent, type TrainState } from '../index';
 import { scanOp, type ScanAttrs } from '../ir/scan';
-import { DEFAULT_CAPS } from '../plan/kernel';
-import type { MemoryView } from './protocol';
+import { DEFAULT_CAPS, type DeviceCaps } from '../plan/kernel';
+import type { MemoryView, ScanPrecision } from './protocol';
 import type { TrainerHandle, TrainerOptions } from './engine-adapter';
 
 /** The memory heatmaps cover at most this many positions (the prefix scans are O(T²) on the CPU). */
 export const MEMORY_TRACE_MAX_LEN = 64;
+
+/**
+ * The caps the worker's trainer compiles for: optional device features reach the kernels through them (the worker
+ * requests `subgroups` and `shader-f16` when offered), the limits stay WebGPU's defaults, and the config's scan
+ * precision rides along. 'f16' on a device without shader-f16 is an error here, before anything is built.
+ */
+export function trainerCaps(device: GPUDevice, precision: ScanPrecision = 'f32'): DeviceCaps {
+  const shaderF16 = device.features.has('shader-f16');
+  if (precision === 'f16' && !shaderF16) throw new Error(SHADER_F16_MISSING);
+  return { ...DEFAULT_CAPS, subgroups: device.features.has('subgroups'), shaderF16, scanPrecision: precision };
+}
+
+/** What the worker says when the config asks for f16 scans and the GPU cannot run them. */
+export const SHADER_F16_MISSING =
+  "Scan precision 'f16' needs the WebGPU feature 'shader-f16', which this GPU adapter does not offer; choose fp32 (precision 'f32') and start again.";
 
 export async function createTrainer(opts: TrainerOptions): Promise<TrainerHandle> {
   const { spec, task, config: c, device } = opts;
@@ -19,9 +34,7 @@ export async function createTrainer(opts: TrainerOptions): Promise<TrainerHandle
     task,
     backend: c.backend,
     device,
-    // Optional device features reach the kernels through the caps (the worker requests `subgroups` when offered);
-    // the limits stay WebGPU's defaults, as before.
-    caps: device ? { ...DEFAULT_CAPS, subgroups: device.features.has('subgroups') } : undefined,
+    caps: device ? trainerCaps(device, c.precision) : undefined,
     config: {
       steps: c.steps, batch: c.batch, seqLen: c.seqLen, lr: c.lr, schedule: c.schedule, warmupSteps: c.warmupSteps,
       weightDecay: c.weightDecay, clip: c.gradClip, seed: c.seed, evalBatches: c.evalBatches,

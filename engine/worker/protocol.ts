@@ -28,10 +28,16 @@ export const TrainConfigSchema = z.object({
   /** Checkpoint every N steps (and at the end). */
   checkpointEvery: z.number().int().min(1).default(50),
   backend: z.enum(['webgpu', 'reference']).default('webgpu'),
+  /**
+   * Precision of the chunk-parallel scans on WebGPU: 'f16' stages their operand tiles as f16 (f32 accumulation;
+   * needs the adapter feature shader-f16, refused without it before training starts), 'f32' is exact fp32.
+   */
+  precision: z.enum(['f32', 'f16']).default('f32'),
 });
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type Backend = TrainConfig['backend'];
 export type Schedule = TrainConfig['schedule'];
+export type ScanPrecision = TrainConfig['precision'];
 
 export interface StartMessage {
   type: 'start';

@@ -5,7 +5,7 @@
  */
 import { adapterDescription } from '../gpu/describe';
 import { createTask } from '../tasks';
-import { createTrainer } from './engine-trainer';
+import { createTrainer, SHADER_F16_MISSING } from './engine-trainer';
 import { complete, runLoop } from './loop';
 import { TrainConfigSchema, type MainToWorker, type StartMessage, type WorkerToMain } from './protocol';
 import type { TrainerHandle } from './engine-adapter';
@@ -67,8 +67,13 @@ async function start(msg: StartMessage) {
     for (const k of ['maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxStorageBuffersPerShaderStage', 'maxStorageBufferBindingSize', 'maxBufferSize'] as const) {
       limits[k] = adapter.limits[k];
     }
+    // f16 scans need shader-f16: refuse before anything is built or trained, so nothing is lost.
+    if (config.precision === 'f16' && !adapter.features.has('shader-f16')) {
+      emit({ type: 'error', kind: 'invalid', step: 0, message: SHADER_F16_MISSING });
+      return;
+    }
     // Optional features the kernels use when present (caps come from the device's features, so never assumed).
-    const requiredFeatures = (['subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+    const requiredFeatures = (['subgroups', 'shader-f16'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
     device = await adapter.requestDevice({ requiredLimits: limits, requiredFeatures });
     adapterInfo = { ...adapterDescription(adapter, device) };
     void device.lost.then((info) => {

@@ -1,10 +1,10 @@
 /** The Node WebGPU device for CLI commands, with the caps and kernel choice that follow from it. */
-import { createNodeGpu, type NodeGpu } from '../../engine/gpu/node';
+import { createNodeGpu, type NodeGpu, type NodeGpuOptions } from '../../engine/gpu/node';
 import { adapterSummary, capsFromDescription } from '../../engine/gpu/describe';
 import type { DeviceCaps } from '../../engine/plan/kernel';
 
-export async function cliGpu(): Promise<{ gpu: NodeGpu; caps: DeviceCaps; tiled: boolean; summary: string }> {
-  const gpu = await createNodeGpu();
+export async function cliGpu(opts: NodeGpuOptions = {}): Promise<{ gpu: NodeGpu; caps: DeviceCaps; tiled: boolean; summary: string }> {
+  const gpu = await createNodeGpu(opts);
   return {
     gpu,
     caps: capsFromDescription(gpu.description),

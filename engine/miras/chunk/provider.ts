@@ -132,4 +132,26 @@ export function chunkProvider(mixer: MirasMixer, opts: ChunkPlanOptions & { form
   };
 }
 
-registerScanProvider('miras-chunk', chunkSupports, (m) => chunkProvider(m));
+/**
+ * The registered provider also takes the precision from the device caps (`caps.scanPrecision`, set by the trainer
+ * from the training config): an explicit `opts.precision` wins; a caps 'f16' is a preference for the chunk
+ * kernels, so scans that run the fused recurrent kernel run it in f32. Caps asking for 'f16' on a device without
+ * shader-f16 are an error naming the feature.
+ */
+export function capsPrecisionProvider(mixer: MirasMixer, opts: ChunkPlanOptions & { form?: 'chunked' | 'recurrent' } = {}): ScanProvider {
+  const base = chunkProvider(mixer, opts);
+  return {
+    ...base,
+    kernels(caps, s) {
+      if (opts.precision !== undefined || caps.scanPrecision === undefined || caps.scanPrecision === 'f32') return base.kernels(caps, s);
+      if (caps.scanPrecision !== 'f16') throw new Error(`${base.id}: scan precision must be 'f32' or 'f16', got '${String(caps.scanPrecision)}'`);
+      if (!caps.shaderF16) {
+        throw new Error(`${base.id}: scan precision 'f16' needs the WebGPU feature 'shader-f16', which this device does not have; choose precision 'f32' (fp32)`);
+      }
+      const choice: ScanFormChoice = opts.form ? { form: opts.form, why: 'forced' } : chooseScanForm(resolveCatalogCombo(mixer), s, caps, { ...opts, precision: 'f16' });
+      return chunkProvider(mixer, { ...opts, form: choice.form, precision: choice.form === 'chunked' ? 'f16' : undefined }).kernels(caps, s);
+    },
+  };
+}
+
+registerScanProvider('miras-chunk', chunkSupports, (m) => capsPrecisionProvider(m));
