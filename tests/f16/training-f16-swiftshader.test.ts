@@ -3,7 +3,7 @@
  * error before any training starts: the worker's trainer caps refuse it naming the feature and pointing to fp32,
  * and so does the registered chunk provider when caps ask for 'f16' without shaderF16. A caps 'f16' is a
  * preference for the chunk kernels: a short sequence (fused recurrent kernel) runs f32 on a device that has it.
- * The lavapipe side (f16 training that works) is training-f16.test.ts.
+ * The CLI's `train --precision f16` refuses the same way. The lavapipe side (f16 training that works) is training-f16.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { getPreset } from '@/engine/presets';
@@ -13,6 +13,8 @@ import { TrainConfigSchema } from '@/engine/worker/protocol';
 import { DEFAULT_CAPS } from '@/engine/plan/kernel';
 import { findScanProvider } from '@/engine/ir/scan';
 import type { MirasMixer } from '@/engine/spec';
+import { trainCommand } from '@/scripts/cli/train';
+import { CliError } from '@/scripts/cli/args';
 import { testGpu } from '../helpers/gpu';
 
 const task = createTask('mqar', { vocabSize: 16, kvPairs: 2 }, 0);
@@ -35,6 +37,13 @@ describe("precision 'f16' without shader-f16", () => {
     expect(() => trainerCaps(device, 'f16')).toThrow(/'shader-f16'.*does not offer; choose fp32/);
     await expect(createTrainer({ spec, task, config, device })).rejects.toThrow(/shader-f16/);
     expect(trainerCaps(device, 'f32')).toMatchObject({ shaderF16: false, scanPrecision: 'f32' });
+  });
+
+  it('CLI: train --precision f16 on SwiftShader is a CliError naming shader-f16; a bad value is named too', async () => {
+    const args = ['--preset', 'gated-deltanet', '--d-model', '16', '--layers', '1', '--task', 'mqar', '--seq', '256', '--batch', '1', '--steps', '1'];
+    await expect(trainCommand.run([...args, '--precision', 'f16'])).rejects.toThrow(CliError);
+    await expect(trainCommand.run([...args, '--precision', 'f16'])).rejects.toThrow(/--precision f16 needs the WebGPU feature 'shader-f16'.*--precision f32/);
+    await expect(trainCommand.run([...args, '--precision', 'bf16'])).rejects.toThrow(/--precision must be f32 or f16, got "bf16"/);
   });
 
   it('the registered chunk provider: caps f16 without shaderF16 throw; f16 caps on a recurrent-form scan run f32', () => {
