@@ -82,7 +82,7 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
       if (!live) return;
       setWebgpu(ok ? 'yes' : 'no');
       setShaderF16(adapter ? adapter.features.has('shader-f16') : false);
-      if (!ok) setConfig((c) => ({ ...c, backend: 'reference' }));
+      if (!ok) setConfig((c) => ({ ...c, backend: 'reference', precision: 'f32' }));
     })();
     return () => {
       live = false;
@@ -181,7 +181,11 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
           {num('checkpointEvery', 'Checkpoint every', { min: 1 })}
           <label htmlFor="train-backend">
             <span>Backend</span>
-            <select id="train-backend" value={config.backend} onChange={(e) => set('backend', e.target.value as TrainConfig['backend'])}>
+            <select id="train-backend" value={config.backend} onChange={(e) => {
+              const backend = e.target.value as TrainConfig['backend'];
+              // the reference backend is float64 throughout: the run's stored config should not claim f16 scans
+              setConfig((c) => ({ ...c, backend, ...(backend === 'reference' ? { precision: 'f32' as const } : {}) }));
+            }}>
               <option value="webgpu" disabled={webgpu === 'no'}>WebGPU</option>
               <option value="reference">reference (CPU, tiny models)</option>
             </select>
