@@ -199,7 +199,7 @@ export function TrainingPanel({ spec, specError, design, preset = null, name }: 
               <option value="f16" disabled={shaderF16 === false}>f16 operands (needs shader-f16)</option>
             </select>
             <span className="muted" id="train-precision-note" data-testid="train-precision-note">
-              {config.backend !== 'webgpu' ? 'WebGPU backend only' : shaderF16 === false ? F16_UNAVAILABLE : PRECISION_TIP}
+              {config.backend !== 'webgpu' ? 'WebGPU backend only' : shaderF16 === false ? F16_UNAVAILABLE : 'of the chunk-parallel scans; f16 accumulates in f32 (hover for details)'}
             </span>
           </label>
         </div>
