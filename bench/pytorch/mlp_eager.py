@@ -29,6 +29,8 @@ import time
 
 import torch
 
+from recurrent_eager import timed  # the same CUDA-event timing: one warm-up, then the median of the repetitions
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRESETS = ["ttt-linear", "titans", "moneta", "yaad", "memora"]
 LN_EPS = 1e-6
@@ -277,21 +279,6 @@ def inputs(cfg, B, T, H, device, seed=0):
         parts += [0.05 * n(H, o * i) for o, i in cfg["shapes"]]
     x["initialState"] = torch.cat(parts, -1)
     return {k_: t.to(device) for k_, t in x.items()}
-
-
-def timed(fn, reps):
-    ts = []
-    for r in range(reps + 1):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        torch.cuda.synchronize()
-        a.record()
-        fn()
-        b.record()
-        torch.cuda.synchronize()
-        if r > 0:  # the first call warms up
-            ts.append(a.elapsed_time(b))
-    ts.sort()
-    return ts[len(ts) // 2], ts
 
 
 def main():

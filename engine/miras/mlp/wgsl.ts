@@ -6,7 +6,14 @@
  *     floats per head), so each workgroup owns a region of the storage scratch `scratch.mlp`:
  *       [checkpoints NSEG·SF | segment states C·SF | state adjoint SF | step arrays | their adjoints]
  *     (SF = floats of carried state: W_1..W_L, momentum, chunk anchor). Every op of the step is a loop of the
- *     workgroup's invocations over its output elements, followed by storageBarrier + workgroupBarrier.
+ *     workgroup's invocations over its output elements; a storage + workgroup barrier follows only where the next
+ *     op's access pattern needs one (an elementwise loop over the same arrays needs none).
+ *   - Speed (H200 timings: bench/results/h200-2026-11-29-s3/mlp.md): up to 1024 invocations per workgroup; the
+ *     per-token vectors (and their adjoints) in workgroup memory `wm` as far as it goes, the weights in the scratch;
+ *     small matvecs, reverse gathers and slice softmaxes split each row over up to 32 invocations; workgroup sums
+ *     by a tree, or by subgroupAdd where the device has `subgroups` and a run-time check passes (never assumed);
+ *     elementwise matrices of the step (the inner gradient's outer products, β·U, decays, ℓq-normalised memory)
+ *     recomputed on read instead of stored, in the forward and the backward's segment recomputation.
  *   - Forward: per token, load q/k/v and the per-token scalars into the step's input arrays, run the step,
  *     write o_t, copy the step's state outputs onto its state inputs. The state is checkpointed every C tokens.
  *   - Backward: per segment (last first), restore the checkpoint, recompute and store the segment's states,
@@ -270,6 +277,31 @@ function stepCode(m: MlpCombo, st: Step, pl: Place, WG: number, v: Variant, inli
     if (op.axis === 'cols') return { ns: cols, len: rows, idx: `j * ${cols}u + sl` };
     return { ns: 1, len: n, idx: 'j' };
   };
+  /**
+   * Per-slice reductions then an elementwise pass (softmax, centring and their reverse): P invocations share a slice
+   * (lanes p, p + P, … of it) and combine their partials in `red`; every lane of the slice reads the P partials.
+   */
+  type Phase = { name: string; init: string; op: 'max' | '+'; term: string } | { body: string };
+  const sliced = (ns: number, len: number, phases: Phase[]) => {
+    let P = 1;
+    while (P < 32 && 2 * P * ns <= WG && 2 * P <= len) P *= 2;
+    const R = WG / P;
+    const over = (body: string) => `      if (sl < ${ns}u) { for (var j = pp; j < ${len}u; j = j + ${P}u) { ${body} } }\n`;
+    let code = `  {\n    let pp = lid % ${P}u;\n    let g0 = lid - pp;\n    for (var s0 = 0u; s0 < ${ns}u; s0 = s0 + ${R}u) {\n      let sl = s0 + lid / ${P}u;\n`;
+    for (const ph of phases) {
+      if ('body' in ph) {
+        code += over(ph.body);
+        continue;
+      }
+      const comb = (a: string, b: string) => (ph.op === 'max' ? `max(${a}, ${b})` : `${a} + ${b}`);
+      code +=
+        `      var ${ph.name} = ${ph.init};\n` +
+        over(`${ph.name} = ${comb(ph.name, ph.term)};`) +
+        `      red[lid] = ${ph.name};\n      workgroupBarrier();\n      ${ph.name} = ${ph.init};\n` +
+        `      for (var q = 0u; q < ${P}u; q = q + 1u) { ${ph.name} = ${comb(ph.name, 'red[g0 + q]')}; }\n      workgroupBarrier();\n`;
+    }
+    return `${code}    }\n  }\n`;
+  };
 
   /** W[idx] − c[col] (or W[idx]) */
   const wc = (Wid: number, c: number | null, idx: string, col: string) => (c === null ? V(Wid, idx) : `(${V(Wid, idx)} - ${V(c, col)})`);
@@ -315,13 +347,12 @@ function stepCode(m: MlpCombo, st: Step, pl: Place, WG: number, v: Variant, inli
         const { ns, len, idx } = slice(op);
         const z = (j: string) => V(op.z, j);
         fwd += op.center
-          ? `  for (var sl = lid; sl < ${ns}u; sl = sl + ${WG}u) {\n` +
-            `    var s = 0.0;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { s = s + ${z(idx)}; }\n    s = s * ${lit(1 / len)};\n` +
-            `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${V(op.out, idx)} = ${z(idx)} - s; }\n  }\n`
-          : `  for (var sl = lid; sl < ${ns}u; sl = sl + ${WG}u) {\n` +
-            `    var mx = -3.0e38;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { mx = max(mx, ${z(idx)}); }\n` +
-            `    var s = 0.0;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { s = s + exp(${z(idx)} - mx); }\n` +
-            `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${V(op.out, idx)} = ${lit(op.scale)} * exp(${z(idx)} - mx) / s; }\n  }\n`;
+          ? sliced(ns, len, [{ name: 's', init: '0.0', op: '+', term: z(idx) }, { body: `${V(op.out, idx)} = ${z(idx)} - s * ${lit(1 / len)};` }])
+          : sliced(ns, len, [
+              { name: 'mx', init: '-3.0e38', op: 'max', term: z(idx) },
+              { name: 's', init: '0.0', op: '+', term: `exp(${z(idx)} - mx)` },
+              { body: `${V(op.out, idx)} = ${lit(op.scale)} * exp(${z(idx)} - mx) / s;` },
+            ]);
         break;
       }
     }
@@ -404,10 +435,7 @@ function stepCode(m: MlpCombo, st: Step, pl: Place, WG: number, v: Variant, inli
         // softmax: dz = y ⊙ (dy − Σ dy ⊙ y / c); centring: dz = dy − mean dy
         const term = op.center ? `${dA(op.out, idx)} * ${lit(1 / len)}` : `${dA(op.out, idx)} * ${y(idx)} / ${lit(op.scale)}`;
         const upd = op.center ? `${dA(op.out, idx)} - acc` : `${y(idx)} * (${dA(op.out, idx)} - acc)`;
-        rev +=
-          `  for (var sl = lid; sl < ${ns}u; sl = sl + ${WG}u) {\n` +
-          `    var acc = 0.0;\n    for (var j = 0u; j < ${len}u; j = j + 1u) { acc = acc + ${term}; }\n` +
-          `    for (var j = 0u; j < ${len}u; j = j + 1u) { ${dA(op.z, idx)} = ${dA(op.z, idx)} + ${upd}; }\n  }\n  sync();\n`;
+        rev += sliced(ns, len, [{ name: 'acc', init: '0.0', op: '+', term }, { body: `${dA(op.z, idx)} = ${dA(op.z, idx)} + ${upd};` }]) + '  sync();\n';
         break;
       }
     }
