@@ -554,7 +554,8 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
     `  if (lid == 0u) {\n${m.gates.map((g, j) => `    ${PV0(first.scalars[g])} = tok[row * ${TW}u + ${G0 + j}u];\n`).join('')}${m.decay === 'constant' ? `    ${PV0(first.scalars.gamma)} = GAMMA[h];\n` : ''}  }\n  sync();\n}\n`;
   // The forward kernel, and the backward's recomputation of a segment's states, run the step with the elementwise
   // matrices inlined (fwdi_*: only the state and o are stored); the backward's per-token recomputation stores every
-  // array for the reverse step (fwd_*, rev_*: inlined reads there made SwiftShader's compiler run for minutes).
+  // array for the reverse step (fwd_*, rev_*), which reads most of them several times; whether recomputing them there
+  // too would pay has not been measured.
   const fast = vs.map((v) => stepCode(m, L.steps[v], place[v], WG, v, true));
   const full = vs.map((v) => stepCode(m, L.steps[v], place[v], WG, v, false));
   const fastFns = fast.map((c) => `${c.helpers}\n${c.fwd}`).join('\n');
