@@ -488,7 +488,6 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   if (BTH * TW * 4 > limit) throw new Error(`${m.id}: scratch.tok needs ${((BTH * TW * 4) / 2 ** 20).toFixed(1)} MiB; the adapter binds at most ${(limit / 2 ** 20).toFixed(0)} MiB`);
   const vs = variants(m);
   const first = L.steps[vs[0]];
-  const offIn = L.off[vs[0]];
 
   // ---- where each array lives. The per-token vectors (every array with one column that is not carried state: q, k,
   // v, pre-activations, errors, LN statistics, per-token scalars) go to workgroup memory `wm`, values first, then
@@ -598,7 +597,6 @@ export function mlpKernels(m: MlpCombo, s: ScanShape, caps: DeviceCaps, opts: { 
   const DXW = TW;
   const seedGrab = (v: Variant) => {
     const st = L.steps[v];
-    const off = L.off[v];
     const z = adjZero[v];
     let seed = z.global.map(([a, e]) => '      ' + loop(e - a, `${AD(a, 'i')} = 0.0;`)).join('');
     if (z.wm[1] > z.wm[0]) seed += '      ' + loop(z.wm[1] - z.wm[0], `wm[${z.wm[0]}u + i] = 0.0;`);
