@@ -12,8 +12,8 @@ import { getPreset } from '../../engine/presets';
 import type { MirasMixer } from '../../engine/spec';
 import { mlpComboFor } from '../../engine/miras/mlp/provider';
 import { resolveCombo } from '../../engine/miras/catalog';
-import { referenceProviderFor } from '../../engine/miras/reference/provider';
-import { gauss, mlpInputs, rng } from '../../tests/miras/mlp-helpers';
+import { oracleRecord } from './oracle-record';
+import { mlpInputs } from '../../tests/miras/mlp-helpers';
 
 const PRESETS = ['ttt-linear', 'titans', 'moneta', 'yaad', 'memora'];
 // T = 17 crosses ttt-linear's mini-batch boundary (chunk 16); hidden = expansion · d_k = 16
@@ -25,13 +25,6 @@ for (const name of PRESETS) {
   const cat = resolveCombo(m);
   const c = mlpComboFor(cat, s.heads, s.dk, s.dv);
   const x = mlpInputs(cat, c, s, 5);
-  const oracle = referenceProviderFor(cat);
-  const want = oracle.referenceForward(x, s);
-  const r = rng(9);
-  const go = Float64Array.from(want.o, () => gauss(r));
-  const gf = Float64Array.from(want.finalState, () => gauss(r));
-  const grads = oracle.referenceBackward(x, { o: go, finalState: gf }, s);
-  const arr = (a: Float64Array) => Array.from(a);
   (out.cases as Record<string, unknown>)[name] = {
     id: c.id,
     config: {
@@ -50,12 +43,7 @@ for (const name of PRESETS) {
       qscale: c.qscale,
       gates: c.gates,
     },
-    inputs: Object.fromEntries(oracle.inputs(s).map((d) => [d.name, { shape: d.shape, data: arr(x[d.name]) }])),
-    grad_o: arr(go),
-    grad_final: arr(gf),
-    o: arr(want.o),
-    finalState: arr(want.finalState),
-    grads: Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, arr(g)])),
+    ...oracleRecord(cat, x, s),
   };
 }
 writeFileSync(join(process.cwd(), 'bench', 'pytorch', 'mlp_case.json'), JSON.stringify(out));

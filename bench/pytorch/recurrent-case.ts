@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { getPreset } from '../../engine/presets';
 import type { MirasMixer } from '../../engine/spec';
 import { comboInputs, resolveCombo } from '../../engine/miras/math/combo';
-import { referenceProviderFor } from '../../engine/miras/reference/provider';
-import { gauss, randomInputs, rng } from '../../tests/miras/kernel-helpers';
+import { oracleRecord } from './oracle-record';
+import { randomInputs } from '../../tests/miras/kernel-helpers';
 
 export const EAGER_PRESETS = ['linear-attention', 'retnet', 'gla', 'mamba2', 'hgrn2', 'mlstm', 'deltanet', 'gated-deltanet', 'deltaproduct', 'longhorn'];
 
@@ -21,13 +21,6 @@ for (const name of EAGER_PRESETS) {
   const m = { ...base, heads: s.heads, headDimK: s.dk, headDimV: s.dv } as MirasMixer;
   const c = resolveCombo(m);
   const x = randomInputs(c, s, 5);
-  const oracle = referenceProviderFor(c.catalog);
-  const want = oracle.referenceForward(x, s);
-  const r = rng(9);
-  const go = Float64Array.from(want.o, () => gauss(r));
-  const gf = Float64Array.from(want.finalState, () => gauss(r));
-  const grads = oracle.referenceBackward(x, { o: go, finalState: gf }, s);
-  const arr = (a: Float64Array) => Array.from(a);
   (out.cases as Record<string, unknown>)[name] = {
     id: c.id,
     config: {
@@ -43,12 +36,7 @@ for (const name of EAGER_PRESETS) {
       scale: c.scale,
       mlstm: c.mlstm,
     },
-    inputs: Object.fromEntries(comboInputs(c, s).map((d) => [d.name, { shape: d.shape, data: arr(x[d.name]) }])),
-    grad_o: arr(go),
-    grad_final: arr(gf),
-    o: arr(want.o),
-    finalState: arr(want.finalState),
-    grads: Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, arr(g)])),
+    ...oracleRecord(c.catalog, x, s, comboInputs(c, s)),
   };
 }
 writeFileSync(join(process.cwd(), 'bench', 'pytorch', 'recurrent_case.json'), JSON.stringify(out));
