@@ -24,7 +24,7 @@ import type { MirasMixer } from '../engine/spec';
 import { recurrentProvider, recurrentSupports } from '../engine/miras/recurrent/provider';
 import type { RecurrentOptions } from '../engine/miras/recurrent/codegen';
 import { prepare, uploadF32, zerosF32 } from '../engine/miras/chunk/exec';
-import { median, timeForwardBackward } from './gpu/timing';
+import { median, timeForwardBackward, timestampReader } from './gpu/timing';
 import type { Dispatch } from '../engine/miras/chunk/exec';
 import type { DeviceCaps } from '../engine/plan/kernel';
 import { comboInputs, comboOutputs } from '../engine/miras/math/combo';
@@ -49,27 +49,17 @@ function fill(name: string, n: number, seed: number): Float32Array {
 
 /** One timing pass set: each kernel of the list dispatched `inner` times in its own timestamped pass; ms per dispatch. */
 async function timeOnce(device: GPUDevice, ds: Dispatch[], inner: number): Promise<Record<string, number>> {
-  const nq = 2 * ds.length;
-  const qs = device.createQuerySet({ type: 'timestamp', count: nq });
-  const resolve = device.createBuffer({ size: nq * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const read = device.createBuffer({ size: nq * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const stamps = timestampReader(device, 2 * ds.length);
   const enc = device.createCommandEncoder();
   ds.forEach((d, i) => {
-    const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    const pass = enc.beginComputePass({ timestampWrites: { querySet: stamps.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
     pass.setPipeline(d.pipeline);
     pass.setBindGroup(0, d.bind);
     for (let n = 0; n < inner; n++) pass.dispatchWorkgroups(...d.workgroups);
     pass.end();
   });
-  enc.resolveQuerySet(qs, 0, nq, resolve, 0);
-  enc.copyBufferToBuffer(resolve, 0, read, 0, nq * 8);
-  device.queue.submit([enc.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  const ts = new BigUint64Array(read.getMappedRange().slice(0));
-  read.unmap();
-  qs.destroy();
-  resolve.destroy();
-  read.destroy();
+  const ts = await stamps.read(enc);
+  stamps.destroy();
   return Object.fromEntries(ds.map((d, i) => [d.name, Number(ts[2 * i + 1] - ts[2 * i]) / 1e6 / inner]));
 }
 
